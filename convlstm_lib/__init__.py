@@ -1,0 +1,12 @@
+"""convlstm_lib: the tested helper library behind the convlstm notebooks.
+
+Modules, in the order data flows through them:
+    paths, config         where things live; the profiles every notebook is run with
+    digits, generator     MNIST digits -> N6/N3 sequences with ground truth
+    course_io, calibration  the course CSV format; the data statistics of SPEC §1
+    preprocessing, datasets scaling, outliers, denoising, windows, the four training sets
+    corruption, metrics   the robustness corruptions; MSE/PSNR/SSIM and the paper's convention
+    model, training, baselines, predict   ConvLSTM (Equation 2), its training loop, references
+    sweep, report         the Optuna random search; results.json and the rendered report
+"""
+__version__ = "0.1.0"

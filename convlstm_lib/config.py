@@ -1,0 +1,122 @@
+"""Profiles: the one configuration every notebook's parameters cell is drawn from.
+
+`run_all.py` reads the keys of each notebook's `parameters` cell and passes the values of
+the chosen profile for exactly those keys; a test checks every such key is a field here.
+
+| profile | for                                   | budget                          |
+|---------|---------------------------------------|---------------------------------|
+| smoke   | tests and CI, tiny data               | well under 2 minutes, 2 CPU cores |
+| quick   | default of `python run_all.py`        | at most 20 minutes, 2 CPU cores  |
+| paper   | the paper's protocol (SPEC §3, §4)    | one GPU                          |
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+PAPER_OPTIMIZERS = (
+    "Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "SparseAdam", "Adamax",
+    "ASGD", "LBFGS", "NAdam", "RAdam", "RMSprop", "Rprop", "SGD",
+)
+TRAINING_SETS = ("base", "cleaned", "denoised", "processed")
+ACTIVATIONS = ("relu", "tanh")
+
+
+@dataclass(frozen=True)
+class ProfileConfig:
+    """Everything a pipeline run depends on. Same profile + seed => same data, same sweep."""
+
+    profile: str = "quick"
+    seed: int = 0
+    # 01 data: how many sequences to generate (ignored when course CSVs are in data/)
+    n6: int = 400
+    n3: int = 100
+    # 03 sweep: the paper's random search space (SPEC §3), narrowed by the profile
+    n_trials: int = 200
+    epochs: int = 20
+    layers_min: int = 1
+    layers_max: int = 7
+    kernels_min: int = 1
+    kernels_max: int = 100
+    lr_min: float = 1e-5
+    lr_max: float = 0.1
+    batch_size_min: int = 32
+    batch_size_max: int = 256
+    optimizers: tuple[str, ...] = PAPER_OPTIMIZERS
+    activations: tuple[str, ...] = ACTIVATIONS
+    training_sets: tuple[str, ...] = TRAINING_SETS
+    max_train_windows: int = 0  # 0 = every training window
+    workers: int = 1
+    prune: bool = False
+    storage: str = ""  # "" = journal file runs/<profile>/sweep.journal; or a path / database URL
+    study: str = ""  # "" = "convlstm-<profile>"
+    # 02 / 05 robustness: corruption intensities in [0, 1] and the missing-region step
+    noise_levels: int = 100
+    figure5_rows: int = 6
+    region_step: int = 1
+
+    def __post_init__(self) -> None:
+        if self.profile not in PROFILES_NAMES:
+            raise ValueError(f"profile: unknown profile {self.profile!r}; choose one of {PROFILES_NAMES}")
+        for name in ("n6", "n3", "n_trials", "epochs", "workers", "noise_levels", "figure5_rows", "region_step"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}: must be >= 1, got {getattr(self, name)}")
+        if not 1 <= self.layers_min <= self.layers_max <= 7:
+            raise ValueError(f"layers_min/layers_max: need 1 <= min <= max <= 7, got {self.layers_min}..{self.layers_max}")
+        if not 1 <= self.kernels_min <= self.kernels_max <= 100:
+            raise ValueError(
+                f"kernels_min/kernels_max: need 1 <= min <= max <= 100, got {self.kernels_min}..{self.kernels_max}"
+            )
+        if not 0 < self.lr_min <= self.lr_max:
+            raise ValueError(f"lr_min/lr_max: need 0 < min <= max, got {self.lr_min}..{self.lr_max}")
+        if not 1 <= self.batch_size_min <= self.batch_size_max:
+            raise ValueError(
+                f"batch_size_min/batch_size_max: need 1 <= min <= max, got {self.batch_size_min}..{self.batch_size_max}"
+            )
+        for name, allowed in (("activations", ACTIVATIONS), ("training_sets", TRAINING_SETS)):
+            bad = [v for v in getattr(self, name) if v not in allowed]
+            if bad or not getattr(self, name):
+                raise ValueError(f"{name}: {bad or 'empty'} not in {allowed}")
+        # Notebook parameters arrive as lists (JSON); keep tuples so the config stays hashable.
+        for name in ("optimizers", "activations", "training_sets"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+
+    @property
+    def study_name(self) -> str:
+        return self.study or f"convlstm-{self.profile}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+PROFILES_NAMES = ("smoke", "quick", "paper")
+
+PROFILES: dict[str, ProfileConfig] = {
+    "smoke": ProfileConfig(
+        profile="smoke", n6=24, n3=8, n_trials=3, epochs=1, layers_max=1, kernels_min=2, kernels_max=4,
+        lr_min=1e-3, lr_max=1e-2, batch_size_min=16, batch_size_max=32,
+        optimizers=("Adam", "RMSprop"), max_train_windows=64,
+        noise_levels=3, figure5_rows=3, region_step=12,
+    ),
+    "quick": ProfileConfig(
+        profile="quick", n_trials=12, epochs=6, layers_max=2, kernels_min=4, kernels_max=24,
+        lr_min=1e-3, lr_max=2e-2, batch_size_min=32, batch_size_max=64,
+        optimizers=("Adam", "AdamW", "Adamax", "NAdam", "RAdam", "RMSprop"),
+        noise_levels=21, figure5_rows=6, region_step=2,
+    ),
+    "paper": ProfileConfig(profile="paper"),
+}
+
+
+def field_names() -> set[str]:
+    return {f.name for f in fields(ProfileConfig)}
+
+
+def get_profile(name: str, **overrides: Any) -> ProfileConfig:
+    """The named profile, with `overrides` (e.g. a notebook's parameters) applied and validated."""
+    if name not in PROFILES:
+        raise ValueError(f"profile: unknown profile {name!r}; choose one of {sorted(PROFILES)}")
+    unknown = set(overrides) - field_names()
+    if unknown:
+        raise ValueError(f"unknown profile field(s) {sorted(unknown)}; known: {sorted(field_names())}")
+    return replace(PROFILES[name], **{k: v for k, v in overrides.items() if k != "profile"})

@@ -1,0 +1,13 @@
+"""Exceptions a user can act on. The CLI prints their message as one line and exits 2."""
+
+
+class ConvLSTMError(Exception):
+    """Base class: bad input a user can fix (a file, a row, a parameter)."""
+
+
+class CourseDataError(ConvLSTMError, ValueError):
+    """A course CSV (or an array in its place) is missing, empty or malformed."""
+
+
+class CheckpointError(ConvLSTMError):
+    """A checkpoint file is missing, truncated, or not one of ours."""

@@ -1,0 +1,52 @@
+"""Every path the project uses, rooted at this package's own location.
+
+Data flow one way (cookiecutter-data-science):
+
+    data/                       course CSVs a user drops in (used instead of generating)
+    data/generated/<profile>/   generated course CSVs + ground truth (.npz)
+    data/processed/<profile>/   windows and the four training sets (.npz)
+    runs/<profile>/             sweep journal, trial checkpoints, trials.csv
+    report/                     executed notebooks, figures, report.html/.pdf, results.json
+
+Notebooks and tests import from here; nobody writes "../data".
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+ROOT = PACKAGE_DIR.parent
+DATA_DIR = ROOT / "data"
+GENERATED_DIR = DATA_DIR / "generated"
+PROCESSED_DIR = DATA_DIR / "processed"
+RUNS_DIR = ROOT / "runs"
+REPORT_DIR = ROOT / "report"
+NOTEBOOKS_DIR = ROOT / "notebooks"
+BENCHMARKS_DIR = ROOT / "benchmarks"
+
+# The course's file names (long format, no header, one flattened 36x36 image per row).
+COURSE_FILES = {
+    "train_n6": "train_data_n6.csv",
+    "test_n6": "test_data_n6.csv",
+    "train_n3": "train_data_n3.csv",
+    "test_n3": "test_data_n3.csv",
+}
+GROUND_TRUTH_FILES = {"n6": "ground_truth_n6.npz", "n3": "ground_truth_n3.npz"}
+
+
+def generated_dir(profile: str) -> Path:
+    return GENERATED_DIR / profile
+
+
+def processed_dir(profile: str) -> Path:
+    return PROCESSED_DIR / profile
+
+
+def runs_dir(profile: str) -> Path:
+    return RUNS_DIR / profile
+
+
+def user_course_files(data_dir: Path = DATA_DIR) -> dict[str, Path] | None:
+    """The four course CSVs if a user placed *all* of them in `data_dir`, else None."""
+    files = {key: data_dir / name for key, name in COURSE_FILES.items()}
+    return files if all(p.is_file() for p in files.values()) else None

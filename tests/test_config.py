@@ -1,0 +1,44 @@
+import pytest
+
+from convlstm_lib.config import PROFILES, field_names, get_profile
+
+
+def test_profiles_exist_and_are_named_after_their_key():
+    assert set(PROFILES) == {"smoke", "quick", "paper"}
+    for name, cfg in PROFILES.items():
+        assert cfg.profile == name
+
+
+def test_paper_profile_is_the_papers_protocol():
+    cfg = get_profile("paper")
+    assert (cfg.n6, cfg.n3, cfg.n_trials, cfg.epochs, cfg.noise_levels) == (400, 100, 200, 20, 100)
+    assert (cfg.layers_min, cfg.layers_max, cfg.kernels_min, cfg.kernels_max) == (1, 7, 1, 100)
+    assert (cfg.lr_min, cfg.lr_max, cfg.batch_size_min, cfg.batch_size_max) == (1e-5, 0.1, 32, 256)
+    assert len(cfg.optimizers) == 14 and not cfg.prune
+
+
+def test_overrides_apply_and_lists_become_tuples():
+    cfg = get_profile("quick", seed=3, optimizers=["Adam"])
+    assert cfg.seed == 3 and cfg.optimizers == ("Adam",)
+    assert cfg.study_name == "convlstm-quick"
+
+
+@pytest.mark.parametrize(
+    "overrides, match",
+    [
+        ({"layers_max": 8}, "layers_min/layers_max"),
+        ({"kernels_min": 0}, "kernels_min/kernels_max"),
+        ({"n_trials": 0}, "n_trials"),
+        ({"activations": ["sigmoid"]}, "activations"),
+        ({"no_such_field": 1}, "no_such_field"),
+    ],
+)
+def test_bad_values_name_the_field(overrides, match):
+    with pytest.raises(ValueError, match=match):
+        get_profile("quick", **overrides)
+
+
+def test_unknown_profile():
+    with pytest.raises(ValueError, match="unknown profile 'fast'"):
+        get_profile("fast")
+    assert "profile" in field_names()
