@@ -1,0 +1,394 @@
+"""Pre-processing of paper §3.2: scaling, outlier transitions, denoising, windows, training sets.
+
+Shapes: sequences are (N, T, H, W) (T = 16, H = W = 36); a window is two input frames
+(t-2, t-1) and the target frame t, kept as a `WindowSet` with inputs (M, 2, H, W), targets
+(M, H, W) and the sequence / frame index of each target. Frame indices are 0-based: the
+course's test frames "4 and 16" are indices 3 and 15.
+
+Each step is a plain function over arrays; `datasets.build_datasets` strings them together.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+from scipy import stats
+from sklearn.covariance import MinCovDet
+from sklearn.decomposition import PCA
+from tqdm.auto import tqdm
+
+TEST_FRAMES: tuple[int, int] = (3, 15)
+TRAINING_SETS: tuple[str, ...] = ("base", "cleaned", "denoised", "processed")
+
+# ---------------------------------------------------------------------------------------------
+# Scaling
+
+
+@dataclass(frozen=True)
+class Scaler:
+    """Min-max scaling to [0, 1]: x' = (x - lo) / (hi - lo), fitted on one set of frames.
+
+    Fitted on the N6 training frames and applied to everything else, so test and N3 frames
+    may fall slightly outside [0, 1]; they are not clipped.
+    """
+
+    lo: float
+    hi: float
+
+    def __post_init__(self) -> None:
+        if not (np.isfinite(self.lo) and np.isfinite(self.hi) and self.hi > self.lo):
+            raise ValueError(f"Scaler: need finite lo < hi, got lo={self.lo}, hi={self.hi}")
+
+    @classmethod
+    def fit(cls, frames: np.ndarray) -> Scaler:
+        """The scaler mapping the min and max of `frames` (any shape) onto 0 and 1."""
+        frames = np.asarray(frames)
+        if frames.size == 0:
+            raise ValueError("frames: empty, cannot fit a scaler")
+        if not np.isfinite(frames).all():
+            raise ValueError("frames: contain NaN or infinite values")
+        return cls(float(frames.min()), float(frames.max()))
+
+    def transform(self, x: np.ndarray, dtype=np.float32) -> np.ndarray:
+        """(x - lo) / (hi - lo), computed in float64 and returned as `dtype`."""
+        return ((np.asarray(x, dtype=np.float64) - self.lo) / (self.hi - self.lo)).astype(dtype)
+
+    def inverse(self, y: np.ndarray, dtype=np.float64) -> np.ndarray:
+        """Back to the raw scale: lo + y * (hi - lo)."""
+        return (self.lo + np.asarray(y, dtype=np.float64) * (self.hi - self.lo)).astype(dtype)
+
+
+def scale_to_unit(frames: np.ndarray) -> tuple[np.ndarray, Scaler]:
+    """Min-max scale `frames` by their own min and max (the paper's choice): (float32, Scaler)."""
+    scaler = Scaler.fit(frames)
+    return scaler.transform(frames), scaler
+
+
+# ---------------------------------------------------------------------------------------------
+# Outliers
+
+# Two-sided tail of a 1-D Gaussian beyond 3 standard deviations: P(|z| > 3) = 0.26998 %.
+THREE_SIGMA_TAIL = float(2 * stats.norm.sf(3.0))
+
+
+def mahalanobis_radius(n_dims: int, sigmas: float = 3.0) -> float:
+    """The Mahalanobis distance r whose chi-square tail P(D^2 > r^2), D^2 ~ chi2(n_dims), equals the
+    two-sided tail of a 1-D Gaussian beyond `sigmas` standard deviations (0.27 % for 3).
+
+    In 1-D this is exactly `sigmas`; in k dimensions it is larger (3.44 for k = 2, 4.37 for k = 8),
+    so that "beyond 3 standard deviations" flags the same 0.27 % of a Gaussian's mass in any k.
+    """
+    tail = 2 * stats.norm.sf(sigmas)
+    return float(np.sqrt(stats.chi2.isf(tail, n_dims)))
+
+
+@dataclass
+class OutlierReport:
+    """What `detect_outliers` found, with everything Figure 4 needs.
+
+    M = N * (T - 1) transitions, ordered sequence-major (transition m is sequence m // (T-1),
+    frames t -> t+1 with t = m % (T-1)).
+    """
+
+    flagged: np.ndarray  # (N, T-1) bool: transition t -> t+1 of sequence n is an outlier
+    coords: np.ndarray  # (M, k) PCA coordinates of the consecutive-frame differences
+    distance: np.ndarray  # (M,) Mahalanobis distance to the fitted Gaussian, in PCA space
+    threshold: float  # flag when distance > threshold (see `mahalanobis_radius`)
+    explained_variance_ratio: np.ndarray  # (k,)
+    settings: dict = field(default_factory=dict)  # n_components, sigmas, robust, seed, tail
+
+    @property
+    def flagged_sequences(self) -> np.ndarray:
+        """(N,) bool: sequences with at least one flagged transition (removed from 'cleaned')."""
+        return self.flagged.any(axis=1)
+
+    @property
+    def n_transitions(self) -> int:
+        return int(self.flagged.size)
+
+    @property
+    def n_flagged(self) -> int:
+        return int(self.flagged.sum())
+
+    @property
+    def n_flagged_sequences(self) -> int:
+        return int(self.flagged_sequences.sum())
+
+    def score(self, truth: np.ndarray) -> dict[str, float]:
+        """Precision and recall of the flagged transitions against boolean `truth` (N, T-1).
+
+        precision = TP / (TP + FP) (1.0 when nothing is flagged), recall = TP / (TP + FN)
+        (1.0 when there is nothing to find); counted over transitions.
+        """
+        truth = np.asarray(truth, dtype=bool)
+        if truth.shape != self.flagged.shape:
+            raise ValueError(f"truth: expected shape {self.flagged.shape}, got {truth.shape}")
+        tp = int((self.flagged & truth).sum())
+        fp = int((self.flagged & ~truth).sum())
+        fn = int((~self.flagged & truth).sum())
+        return {
+            "precision": tp / (tp + fp) if tp + fp else 1.0,
+            "recall": tp / (tp + fn) if tp + fn else 1.0,
+            "true_positives": tp,
+            "false_positives": fp,
+            "false_negatives": fn,
+            "injected": int(truth.sum()),
+        }
+
+
+def frame_differences(frames: np.ndarray) -> np.ndarray:
+    """Consecutive-frame differences frames[:, t+1] - frames[:, t], flattened: (N * (T-1), H * W)."""
+    frames = np.asarray(frames, dtype=np.float64)
+    if frames.ndim != 4 or frames.shape[1] < 2:
+        raise ValueError(f"frames: expected shape (N, T, H, W) with T >= 2, got {frames.shape}")
+    n, t, h, w = frames.shape
+    return np.diff(frames, axis=1).reshape(n * (t - 1), h * w)
+
+
+def detect_outliers(
+    frames: np.ndarray,
+    n_components: int = 8,
+    sigmas: float = 3.0,
+    robust: bool = True,
+    seed: int = 0,
+) -> OutlierReport:
+    """Flag anomalous transitions t -> t+1 in sequences `frames` (N, T, H, W).
+
+    1. d = frames[:, t+1] - frames[:, t] for every transition, flattened to H*W pixels.
+    2. PCA of the M = N*(T-1) differences to `n_components` dimensions (centred, unwhitened).
+    3. A multivariate Gaussian fitted in that space: mean and covariance by the Minimum
+       Covariance Determinant (`robust=True`, so that the jumps being looked for do not inflate
+       the covariance that is meant to expose them) or by the plain sample moments.
+    4. A transition is flagged when its Mahalanobis distance D exceeds the radius r at which
+       P(chi2_k > r^2) = P(|z| > sigmas) for a 1-D standard normal z: "beyond 3 standard
+       deviations" generalised to k dimensions by keeping the 3-sigma rule's false-alarm rate,
+       0.27 % of a true Gaussian's transitions, whatever k is (`mahalanobis_radius`).
+
+    The rule is scale-free (raw or scaled frames flag the same transitions). Deterministic for
+    a given `seed` (the MCD's random subsets).
+    """
+    diffs = frame_differences(frames)
+    n, t = frames.shape[0], frames.shape[1]
+    if not 1 <= n_components <= min(diffs.shape):
+        raise ValueError(f"n_components: must be in 1..{min(diffs.shape)}, got {n_components}")
+    if sigmas <= 0:
+        raise ValueError(f"sigmas: must be > 0, got {sigmas}")
+    if not np.isfinite(diffs).all():
+        raise ValueError("frames: contain NaN or infinite values")
+    pca = PCA(n_components=n_components, svd_solver="covariance_eigh", random_state=seed)
+    coords = pca.fit_transform(diffs)
+    if robust:
+        fit = MinCovDet(random_state=seed).fit(coords)
+        distance = np.sqrt(fit.mahalanobis(coords))
+    else:
+        mean = coords.mean(axis=0)
+        cov = np.cov(coords, rowvar=False).reshape(n_components, n_components)
+        centred = coords - mean
+        distance = np.sqrt(np.einsum("ij,jk,ik->i", centred, np.linalg.pinv(cov), centred))
+    threshold = mahalanobis_radius(n_components, sigmas)
+    return OutlierReport(
+        flagged=(distance > threshold).reshape(n, t - 1),
+        coords=coords,
+        distance=distance,
+        threshold=threshold,
+        explained_variance_ratio=pca.explained_variance_ratio_,
+        settings={
+            "n_components": n_components,
+            "sigmas": sigmas,
+            "robust": robust,
+            "seed": seed,
+            "tail_probability": float(2 * stats.norm.sf(sigmas)),
+        },
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Denoising
+
+# Filter strength of OpenCV's non-local means on the 0-255 scale of the [0, 1] images, chosen by
+# measurement on generated N6 (notebook 02 / tests/test_preprocessing.py): see `denoise`.
+DEFAULT_H = 7.0
+
+
+def denoise(
+    images: np.ndarray,
+    h: float = DEFAULT_H,
+    template_window: int = 7,
+    search_window: int = 21,
+    progress: bool = False,
+) -> np.ndarray:
+    """Non-local means denoising (`cv2.fastNlMeansDenoising`) of images (..., H, W) on [0, 1].
+
+    Each image is clipped to [0, 1], mapped to uint8 by round(255 x), denoised with filter
+    strength `h` (in those 0-255 units; larger removes more noise and more detail) and mapped
+    back by / 255 to the input's floating dtype. The uint8 step quantises by at most 1/510,
+    an error far below the data's noise (std about 0.016 on this scale).
+    """
+    images = np.asarray(images)
+    if images.ndim < 2 or not np.issubdtype(images.dtype, np.floating):
+        raise ValueError(
+            f"images: expected floating images of shape (..., H, W), got {images.dtype} {images.shape}"
+        )
+    if not np.isfinite(images).all():
+        raise ValueError("images: contain NaN or infinite values")
+    if h <= 0:
+        raise ValueError(f"h: the filter strength must be > 0, got {h}")
+    flat = images.reshape(-1, *images.shape[-2:])
+    as_uint8 = np.round(np.clip(flat, 0.0, 1.0) * 255.0).astype(np.uint8)
+    out = np.empty_like(as_uint8)
+    for i in tqdm(range(len(flat)), desc="denoise", disable=not progress, leave=False):
+        out[i] = cv2.fastNlMeansDenoising(as_uint8[i], None, float(h), template_window, search_window)
+    return (out.astype(images.dtype) / images.dtype.type(255.0)).reshape(images.shape)
+
+
+# ---------------------------------------------------------------------------------------------
+# Windows
+
+
+@dataclass
+class WindowSet:
+    """Windows of two input frames -> one target frame, float32 on the scaled [0, 1] range.
+
+    inputs (M, 2, H, W): frames t-2, t-1; targets (M, H, W): frame t as recorded (raw, noisy;
+    denoised only in the 'denoised'/'processed' training sets); clean_targets (M, H, W): the
+    noise-free frame t (generated data) or None; seq (M,): sequence index; frame (M,): t.
+    """
+
+    inputs: np.ndarray
+    targets: np.ndarray
+    clean_targets: np.ndarray | None
+    seq: np.ndarray
+    frame: np.ndarray
+
+    def __post_init__(self) -> None:
+        m = len(self.inputs)
+        if self.inputs.ndim != 4 or self.inputs.shape[1] != 2:
+            raise ValueError(f"inputs: expected shape (M, 2, H, W), got {self.inputs.shape}")
+        expected = (m, *self.inputs.shape[2:])
+        for name in ("targets", "clean_targets"):
+            arr = getattr(self, name)
+            if arr is not None and arr.shape != expected:
+                raise ValueError(f"{name}: expected shape {expected}, got {arr.shape}")
+        for name in ("seq", "frame"):
+            if getattr(self, name).shape != (m,):
+                raise ValueError(f"{name}: expected shape ({m},), got {getattr(self, name).shape}")
+
+    def __len__(self) -> int:
+        return len(self.inputs)
+
+    def subset(self, index: np.ndarray) -> WindowSet:
+        """The windows selected by a boolean mask or integer index over the M windows."""
+        return WindowSet(
+            self.inputs[index],
+            self.targets[index],
+            None if self.clean_targets is None else self.clean_targets[index],
+            self.seq[index],
+            self.frame[index],
+        )
+
+    def with_targets(self, targets: np.ndarray) -> WindowSet:
+        """The same windows with other targets (e.g. denoised); clean targets are kept."""
+        return WindowSet(self.inputs, targets, self.clean_targets, self.seq, self.frame)
+
+    def sample(self, k: int, seed: int) -> WindowSet:
+        """A seeded random subset of k windows in their original order (all if k = 0 or >= M)."""
+        if k < 0:
+            raise ValueError(f"k: must be >= 0, got {k}")
+        if k == 0 or k >= len(self):
+            return self
+        index = np.sort(np.random.default_rng(seed).choice(len(self), size=k, replace=False))
+        return self.subset(index)
+
+
+def window_frames(n_frames: int, test_frames: Sequence[int] = TEST_FRAMES) -> tuple[np.ndarray, np.ndarray]:
+    """Target frame indices (train, test) for sequences of `n_frames` frames.
+
+    Test targets are `test_frames`; training targets are every t >= 2 whose window
+    {t-2, t-1, t} contains no test frame. For T = 16 and (3, 15): train = 2, 6..14; test = 3, 15.
+    """
+    test = np.array(sorted(set(test_frames)), dtype=np.int64)
+    if test.size == 0 or test.min() < 2 or test.max() >= n_frames:
+        raise ValueError(
+            f"test_frames: must lie in 2..{n_frames - 1} (two input frames before each), got {test.tolist()}"
+        )
+    targets = np.arange(2, n_frames)
+    touches = np.isin(targets, test) | np.isin(targets - 1, test) | np.isin(targets - 2, test)
+    return targets[~touches], test
+
+
+def windows_at(
+    sequences: np.ndarray, target_frames: Sequence[int], clean: np.ndarray | None = None
+) -> WindowSet:
+    """Windows of every sequence (N, T, H, W) whose target is one of `target_frames`.
+
+    Ordered sequence-major: window n * K + k has target frame target_frames[k] of sequence n.
+    Arrays are converted to float32.
+    """
+    sequences = np.asarray(sequences)
+    if sequences.ndim != 4:
+        raise ValueError(f"sequences: expected shape (N, T, H, W), got {sequences.shape}")
+    if clean is not None and np.shape(clean) != sequences.shape:
+        raise ValueError(f"clean: expected shape {sequences.shape} (as sequences), got {np.shape(clean)}")
+    frames = np.asarray(target_frames, dtype=np.int64)
+    n, t, h, w = sequences.shape
+    if frames.size and (frames.min() < 2 or frames.max() >= t):
+        raise ValueError(f"target_frames: must lie in 2..{t - 1}, got {frames}")
+    k = frames.size
+    inputs = np.stack([sequences[:, frames - 2], sequences[:, frames - 1]], axis=2)  # (N, K, 2, H, W)
+    return WindowSet(
+        inputs=inputs.reshape(n * k, 2, h, w).astype(np.float32),
+        targets=sequences[:, frames].reshape(n * k, h, w).astype(np.float32),
+        clean_targets=(
+            None if clean is None else np.asarray(clean)[:, frames].reshape(n * k, h, w).astype(np.float32)
+        ),
+        seq=np.repeat(np.arange(n, dtype=np.int64), k),
+        frame=np.tile(frames, n),
+    )
+
+
+def make_windows(
+    sequences: np.ndarray, test_frames: Sequence[int] = TEST_FRAMES, clean: np.ndarray | None = None
+) -> tuple[WindowSet, WindowSet]:
+    """(train, test) windows of `sequences` (N, T, H, W): test targets are `test_frames`; no
+    training window contains a test frame anywhere (see `window_frames`)."""
+    train_frames, test = window_frames(np.shape(sequences)[1], test_frames)
+    return windows_at(sequences, train_frames, clean), windows_at(sequences, test, clean)
+
+
+# ---------------------------------------------------------------------------------------------
+# The four training sets
+
+
+def build_training_sets(
+    train: WindowSet,
+    flagged_sequences: np.ndarray,
+    h: float = DEFAULT_H,
+    progress: bool = False,
+) -> dict[str, WindowSet]:
+    """The paper's four training sets from the training windows `train`.
+
+    base       every training window, raw targets
+    cleaned    windows of sequences not in `flagged_sequences` (bool (N,) over sequence index)
+    denoised   every window, targets denoised (`denoise`, strength h); inputs untouched
+    processed  cleaned and denoised
+
+    `clean_targets` (when present) always stay the noise-free frames. Only training targets are
+    ever denoised: test windows are scored against raw (and clean) frames.
+    """
+    flagged_sequences = np.asarray(flagged_sequences, dtype=bool)
+    n_seq = int(train.seq.max()) + 1 if len(train) else 0
+    if flagged_sequences.ndim != 1 or len(flagged_sequences) < n_seq:
+        raise ValueError(
+            f"flagged_sequences: expected a bool array over the {n_seq} sequences,"
+            f" got shape {flagged_sequences.shape}"
+        )
+    keep = ~flagged_sequences[train.seq]
+    denoised = train.with_targets(denoise(train.targets, h=h, progress=progress))
+    return {
+        "base": train,
+        "cleaned": train.subset(keep),
+        "denoised": denoised,
+        "processed": denoised.subset(keep),
+    }

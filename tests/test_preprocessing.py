@@ -1,0 +1,223 @@
+"""Pre-processing: scaling, windows that never touch the test frames, the outlier rule, denoising
+and the four training sets; on synthetic data with known answers, and on generated N6."""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from convlstm_lib import preprocessing as pp
+
+# ----------------------------------------------------------------------------- scaling
+
+
+def test_scaler_maps_min_max_to_unit_and_inverts():
+    frames = np.array([[-25.0, 0.0], [100.0, 272.0]])
+    scaled, scaler = pp.scale_to_unit(frames)
+    assert (scaler.lo, scaler.hi) == (-25.0, 272.0)
+    assert scaled.dtype == np.float32 and scaled.min() == 0 and scaled.max() == 1
+    np.testing.assert_allclose(scaler.transform([123.5]), [(123.5 + 25) / 297], rtol=1e-6)
+    np.testing.assert_allclose(scaler.inverse(scaled), frames, atol=1e-4)
+    # fitted on one set, applied to another: not clipped
+    assert scaler.transform(np.array([300.0]))[0] > 1
+
+
+@pytest.mark.parametrize(
+    "frames, match", [(np.ones(4), "lo < hi"), (np.array([0, np.nan]), "NaN"), (np.zeros(0), "empty")]
+)
+def test_scaler_rejects_degenerate_frames(frames, match):
+    with pytest.raises(ValueError, match=match):
+        pp.Scaler.fit(frames)
+
+
+# ----------------------------------------------------------------------------- windows
+
+
+def _coded_sequences(n: int, t: int = 16) -> np.ndarray:
+    """Frame (i, j) filled with the value 100 * i + j, so every window says where it came from."""
+    codes = 100.0 * np.arange(n)[:, None] + np.arange(t)[None, :]
+    return np.broadcast_to(codes[:, :, None, None], (n, t, 36, 36)).copy()
+
+
+def test_window_frames_for_the_course_split():
+    train, test = pp.window_frames(16)
+    np.testing.assert_array_equal(train, [2, 6, 7, 8, 9, 10, 11, 12, 13, 14])
+    np.testing.assert_array_equal(test, [3, 15])
+
+
+def test_make_windows_counts_and_contents():
+    seqs = _coded_sequences(7)
+    train, test = pp.make_windows(seqs)
+    assert len(train) == 7 * 10 and len(test) == 7 * 2
+    assert train.inputs.shape == (70, 2, 36, 36) and train.targets.shape == (70, 36, 36)
+    assert train.inputs.dtype == np.float32 and train.clean_targets is None
+    for ws in (train, test):
+        np.testing.assert_array_equal(ws.targets[:, 0, 0], 100 * ws.seq + ws.frame)
+        np.testing.assert_array_equal(ws.inputs[:, 0, 0, 0], 100 * ws.seq + ws.frame - 2)
+        np.testing.assert_array_equal(ws.inputs[:, 1, 0, 0], 100 * ws.seq + ws.frame - 1)
+    assert set(test.frame.tolist()) == {3, 15}
+    # no training window contains frame 3 or 15 anywhere (inputs or target)
+    used = np.concatenate([train.inputs[:, :, 0, 0] % 100, train.targets[:, None, 0, 0] % 100], axis=1)
+    assert not np.isin(used, [3, 15]).any()
+
+
+def test_make_windows_carries_clean_targets():
+    seqs = _coded_sequences(3)
+    train, test = pp.make_windows(seqs, clean=seqs + 0.5)
+    np.testing.assert_array_equal(test.clean_targets, test.targets + 0.5)
+
+
+def test_windows_at_every_target_for_n3():
+    ws = pp.windows_at(_coded_sequences(4), np.arange(2, 16))
+    assert len(ws) == 4 * 14
+    np.testing.assert_array_equal(ws.frame[:14], np.arange(2, 16))
+    np.testing.assert_array_equal(ws.seq, np.repeat(np.arange(4), 14))
+
+
+@pytest.mark.parametrize("test_frames", [(1, 15), (3, 16), ()])
+def test_bad_test_frames(test_frames):
+    with pytest.raises(ValueError, match="test_frames: must lie in 2..15"):
+        pp.make_windows(_coded_sequences(2), test_frames)
+
+
+def test_windowset_validates_shapes_and_samples_reproducibly():
+    train, _ = pp.make_windows(_coded_sequences(10))
+    with pytest.raises(ValueError, match=r"targets: expected shape \(100, 36, 36\)"):
+        pp.WindowSet(train.inputs, train.targets[:5], None, train.seq, train.frame)
+    a, b = train.sample(17, seed=3), train.sample(17, seed=3)
+    assert len(a) == 17 and np.array_equal(a.seq, b.seq) and np.array_equal(a.frame, b.frame)
+    c = train.sample(17, seed=4)
+    assert not np.array_equal(a.seq * 100 + a.frame, c.seq * 100 + c.frame)
+    assert train.sample(0, seed=0) is train and train.sample(500, seed=0) is train
+
+
+# ----------------------------------------------------------------------------- outliers
+
+
+def test_mahalanobis_radius_keeps_the_three_sigma_tail():
+    assert pp.mahalanobis_radius(1) == pytest.approx(3.0)
+    for k in (2, 8, 20):
+        r = pp.mahalanobis_radius(k)
+        assert stats.chi2.sf(r * r, k) == pytest.approx(pp.THREE_SIGMA_TAIL, rel=1e-6)
+    assert pp.mahalanobis_radius(2) == pytest.approx(3.4389, abs=1e-3)
+    assert pp.THREE_SIGMA_TAIL == pytest.approx(0.0026998, rel=1e-4)
+
+
+def _random_walks(n=300, t=16, jumps=((5, 4), (17, 9), (42, 0), (100, 14), (250, 7)), seed=0):
+    """Sequences of 6x6 frames whose consecutive differences are Gaussian, plus a few big jumps."""
+    rng = np.random.default_rng(seed)
+    steps = rng.normal(0, 1, (n, t - 1, 6, 6)) * np.linspace(0.5, 2, 36).reshape(6, 6)
+    truth = np.zeros((n, t - 1), bool)
+    for i, step in jumps:
+        steps[i, step] += 12 * rng.choice([-1, 1], (6, 6))
+        truth[i, step] = True
+    frames = np.concatenate([np.zeros((n, 1, 6, 6)), np.cumsum(steps, axis=1)], axis=1)
+    return frames, truth
+
+
+@pytest.mark.parametrize("robust", [True, False])
+def test_detect_outliers_finds_planted_jumps_at_the_gaussian_false_alarm_rate(robust):
+    frames, truth = _random_walks()
+    report = pp.detect_outliers(frames, n_components=8, robust=robust)
+    assert report.flagged.shape == (300, 15) and report.coords.shape == (4500, 8)
+    score = report.score(truth)
+    assert score["recall"] == 1.0
+    # the rest is Gaussian: about 0.27 % of 4495 transitions (12) expected beyond the radius
+    assert score["false_positives"] <= 30
+    np.testing.assert_array_equal(report.flagged_sequences, report.flagged.any(axis=1))
+    assert report.n_flagged == int((report.distance > report.threshold).sum())
+
+
+def test_detect_outliers_is_scale_free_and_seeded():
+    frames, _ = _random_walks(seed=1)
+    a = pp.detect_outliers(frames, seed=5)
+    b = pp.detect_outliers(3.0 * frames - 7.0, seed=5)
+    np.testing.assert_array_equal(a.flagged, b.flagged)
+    np.testing.assert_allclose(a.distance, b.distance, rtol=1e-6)
+
+
+def test_outlier_score_counts():
+    report = pp.OutlierReport(
+        flagged=np.array([[True, False, True], [False, False, False]]),
+        coords=np.zeros((6, 2)), distance=np.zeros(6), threshold=3.4, explained_variance_ratio=np.zeros(2),
+    )
+    truth = np.array([[True, False, False], [False, True, False]])
+    s = report.score(truth)
+    assert (s["true_positives"], s["false_positives"], s["false_negatives"]) == (1, 1, 1)
+    assert s["precision"] == 0.5 and s["recall"] == 0.5
+    with pytest.raises(ValueError, match=r"truth: expected shape \(2, 3\)"):
+        report.score(truth[:, :2])
+
+
+@pytest.mark.parametrize(
+    "kwargs, match", [({"n_components": 0}, "n_components"), ({"sigmas": 0}, "sigmas")]
+)
+def test_detect_outliers_bad_arguments(kwargs, match):
+    frames, _ = _random_walks(n=20, jumps=())
+    with pytest.raises(ValueError, match=match):
+        pp.detect_outliers(frames, **kwargs)
+    with pytest.raises(ValueError, match=r"frames: expected shape \(N, T, H, W\)"):
+        pp.detect_outliers(frames[0])
+
+
+# ----------------------------------------------------------------------------- denoising
+
+
+def _blob_images(n=30, sigma=0.016, seed=0):
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:36, :36]
+    clean = np.stack([
+        0.08 + 0.8 * np.exp(-(((yy - 18 - rng.normal(0, 3)) ** 2) + (xx - 18 - rng.normal(0, 3)) ** 2) / 40)
+        for _ in range(n)
+    ]).astype(np.float32)
+    return clean, (clean + rng.normal(0, sigma, clean.shape)).astype(np.float32)
+
+
+def test_denoise_lowers_error_to_the_clean_image():
+    clean, noisy = _blob_images()
+    out = pp.denoise(noisy)
+    assert out.shape == noisy.shape and out.dtype == np.float32
+    before = np.mean((noisy - clean) ** 2)
+    after = np.mean((out - clean) ** 2)
+    assert after < 0.5 * before
+
+
+def test_denoise_keeps_leading_shape_and_clean_images():
+    clean, _ = _blob_images(n=6)
+    out = pp.denoise(clean.reshape(2, 3, 36, 36))
+    assert out.shape == (2, 3, 36, 36)
+    # a noise-free image changes by little more than the uint8 quantisation
+    assert np.abs(out.reshape(6, 36, 36) - clean).max() < 0.02
+
+
+@pytest.mark.parametrize(
+    "images, h, match",
+    [(np.zeros(5, np.float32), 7, "images: expected floating images"),
+     (np.zeros((2, 8, 8), np.uint8), 7, "images: expected floating images"),
+     (np.full((1, 8, 8), np.nan, np.float32), 7, "NaN"),
+     (np.zeros((1, 8, 8), np.float32), 0, "h: the filter strength")],
+)
+def test_denoise_bad_input(images, h, match):
+    with pytest.raises(ValueError, match=match):
+        pp.denoise(images, h=h)
+
+
+# ----------------------------------------------------------------------------- training sets
+
+
+def test_build_training_sets_four_sets():
+    clean, noisy = _blob_images(n=6 * 16)
+    seqs, clean_seqs = noisy.reshape(6, 16, 36, 36), clean.reshape(6, 16, 36, 36)
+    train, test = pp.make_windows(seqs, clean=clean_seqs)
+    flagged = np.array([False, True, False, False, True, False])
+    sets = pp.build_training_sets(train, flagged)
+    assert list(sets) == list(pp.TRAINING_SETS)
+    sizes = {k: len(v) for k, v in sets.items()}
+    assert sizes == {"base": 60, "cleaned": 40, "denoised": 60, "processed": 40}
+    for name in ("cleaned", "processed"):
+        assert not np.isin(sets[name].seq, [1, 4]).any()
+    np.testing.assert_array_equal(sets["denoised"].inputs, sets["base"].inputs)
+    np.testing.assert_array_equal(sets["denoised"].clean_targets, sets["base"].clean_targets)
+    err = {k: np.mean((v.targets - v.clean_targets) ** 2) for k, v in sets.items()}
+    assert err["denoised"] < err["base"] and err["processed"] < err["cleaned"]
+    with pytest.raises(ValueError, match="flagged_sequences: expected a bool array over the 6 sequences"):
+        pp.build_training_sets(train, flagged[:3])
