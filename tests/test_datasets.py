@@ -1,0 +1,198 @@
+"""Datasets: sizes, scaling on the training frames only, test targets never denoised, the
+save/load round trip, damaged files, and prepare_datasets' cache (rebuilt when it must be)."""
+import sys
+import types
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+import convlstm_lib
+from convlstm_lib import datasets as D
+from convlstm_lib import paths
+from convlstm_lib.config import get_profile
+
+
+@dataclass
+class FakeRaw:
+    """Stands in for sources.RawData (same fields)."""
+
+    n6: np.ndarray
+    n3: np.ndarray
+    source: str
+    truth_n6: dict | None
+    truth_n3: dict | None
+
+
+def _sequences(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(noisy, clean) raw-scale sequences (n, 16, 36, 36): a drifting blob, noise sigma 4.6."""
+    yy, xx = np.mgrid[:36, :36]
+    clean = np.empty((n, 16, 36, 36))
+    for i in range(n):
+        cy, cx = 18 + rng.normal(0, 2), 18 + rng.normal(0, 2)
+        for t in range(16):
+            clean[i, t] = 250 * 0.985**t * np.exp(-((yy - cy - 0.3 * t) ** 2 + (xx - cx - 0.4 * t) ** 2) / 30)
+    return np.round(clean + rng.normal(0, 4.6, clean.shape)), clean
+
+
+def make_raw(n6=12, n3=4, seed=0, truth=True) -> FakeRaw:
+    rng = np.random.default_rng(seed)
+    s6, c6 = _sequences(n6, rng)
+    s3, c3 = _sequences(n3, rng)
+    outl = np.zeros((n6, 15), bool)
+    outl[2, 6] = True
+    if not truth:
+        return FakeRaw(s6, s3, "course", None, None)
+    truth6 = {"frames": s6, "clean": c6, "outlier_transitions": outl}
+    return FakeRaw(s6, s3, "generated", truth6, {"clean": c3})
+
+
+SETTINGS = D.ProcessingConfig(outlier_components=4)
+
+
+@pytest.fixture(scope="module")
+def raw() -> FakeRaw:
+    return make_raw()
+
+
+@pytest.fixture(scope="module")
+def ds(raw) -> D.Datasets:
+    return D.build_datasets(raw, SETTINGS, progress=False)
+
+
+def test_sizes_and_dtypes(ds):
+    assert ds.sizes()["base"] == 12 * 10 and ds.sizes()["denoised"] == 120
+    assert len(ds.n6_test) == 24 and len(ds.n3) == 4 * 14 and len(ds.n3_test) == 8
+    assert set(ds.n3_test.frame.tolist()) == {3, 15}
+    assert ds.info["sizes"]["n3_test"] == 8
+    removed = ds.info["outliers"]["flagged_sequences"]
+    assert len(ds.train["cleaned"]) == 10 * (12 - removed) == len(ds.train["processed"])
+    for ws in (*ds.train.values(), ds.n6_test, ds.n3):
+        assert ws.inputs.dtype == ws.targets.dtype == ws.clean_targets.dtype == np.float32
+
+
+def test_scaler_fitted_on_n6_training_frames_only():
+    raw = make_raw(n6=6, n3=2)
+    raw.n6[0, 3, 0, 0] = 5000.0  # a test frame's extreme value must not set the scale
+    ds = D.build_datasets(raw, SETTINGS, progress=False)
+    assert ds.scaler.hi == raw.n6[:, np.r_[0:3, 4:15]].max()
+    assert ds.scaler.lo == raw.n6[:, np.r_[0:3, 4:15]].min()
+
+
+def test_test_targets_are_the_raw_frames_never_denoised(raw, ds):
+    expected = ds.scaler.transform(raw.n6[:, [3, 15]]).reshape(-1, 36, 36)
+    np.testing.assert_array_equal(ds.n6_test.targets, expected)
+    clean = ds.scaler.transform(raw.truth_n6["clean"][:, [3, 15]]).reshape(-1, 36, 36)
+    np.testing.assert_array_equal(ds.n6_test.clean_targets, clean)
+    np.testing.assert_array_equal(ds.n3.targets, ds.scaler.transform(raw.n3[:, 2:]).reshape(-1, 36, 36))
+    # whereas the denoised training targets did change, and moved towards the clean frames
+    assert not np.array_equal(ds.train["denoised"].targets, ds.train["base"].targets)
+    assert ds.info["denoise"]["mse_denoised_to_clean"] < ds.info["denoise"]["mse_raw_to_clean"]
+
+
+def test_info_scores_outliers_against_the_injected_truth(ds):
+    out = ds.info["outliers"]
+    assert out["transitions"] == 12 * 15 and out["injected"] == 1
+    assert {"precision", "recall", "threshold", "flagged_transitions"} <= set(out)
+    assert out["removed_windows"] == len(ds.train["base"]) - len(ds.train["cleaned"])
+
+
+def _assert_same(a: D.Datasets, b: D.Datasets):
+    for name in D.TRAINING_SETS:
+        for field in ("inputs", "targets", "clean_targets", "seq", "frame"):
+            np.testing.assert_array_equal(getattr(a.train[name], field), getattr(b.train[name], field))
+    for attr in ("n6_test", "n3"):
+        for field in ("inputs", "targets", "clean_targets", "seq", "frame"):
+            np.testing.assert_array_equal(getattr(getattr(a, attr), field), getattr(getattr(b, attr), field))
+    assert a.scaler == b.scaler
+    np.testing.assert_array_equal(a.outliers.flagged, b.outliers.flagged)
+    np.testing.assert_array_equal(a.outliers.coords, b.outliers.coords)
+    assert a.outliers.threshold == b.outliers.threshold
+
+
+def test_save_load_round_trip(ds, tmp_path):
+    npz, info = D.save_datasets(ds, tmp_path / "p")
+    assert npz.exists() and info.exists()
+    assert not [p for p in (tmp_path / "p").iterdir() if p.name.startswith(".")]  # no temp files left
+    back = D.load_datasets(tmp_path / "p")
+    _assert_same(ds, back)
+    assert back.info["sizes"] == ds.info["sizes"]
+
+
+def test_round_trip_without_ground_truth(tmp_path):
+    ds = D.build_datasets(make_raw(n6=5, n3=2, truth=False), SETTINGS, progress=False)
+    assert ds.n6_test.clean_targets is None and "precision" not in ds.info["outliers"]
+    D.save_datasets(ds, tmp_path)
+    back = D.load_datasets(tmp_path)
+    assert back.train["processed"].clean_targets is None
+    np.testing.assert_array_equal(back.train["processed"].targets, ds.train["processed"].targets)
+
+
+def test_load_missing_or_damaged_names_the_file(ds, tmp_path):
+    with pytest.raises(D.DatasetsError, match="datasets.json: not found"):
+        D.load_datasets(tmp_path)
+    D.save_datasets(ds, tmp_path)
+    (tmp_path / "datasets.npz").write_bytes(b"not a zip")
+    with pytest.raises(D.DatasetsError, match="datasets.npz: damaged"):
+        D.load_datasets(tmp_path)
+    (tmp_path / "datasets.json").write_text("{")
+    with pytest.raises(D.DatasetsError, match="datasets.json: not a processed-datasets"):
+        D.load_datasets(tmp_path)
+
+
+def test_bad_raw_shapes():
+    raw = make_raw(n6=3, n3=2)
+    raw.n3 = raw.n3[:, :, :30]
+    with pytest.raises(D.DatasetsError, match=r"n3: expected frames of shape \(16, 36, 36\)"):
+        D.build_datasets(raw, SETTINGS, progress=False)
+    with pytest.raises(D.DatasetsError, match=r"n6: expected sequences of shape \(N, T, H, W\)"):
+        D.build_datasets(FakeRaw(np.zeros((16, 36, 36)), raw.n3, "x", None, None), SETTINGS)
+
+
+@pytest.fixture
+def cached_env(monkeypatch, tmp_path):
+    """prepare_datasets against a fake sources.load_raw and a temporary processed folder."""
+    state = {"raw": make_raw(n6=6, n3=2), "loads": 0, "builds": 0}
+
+    def load_raw(cfg, progress=True):
+        state["loads"] += 1
+        return state["raw"]
+
+    fake = types.ModuleType("convlstm_lib.sources")
+    fake.load_raw = load_raw
+    monkeypatch.setitem(sys.modules, "convlstm_lib.sources", fake)
+    monkeypatch.setattr(convlstm_lib, "sources", fake, raising=False)
+    monkeypatch.setattr(paths, "PROCESSED_DIR", tmp_path)
+    real_build = D.build_datasets
+
+    def counting_build(*args, **kwargs):
+        state["builds"] += 1
+        return real_build(*args, **kwargs)
+
+    monkeypatch.setattr(D, "build_datasets", counting_build)
+    return state
+
+
+def test_prepare_caches_and_rebuilds_when_inputs_change(cached_env, tmp_path):
+    cfg = get_profile("smoke", n6=6, n3=2, max_train_windows=0)
+    first = D.prepare_datasets(cfg, progress=False)
+    assert cached_env["builds"] == 1 and (tmp_path / "smoke" / "datasets.npz").exists()
+    again = D.prepare_datasets(cfg, progress=False)
+    assert cached_env["builds"] == 1  # served from the cache
+    _assert_same(first, again)
+    D.prepare_datasets(get_profile("smoke", n6=6, n3=2, seed=1, max_train_windows=0), progress=False)
+    assert cached_env["builds"] == 2  # another seed
+    cached_env["raw"] = make_raw(n6=6, n3=2, seed=9)
+    D.prepare_datasets(get_profile("smoke", n6=6, n3=2, seed=1, max_train_windows=0), progress=False)
+    assert cached_env["builds"] == 3  # the raw data changed
+
+
+def test_prepare_honours_max_train_windows(cached_env):
+    cfg = get_profile("smoke", n6=6, n3=2, max_train_windows=25)
+    a = D.prepare_datasets(cfg, progress=False)
+    b = D.prepare_datasets(cfg, progress=False)
+    assert {name: len(ws) for name, ws in a.train.items()} == {name: 25 for name in D.TRAINING_SETS}
+    np.testing.assert_array_equal(a.train["base"].seq, b.train["base"].seq)
+    np.testing.assert_array_equal(a.train["base"].frame, a.train["denoised"].frame)  # same windows
+    assert len(a.n6_test) == 12 and len(a.n3) == 28  # test sets are never cut
+    assert a.info["train_windows_used"]["base"] == 25
