@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import base64
 import html
+import logging
 import re
 import sys
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,10 +72,10 @@ section.notebook { margin-top: 2.5rem; }
 p.source { color: var(--muted); font-size: .8rem; margin: 0; }
 details.code { margin: .4rem 0; }
 details.code summary { color: var(--muted); font-size: .8rem; cursor: pointer; }
-pre { background: var(--code); border: 1px solid var(--rule); padding: .5rem .75rem; overflow-x: auto;
-      font: 12.5px/1.4 "DejaVu Sans Mono", monospace; white-space: pre-wrap; word-break: break-word; }
+pre { background: var(--code); border: 1px solid var(--rule); padding: .5rem .75rem; overflow: auto;
+      font: 12.5px/1.4 "DejaVu Sans Mono", monospace; white-space: pre-wrap; overflow-wrap: anywhere; }
 pre.stderr { color: var(--muted); } pre.error { border-color: #c0392b; color: #8e1b10; }
-.output { margin: .5rem 0 1rem; overflow-x: auto; }
+.output { margin: .5rem 0 1rem; overflow: auto; }
 .output img { max-width: 100%; height: auto; }
 .output table, .markdown table { border-collapse: collapse; font-size: .85rem; margin: .5rem 0; }
 .output th, .output td, .markdown th, .markdown td { border-bottom: 1px solid var(--rule);
@@ -364,6 +366,35 @@ def write_pdf(html_text: str, target: str | Path, base_url: str | Path | None = 
         return None
     target = Path(target)
     base = str(base_url if base_url is not None else target.parent)
-    with atomic_path(target) as tmp:
-        weasyprint.HTML(string=html_text, base_url=base).write_pdf(str(tmp))
+    # WeasyPrint logs every CSS property it ignores and font-subsetting fallbacks as warnings;
+    # the HTML is the reference document, so only its errors reach the console.
+    loggers = [logging.getLogger(name) for name in ("weasyprint", "fontTools")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        with atomic_path(target) as tmp:
+            weasyprint.HTML(string=html_text, base_url=base).write_pdf(str(tmp))
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
     return target
+
+
+def count_pdf_pages(path: str | Path) -> int:
+    """Pages of a PDF: with pypdf when installed, else by counting `/Type /Page` page objects,
+    also inside compressed (Flate) object streams as WeasyPrint writes them."""
+    data = Path(path).read_bytes()
+    try:
+        from pypdf import PdfReader
+    except ImportError:
+        pass
+    else:
+        return len(PdfReader(str(path)).pages)
+    chunks = [data]
+    for match in re.finditer(rb"stream\r?\n(.*?)endstream", data, flags=re.S):
+        try:
+            chunks.append(zlib.decompress(match.group(1)))
+        except zlib.error:
+            continue  # an uncompressed or image stream: its page objects, if any, are in `data`
+    return sum(len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", chunk)) for chunk in chunks)
