@@ -24,11 +24,12 @@ from convlstm_lib.errors import ConvLSTMError
 
 
 def _load_run_all():
-    spec = importlib.util.spec_from_file_location("run_all", paths.ROOT / "run_all.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["run_all"] = module
-    spec.loader.exec_module(module)
-    return module
+    """run_all.py lives at the repository root, outside the package: import it by path (once)."""
+    if "run_all" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("run_all", paths.ROOT / "run_all.py")
+        sys.modules["run_all"] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(sys.modules["run_all"])
+    return sys.modules["run_all"]
 
 
 run_all = _load_run_all()
