@@ -209,6 +209,17 @@ def test_failed_run_leaves_an_earlier_report_untouched(tmp_path, monkeypatch, ca
     assert (out / "notebooks" / "01_boom.ipynb").read_text() == "earlier"
 
 
+def test_without_weasyprint_the_html_is_still_published(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "weasyprint", None)  # `import weasyprint` raises ImportError
+    nbs, out = tmp_path / "nbs", tmp_path / "out"
+    nbs.mkdir()
+    write_notebook(nbs, "01_only", 'profile = "quick"', "print('ok')")
+    assert run(nbs, out, tmp_path / "runs") == 0
+    assert "pip install weasyprint" in capsys.readouterr().err
+    assert (out / "report.html").is_file() and not (out / "report.pdf").exists()
+    assert (out / "results.json").is_file()
+
+
 def test_only_runs_one_notebook_and_leaves_the_report(tmp_path):
     nbs, runs, out = tmp_path / "nbs", tmp_path / "runs", tmp_path / "out"
     nbs.mkdir()
