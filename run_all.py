@@ -510,7 +510,7 @@ def _assemble_report(
     summary.html_s = time.perf_counter() - t0
     if options.pdf:
         t0 = time.perf_counter()
-        pdf = write_pdf(html_text, staging / "report.pdf", base_url=staging)
+        pdf = write_pdf(html_text, staging / "report.pdf")
         summary.pdf_s = time.perf_counter() - t0 if pdf is not None else 0.0
     pdf_note = f", PDF {summary.pdf_s:.1f} s" if options.pdf else ""
     _say(options.quiet, f"report: HTML {summary.html_s:.1f} s{pdf_note}")

@@ -38,6 +38,11 @@ import nbformat
 from .atomic import atomic_path, write_text
 
 TOC_LEVELS = (1, 2)
+INTRO = (
+    "The notebooks below were executed in order by <code>run_all.py</code>. Each code cell is folded "
+    "under <em>code</em> (and left out of the PDF); every number is also in <code>results.json</code> "
+    "and every figure in <code>figures/</code> next to this file."
+)
 # Richest first: what a reader should see when an output offers several representations.
 MIME_ORDER = (
     "text/html", "image/png", "image/jpeg", "image/svg+xml", "text/markdown", "text/latex", "text/plain"
@@ -286,6 +291,7 @@ def render_html(
     title: str = "Convolutional LSTM for image-sequence modelling: reproduction report",
     figure_files: Iterable[str] = (),
     names: Sequence[str] | None = None,
+    intro: str = INTRO,
 ) -> str:
     """The whole report as one HTML string.
 
@@ -293,7 +299,7 @@ def render_html(
     `names` labels each (default: the file stem, or `notebook N`). A notebook without any
     markdown heading gets a level-1 heading from its name, so every notebook is in the TOC.
     `figure_files` are paths relative to the report (e.g. `figures/fig3.png`) listed, linked,
-    in a closing appendix.
+    in a closing appendix. `intro` (HTML) is the paragraph under the stamp.
     """
     nbs: list[nbformat.NotebookNode] = []
     labels: list[str] = []
@@ -340,7 +346,7 @@ def render_html(
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{html.escape(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
         f'<header><h1 class="title">{html.escape(title)}</h1>'
-        f'<table class="stamp">{stamp_rows}</table></header>\n'
+        f'<table class="stamp">{stamp_rows}</table><p class="intro">{intro}</p></header>\n'
         f"{headings.toc_html()}\n<main>\n" + "\n".join(sections) + "\n</main>\n</body>\n</html>\n"
     )
 
@@ -354,7 +360,9 @@ def write_html(html_text: str, target: str | Path) -> Path:
 def write_pdf(html_text: str, target: str | Path, base_url: str | Path | None = None) -> Path | None:
     """Render `html_text` to a PDF at `target` (atomically) with WeasyPrint.
 
-    `base_url` resolves relative links (the figure files); default: the target's folder.
+    Images are data URIs, so nothing needs resolving. `base_url` None (the default) leaves
+    relative links (the figure-files appendix) as plain text: a PDF travels alone, and resolving
+    them would bake this machine's absolute paths into it.
     Returns the path, or None after printing one line saying what to install when WeasyPrint
     or its system libraries cannot be loaded.
     """
@@ -365,7 +373,7 @@ def write_pdf(html_text: str, target: str | Path, base_url: str | Path | None = 
               file=sys.stderr)
         return None
     target = Path(target)
-    base = str(base_url if base_url is not None else target.parent)
+    base = None if base_url is None else str(base_url)
     # WeasyPrint logs every CSS property it ignores and font-subsetting fallbacks as warnings;
     # the HTML is the reference document, so only its errors reach the console.
     loggers = [logging.getLogger(name) for name in ("weasyprint", "fontTools")]
