@@ -62,9 +62,11 @@ class ProcessingConfig:
     """The pre-processing settings; saved in `info['processing']` and part of the cache key."""
 
     test_frames: tuple[int, ...] = TEST_FRAMES
-    outlier_components: int = 8
+    outlier_components: int = 6
     outlier_sigmas: float = 3.0
-    outlier_robust: bool = True
+    outlier_smooth_sigma: float = 2.0
+    outlier_normalise: bool = True
+    outlier_robust: bool = False
     denoise_h: float = DEFAULT_H
     seed: int = 0
 
@@ -143,6 +145,7 @@ def build_datasets(raw, settings: ProcessingConfig | None = None, progress: bool
     t0 = time.perf_counter()
     outliers = detect_outliers(
         s6, n_components=settings.outlier_components, sigmas=settings.outlier_sigmas,
+        smooth_sigma=settings.outlier_smooth_sigma, normalise=settings.outlier_normalise,
         robust=settings.outlier_robust, seed=settings.seed,
     )
     timings["outliers_s"] = time.perf_counter() - t0

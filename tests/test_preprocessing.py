@@ -1,6 +1,8 @@
 """Pre-processing: scaling, windows that never touch the test frames, the outlier rule, denoising
 and the four training sets; on synthetic data with known answers, and on generated N6."""
 
+import time
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -117,7 +119,7 @@ def _random_walks(n=300, t=16, jumps=((5, 4), (17, 9), (42, 0), (100, 14), (250,
 @pytest.mark.parametrize("robust", [True, False])
 def test_detect_outliers_finds_planted_jumps_at_the_gaussian_false_alarm_rate(robust):
     frames, truth = _random_walks()
-    report = pp.detect_outliers(frames, n_components=8, robust=robust)
+    report = pp.detect_outliers(frames, n_components=8, smooth_sigma=0, normalise=False, robust=robust)
     assert report.flagged.shape == (300, 15) and report.coords.shape == (4500, 8)
     score = report.score(truth)
     assert score["recall"] == 1.0
@@ -221,3 +223,52 @@ def test_build_training_sets_four_sets():
     assert err["denoised"] < err["base"] and err["processed"] < err["cleaned"]
     with pytest.raises(ValueError, match="flagged_sequences: expected a bool array over the 6 sequences"):
         pp.build_training_sets(train, flagged[:3])
+
+
+# ----------------------------------------------------------------------------- generated N6
+
+
+@pytest.fixture(scope="module")
+def generated_n6():
+    """Generated N6 with the calibrated defaults, 400 sequences (the population the rule is fitted to)."""
+    from convlstm_lib.generator import generate_set
+
+    s = generate_set(6, 400, seed=0)
+    return s.frames.astype(np.float64), s.clean.astype(np.float64), s.outlier_transitions
+
+
+def test_outliers_on_generated_n6(generated_n6):
+    frames, _, truth = generated_n6
+    report = pp.detect_outliers(frames)
+    score = report.score(truth)
+    assert score["recall"] >= 0.8 and score["precision"] >= 0.5, score
+    # the plain pixel differences with the same rule are far less precise: the smoothing matters
+    plain = pp.detect_outliers(frames, smooth_sigma=0, normalise=False).score(truth)
+    assert plain["precision"] < score["precision"]
+
+
+def test_denoising_generated_targets_lowers_error_to_clean(generated_n6):
+    frames, clean, _ = generated_n6
+    scaler = pp.Scaler.fit(frames)
+    noisy = scaler.transform(frames[:40, [2, 8, 14]])
+    truth = scaler.transform(clean[:40, [2, 8, 14]])
+    before = np.mean((noisy - truth) ** 2)
+    after = np.mean((pp.denoise(noisy) - truth) ** 2)
+    assert after < 0.35 * before
+    # the default strength beats a much weaker and a much stronger one
+    for h in (4.0, 20.0):
+        assert after < np.mean((pp.denoise(noisy, h=h) - truth) ** 2)
+
+
+@pytest.mark.slow
+def test_all_preprocessing_of_n6_within_budget(generated_n6):
+    """SPEC budget: scaling, outliers, windows and denoising of N6 (400 x 16 frames) <= 20 s."""
+    frames, clean, _ = generated_n6
+    start = time.perf_counter()
+    scaled, _ = pp.scale_to_unit(frames)
+    report = pp.detect_outliers(scaled)
+    train, _ = pp.make_windows(scaled)
+    sets = pp.build_training_sets(train, report.flagged_sequences)
+    elapsed = time.perf_counter() - start
+    assert len(sets["denoised"]) == 4000
+    assert elapsed <= 20.0, f"{elapsed:.1f} s"
