@@ -1,0 +1,21 @@
+from pathlib import Path
+
+from convlstm_lib import paths
+
+
+def test_paths_are_rooted_at_the_repository_not_the_working_directory(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    assert paths.ROOT == Path(__file__).resolve().parent.parent
+    assert (paths.ROOT / "pyproject.toml").is_file()
+    assert paths.processed_dir("smoke") == paths.ROOT / "data" / "processed" / "smoke"
+    assert paths.runs_dir("quick") == paths.ROOT / "runs" / "quick"
+
+
+def test_user_course_files_need_all_four(tmp_path):
+    names = list(paths.COURSE_FILES.values())
+    for name in names[:3]:
+        (tmp_path / name).write_text("0\n")
+    assert paths.user_course_files(tmp_path) is None
+    (tmp_path / names[3]).write_text("0\n")
+    found = paths.user_course_files(tmp_path)
+    assert found is not None and {p.name for p in found.values()} == set(names)
