@@ -1,0 +1,201 @@
+"""results: best-trial selection, Table 1, the paper's conversion, result files."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from convlstm_lib import paths, results
+from convlstm_lib.preprocessing import WindowSet
+
+
+def _trial(number, dataset, status, n6, n3=None, **extra):
+    row = {
+        "number": number, "status": status, "reason": "", "dataset": dataset, "activation": "relu",
+        "layers": 1, "kernels": 8, "lr": 1e-3, "batch_size": 32, "optimizer": "Adam",
+        "n6_test_mse": n6, "n3_mse": n3 if n3 is not None else (np.nan if n6 is np.nan else 2 * n6),
+        "n6_test_psnr": 30.0, "n6_test_ssim": 0.9, "n3_psnr": 28.0, "n3_ssim": 0.8,
+        "n6_test_clean_mse": np.nan if n6 is np.nan else n6 / 2, "n3_clean_mse": np.nan,
+        "n6_test_paper_loss": np.nan if n6 is np.nan else n6 / 32, "n3_paper_loss": np.nan,
+        "runtime_s": 1.5, "checkpoint": f"trials/{number}.pt",
+    }
+    row.update(extra)
+    return row
+
+
+@pytest.fixture
+def trials() -> pd.DataFrame:
+    # The lowest N6 MSEs belong to trials that must not count.
+    return pd.DataFrame([
+        _trial(0, "base", "complete", 0.010),
+        _trial(1, "base", "collapsed", 0.001),
+        _trial(2, "base", "complete", 0.008, batch_size=64),
+        _trial(3, "denoised", "diverged", 0.0005),
+        _trial(4, "denoised", "complete", 0.006),
+        _trial(5, "cleaned", "failed", np.nan),
+        _trial(6, "processed", "pruned", 0.0001),
+        _trial(7, "processed", "complete", 0.007),
+        _trial(8, "processed", "complete", 0.007),  # tie with 7: the lower number wins
+        _trial(9, "denoised", "complete", np.inf),  # not finite: excluded
+    ])
+
+
+def test_paper_conversion_full_batches_matches_the_spec():
+    denoised = next(r for r in results.PAPER_TABLE1 if r.training_set == "denoised")
+    assert denoised.batch_size == 254
+    assert denoised.n6_mse_full_batches == pytest.approx(9.37e-4, rel=1e-3)
+    # Exact conversion on 800 windows at 254: ceil(800/254) = 4 batches -> 3.69e-6 * 800 / 4.
+    assert denoised.n6_mse == pytest.approx(3.69e-6 * 200)
+    assert denoised.n3_mse == pytest.approx(4.32e-6 * 1400 / 6)
+
+
+def test_paper_loss_to_per_pixel_inverts_metrics_paper_loss():
+    from convlstm_lib import metrics
+
+    rng = np.random.default_rng(0)
+    pred, target = rng.random((50, 6, 6)), rng.random((50, 6, 6))
+    # Equal per-image errors make every batch mean the same, so the inversion is exact.
+    target = pred + 0.1
+    loss = metrics.paper_loss(pred, target, batch_size=16)
+    assert results.paper_loss_to_per_pixel(loss, 16, 50) == pytest.approx(metrics.mse(pred, target))
+    with pytest.raises(ValueError, match="batch_size"):
+        results.paper_loss_to_per_pixel(1.0, 0, 10)
+
+
+def test_paper_table1_has_the_four_rows_of_the_paper():
+    table = results.paper_table1()
+    assert list(table["training_set"]) == ["base", "denoised", "cleaned", "processed"]
+    assert list(table["batch_size"]) == [224, 254, 214, 216]
+    assert list(table["optimizer"]) == ["RAdam", "Adamax", "Adamax", "Adam"]
+    assert table.loc[0, "n6_loss"] == 4.69e-6 and table.loc[3, "n3_loss"] == 5.57e-6
+    assert np.allclose(table["n6_mse_full_batches"], table["n6_loss"] * table["batch_size"])
+    assert results.PAPER_BEST.kernels == 71
+
+
+def test_counts_include_every_status(trials):
+    counts = results.status_counts(trials)
+    assert counts == {"complete": 6, "collapsed": 1, "diverged": 1, "failed": 1, "pruned": 1, "total": 10}
+    by_set = results.status_counts_by_set(trials)
+    assert list(by_set.index) == ["base", "cleaned", "denoised", "processed"]
+    assert by_set.loc["denoised", "complete"] == 2 and by_set.loc["denoised", "diverged"] == 1
+    assert by_set["total"].sum() == 10
+
+
+def test_best_trial_ignores_collapsed_diverged_failed_pruned_and_nonfinite(trials):
+    best = results.best_trial(trials)
+    assert int(best["number"]) == 4 and best["dataset"] == "denoised"
+    per_set = results.best_per_training_set(trials)
+    # 'cleaned' has no complete trial: no row; ties go to the lower trial number.
+    assert list(per_set["dataset"]) == ["base", "denoised", "processed"]
+    assert list(per_set["number"]) == [2, 4, 7]
+
+
+def test_best_trial_raises_naming_the_statuses_when_nothing_completed(trials):
+    failed = trials[trials["status"] != "complete"]
+    with pytest.raises(results.ResultsError, match="no complete trial"):
+        results.best_trial(failed)
+
+
+def test_check_trials_rejects_missing_columns_and_unknown_status(trials):
+    with pytest.raises(results.ResultsError, match="missing column"):
+        results.check_trials(trials.drop(columns=["n3_mse"]))
+    bad = trials.copy()
+    bad.loc[2, "status"] = "finished"
+    with pytest.raises(results.ResultsError, match="row 2: unknown status 'finished'"):
+        results.check_trials(bad)
+
+
+def test_table1_columns_and_values(trials):
+    table = results.table1(trials)
+    assert tuple(table.columns) == results.TABLE1_COLUMNS
+    assert list(table["training_set"]) == ["base", "denoised", "processed"]
+    row = table.iloc[0]
+    assert row["trial"] == 2 and row["batch_size"] == 64
+    assert row["n6_test_mse"] == pytest.approx(0.008) and row["n3_mse"] == pytest.approx(0.016)
+    assert row["n6_test_clean_mse"] == pytest.approx(0.004)
+    assert table["layers"].dtype == np.int64
+
+
+def test_compare_with_paper_ratios(trials):
+    comparison = results.compare_with_paper(results.table1(trials))
+    assert list(comparison["training_set"]) == ["base", "cleaned", "denoised", "processed"]
+    denoised = comparison.set_index("training_set").loc["denoised"]
+    assert denoised["n6_ratio"] == pytest.approx(0.006 / (3.69e-6 * 200))
+    assert denoised["paper_batch_size"] == 254
+    assert math.isnan(comparison.set_index("training_set").loc["cleaned", "n6_test_mse"])
+
+
+def test_baseline_rows_and_loss_distribution(trials):
+    rows = results.baseline_rows({"copy_last": {"n6_test_mse": 0.02, "n3_mse": 0.03}})
+    assert rows.loc[0, "training_set"] == "baseline: copy_last"
+    assert rows.loc[0, "n6_test_mse"] == 0.02 and math.isnan(rows.loc[0, "n6_test_psnr"])
+    with pytest.raises(results.ResultsError, match="copy_last"):
+        results.baseline_rows({"copy_last": 0.02})
+    dist = results.loss_distribution(trials)
+    # Five complete trials with finite MSE, two test sets each.
+    assert len(dist) == 10 and set(dist["test_set"]) == {"N6 test", "N3"}
+    assert set(dist["trial"]) == {0, 2, 4, 7, 8}
+
+
+def test_best_record_ratio_to_copy_last_is_json_ready(trials):
+    record = results.best_record(results.best_trial(trials), copy_last_n6_mse=0.012)
+    assert record["trial"] == 4 and record["training_set"] == "denoised"
+    assert record["parameters"] == {"batch_size": 32, "activation": "relu", "layers": 1, "kernels": 8,
+                                    "lr": 1e-3, "optimizer": "Adam"}
+    assert record["ratio_to_copy_last"] == pytest.approx(0.5)
+    json.dumps(record, allow_nan=True)  # plain types only
+
+
+def test_noise_floor_measured_against_clean_targets():
+    rng = np.random.default_rng(1)
+    clean = np.zeros((20, 36, 36), np.float32)
+    noisy = (clean + rng.normal(0, 0.1, clean.shape)).astype(np.float32)
+    ws = WindowSet(np.zeros((20, 2, 36, 36), np.float32), noisy, clean, np.arange(20), np.full(20, 3))
+    floor = results.noise_floor(ws)
+    assert floor["measured"] == pytest.approx(0.01, rel=0.05)
+    assert floor["corner_sigma"] == pytest.approx(0.1, rel=0.1)
+    assert floor["corner_sigma2"] == pytest.approx(floor["corner_sigma"] ** 2)
+    no_clean = WindowSet(ws.inputs, noisy, None, ws.seq, ws.frame)
+    assert results.noise_floor(no_clean)["measured"] is None
+
+
+def test_sequence_in_context_marks_predicted_frames():
+    seq = np.zeros((16, 4, 4))
+    frames, predicted = results.sequence_in_context(seq, {3: np.ones((4, 4)), 15: np.full((4, 4), 2.0)})
+    assert predicted.tolist() == [t in (3, 15) for t in range(16)]
+    assert frames[3].max() == 1 and frames[15].min() == 2 and frames[0].max() == 0
+    assert seq.max() == 0  # input untouched
+    with pytest.raises(ValueError, match="frame index 16"):
+        results.sequence_in_context(seq, {16: np.ones((4, 4))})
+    with pytest.raises(ValueError, match=r"predictions\[3\]"):
+        results.sequence_in_context(seq, {3: np.ones((3, 3))})
+
+
+def test_write_result_is_strict_json_under_the_profiles_results(monkeypatch, tmp_path):
+    monkeypatch.setattr(paths, "RUNS_DIR", tmp_path)
+    payload = {"mse": np.float32(0.5), "psnr": math.inf, "x": (1, np.nan)}
+    target = results.write_result("best", payload, "smoke")
+    assert target == tmp_path / "smoke" / "results" / "best.json"
+    assert json.loads(target.read_text()) == {"mse": 0.5, "psnr": None, "x": [1, None]}
+    with pytest.raises(ValueError, match="file stem"):
+        results.write_result("best.json", {}, "smoke")
+
+
+def test_records_turn_nan_into_null():
+    frame = pd.DataFrame({"a": [1.0, np.nan], "b": ["x", "y"]})
+    assert results.records(frame) == [{"a": 1.0, "b": "x"}, {"a": None, "b": "y"}]
+
+
+def test_copy_checkpoint_resolves_relative_to_the_runs_dir(monkeypatch, tmp_path):
+    monkeypatch.setattr(paths, "RUNS_DIR", tmp_path)
+    source = tmp_path / "smoke" / "trials" / "7.pt"
+    source.parent.mkdir(parents=True)
+    source.write_bytes(b"weights")
+    copied = results.copy_checkpoint("trials/7.pt", "smoke")
+    assert copied == tmp_path / "smoke" / "artifacts" / "best_model.pt"
+    assert copied.read_bytes() == b"weights"
+    with pytest.raises(results.ResultsError, match="trials/8.pt: file not found"):
+        results.copy_checkpoint("trials/8.pt", "smoke")
