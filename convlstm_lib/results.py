@@ -5,10 +5,11 @@ the columns of `REQUIRED_COLUMNS`; the metric columns are those of `training.tra
 (per-pixel MSE, PSNR, SSIM on the [0, 1] scale; see `metrics` for the reductions).
 
 Selection. A trial counts only when its status is ``complete`` and its N6 test MSE is finite;
-``collapsed`` (blank predictions), ``diverged``, ``failed`` (could not train) and ``pruned``
-trials are excluded and counted (`status_counts`). The best trial of a training set is the
-one with the lowest N6 test per-pixel MSE (ties: the lower trial number), as in the paper,
-which chose its models by their test loss; the best overall is the best of those.
+``collapsed`` (blank predictions), ``diverged``, ``failed`` (could not train), ``pruned``,
+``killed``, ``surplus`` and ``running`` trials are excluded and counted (`status_counts`).
+The best trial of a training set is the one with the lowest N6 test per-pixel MSE (ties: the
+lower trial number), as in the paper, which chose its models by their test loss; the best
+overall is the best of those.
 
 The paper's Table 1 convention. Its numbers sum the per-batch *mean* MSE over the batches of
 the test set and divide by the number of samples N, so a per-pixel MSE m becomes
@@ -40,7 +41,9 @@ from .calibration import corner_noise
 from .config import TRAINING_SETS
 from .errors import ConvLSTMError
 
-STATUSES = ("complete", "collapsed", "diverged", "failed", "pruned")
+# A trial's status as the sweep records it (`sweep` module docstring): only "complete" counts;
+# killed (its worker died), surplus (never trained) and running trials are listed in the counts.
+STATUSES = ("complete", "collapsed", "diverged", "failed", "pruned", "killed", "surplus", "running")
 PARAMETER_COLUMNS = ("batch_size", "activation", "layers", "kernels", "lr", "optimizer")
 REQUIRED_COLUMNS = ("number", "status", "dataset", *PARAMETER_COLUMNS, "n6_test_mse", "n3_mse")
 METRIC_COLUMNS = (

@@ -77,7 +77,8 @@ def test_paper_table1_has_the_four_rows_of_the_paper():
 
 def test_counts_include_every_status(trials):
     counts = results.status_counts(trials)
-    assert counts == {"complete": 6, "collapsed": 1, "diverged": 1, "failed": 1, "pruned": 1, "total": 10}
+    assert counts == {"complete": 6, "collapsed": 1, "diverged": 1, "failed": 1, "pruned": 1, "killed": 0,
+                      "surplus": 0, "running": 0, "total": 10}
     by_set = results.status_counts_by_set(trials)
     assert list(by_set.index) == ["base", "cleaned", "denoised", "processed"]
     assert by_set.loc["denoised", "complete"] == 2 and by_set.loc["denoised", "diverged"] == 1
