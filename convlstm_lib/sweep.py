@@ -1,0 +1,581 @@
+"""The paper's random hyper-parameter search (SPEC §3) on Optuna, resumable and multi-process.
+
+Search space (drawn in this order for every trial, bounds from `config.ProfileConfig`):
+
+    dataset     categorical  cfg.training_sets      (base, cleaned, denoised, processed)
+    activation  categorical  cfg.activations        (relu, tanh)
+    layers      int          cfg.layers_min..cfg.layers_max
+    kernels     int          cfg.kernels_min..cfg.kernels_max
+    lr          float, log-uniform  cfg.lr_min..cfg.lr_max
+    batch_size  int          cfg.batch_size_min..cfg.batch_size_max
+    optimizer   categorical  cfg.optimizers         (names in torch.optim)
+
+Every trial trains `cfg.epochs` epochs through `training.train_model` and reports its N6-test
+MSE (per pixel, [0, 1] scale) after every epoch (`trial.report`, used by `--prune`).
+
+Reproducibility: the sampler (`TrialSeededSampler`, a RandomSampler) reseeds itself before each
+trial from (cfg.seed, trial number), and the trial's training seed is derived the same way. So
+trial k samples the same parameters and trains the same way whichever worker runs it, however
+many workers there are, and whether the sweep ran in one go or was resumed. (A plain per-worker
+seed would make the parameters depend on which worker happened to pick up which trial.) Each
+worker's sampler is still constructed with its own seed (`worker_seed`), so nothing is shared
+by accident.
+
+Trial outcomes (user attribute ``status``; the Optuna state in brackets):
+
+* ``complete``  trained every epoch (COMPLETE; value = final N6-test MSE);
+* ``collapsed`` trained, but predicts blank images (COMPLETE; excluded from results later);
+* ``pruned``    stopped early by the MedianPruner (PRUNED);
+* ``diverged``  loss became NaN/inf (FAIL: it has no value);
+* ``failed``    `training.TrainingFailed`, e.g. SparseAdam on dense gradients (FAIL, ``reason``);
+* ``killed``    its worker process died (FAIL, set when a later worker finds it stale);
+* ``surplus``   asked for by a worker when the total was already claimed (FAIL, never trained).
+
+A trial *counts* toward ``--n-trials`` when it is COMPLETE or PRUNED, or FAIL with status
+diverged/failed: those are results, and are never re-run. Killed and surplus trials do not
+count, so a resumed sweep makes them up. Killed trials are detected by the worker's host name
+and pid stored on the trial (journal and database storage alike; databases additionally get
+Optuna's heartbeat, which also covers workers on other machines).
+
+Storage: ``runs/<profile>/sweep.journal`` (Optuna JournalStorage on a file: safe for several
+processes on one machine) unless cfg.storage names another journal file or a database URL
+(``postgresql://user:pw@host/db``: workers on many machines, see docs/SWEEP.md).
+
+Outputs under runs/<profile>/: ``trials.csv`` (one row a trial, `TRIAL_COLUMNS`), ``sweep.json``
+(configuration, counts, estimated time saved by pruning, best trial), ``trials/trial_NNNNN.pt``
+(checkpoints of complete and collapsed trials). All written atomically.
+
+CLI: ``python -m convlstm_lib sweep --profile P [--storage S] [--study NAME] [--n-trials N]
+[--workers K] [--prune] [--seed S]``; the same command again resumes.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import multiprocessing
+import os
+import re
+import socket
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+from optuna.samplers import RandomSampler
+from optuna.trial import FrozenTrial, TrialState
+from tqdm.auto import tqdm
+
+from . import paths
+from .atomic import atomic_path, write_text
+from .config import ProfileConfig, get_profile
+from .errors import ConvLSTMError
+
+PARAM_NAMES = ("dataset", "activation", "layers", "kernels", "lr", "batch_size", "optimizer")
+METRIC_KEYS = (
+    "n6_test_mse", "n6_test_psnr", "n6_test_ssim", "n6_test_clean_mse", "n6_test_paper_loss",
+    "n3_mse", "n3_psnr", "n3_ssim", "n3_clean_mse", "n3_paper_loss",
+)
+TRIAL_COLUMNS = (
+    "number", "state", "status", "reason", *PARAM_NAMES, *METRIC_KEYS,
+    "epochs_run", "runtime_s", "time_saved_s", "seed", "checkpoint",
+)
+COUNTED_FAIL_STATUSES = ("diverged", "failed")
+# Configuration fields that define a study: resuming with different values would mix trials.
+STUDY_FIELDS = (
+    "seed", "n6", "n3", "max_train_windows", "epochs", "layers_min", "layers_max", "kernels_min",
+    "kernels_max", "lr_min", "lr_max", "batch_size_min", "batch_size_max", "optimizers", "activations",
+    "training_sets",
+)
+HEARTBEAT_INTERVAL_S = 30  # database storages: a trial without heartbeat for GRACE_PERIOD_S is failed
+GRACE_PERIOD_S = 120
+UNCLAIMED_STALE_S = 120  # a RUNNING trial that never got its worker's pid (died right after ask)
+
+
+class SweepError(ConvLSTMError):
+    """The sweep cannot run: bad storage, a study created with other settings, no results yet."""
+
+
+class _RecordedFailure(Exception):
+    """Raised by the objective after recording a diverged/failed/surplus trial: Optuna marks it FAIL."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Seeds and sampling
+
+
+def _derive(*entropy: int) -> int:
+    return int(np.random.SeedSequence([int(e) for e in entropy]).generate_state(1)[0])
+
+
+def worker_seed(seed: int, worker: int) -> int:
+    """A distinct 32-bit seed for worker `worker` (0-based) of a sweep seeded `seed`."""
+    return _derive(seed, 1, worker)
+
+
+def trial_seed(seed: int, number: int) -> int:
+    """The 32-bit seed of trial `number`: it seeds both its parameter draw and its training."""
+    return _derive(seed, 2, number)
+
+
+class TrialSeededSampler(RandomSampler):
+    """RandomSampler whose draws depend only on (sweep seed, trial number), not on the worker.
+
+    `before_trial` reseeds a private RandomState from `trial_seed(sweep_seed, trial.number)`;
+    parameters are then drawn uniformly (log-uniformly for log distributions) in the order the
+    objective asks for them. One sampler serves one process's trials one at a time.
+    """
+
+    def __init__(self, sweep_seed: int, worker: int = 0) -> None:
+        super().__init__(seed=worker_seed(sweep_seed, worker))
+        self.sweep_seed = sweep_seed
+        self._trial_rng = np.random.RandomState(worker_seed(sweep_seed, worker))
+
+    def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        self._trial_rng = np.random.RandomState(trial_seed(self.sweep_seed, trial.number))
+
+    def sample_independent(self, study, trial, param_name, param_distribution) -> Any:
+        from optuna._transform import _SearchSpaceTransform
+
+        trans = _SearchSpaceTransform({param_name: param_distribution})
+        values = self._trial_rng.uniform(trans.bounds[:, 0], trans.bounds[:, 1])
+        return trans.untransform(values)[param_name]
+
+
+def sample_params(trial: optuna.Trial, cfg: ProfileConfig) -> dict[str, Any]:
+    """Draw one configuration of the search space (module docstring) through `trial`."""
+    return {
+        "dataset": trial.suggest_categorical("dataset", list(cfg.training_sets)),
+        "activation": trial.suggest_categorical("activation", list(cfg.activations)),
+        "layers": trial.suggest_int("layers", cfg.layers_min, cfg.layers_max),
+        "kernels": trial.suggest_int("kernels", cfg.kernels_min, cfg.kernels_max),
+        "lr": trial.suggest_float("lr", cfg.lr_min, cfg.lr_max, log=True),
+        "batch_size": trial.suggest_int("batch_size", cfg.batch_size_min, cfg.batch_size_max),
+        "optimizer": trial.suggest_categorical("optimizer", list(cfg.optimizers)),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Storage and study
+
+
+def journal_path(cfg: ProfileConfig, runs_dir: Path | None = None) -> Path:
+    return (runs_dir or paths.runs_dir(cfg.profile)) / "sweep.journal"
+
+
+def storage_spec(cfg: ProfileConfig, runs_dir: Path | None = None) -> str:
+    """cfg.storage, or the default journal file runs/<profile>/sweep.journal."""
+    return cfg.storage or str(journal_path(cfg, runs_dir))
+
+
+def redact(spec: str) -> str:
+    """`spec` with any password of a database URL replaced by ***."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", spec)
+
+
+def open_storage(spec: str) -> optuna.storages.BaseStorage:
+    """A database URL (contains '://') -> RDBStorage with heartbeat; anything else -> journal file."""
+    if "://" in spec:
+        try:
+            return optuna.storages.RDBStorage(
+                spec, heartbeat_interval=HEARTBEAT_INTERVAL_S, grace_period=GRACE_PERIOD_S,
+            )
+        except Exception as exc:  # sqlalchemy raises many kinds; the user needs one line
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise SweepError(f"storage {redact(spec)}: cannot open the database: {first}") from None
+    path = Path(spec)
+    if path.is_dir():
+        raise SweepError(f"storage {spec}: is a folder; give a journal file path or a database URL")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    from optuna.storages.journal import JournalFileBackend
+
+    return optuna.storages.JournalStorage(JournalFileBackend(str(path)))
+
+
+def _study_settings(cfg: ProfileConfig) -> dict[str, Any]:
+    return json.loads(json.dumps({name: getattr(cfg, name) for name in STUDY_FIELDS}))
+
+
+def open_study(cfg: ProfileConfig, storage: optuna.storages.BaseStorage, worker: int = 0) -> optuna.Study:
+    """Create or load cfg.study_name; refuse to mix trials of a study created with other settings."""
+    pruner: optuna.pruners.BasePruner = optuna.pruners.NopPruner()
+    if cfg.prune:
+        pruner = optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1)
+    study = optuna.create_study(
+        study_name=cfg.study_name, storage=storage, direction="minimize", load_if_exists=True,
+        sampler=TrialSeededSampler(cfg.seed, worker), pruner=pruner,
+    )
+    wanted = _study_settings(cfg)
+    stored = study.user_attrs.get("settings")
+    if stored is None:
+        study.set_user_attr("settings", wanted)
+    elif stored != wanted:
+        diff = [f"{k}: {stored.get(k)!r} -> {wanted[k]!r}" for k in wanted if stored.get(k) != wanted[k]]
+        raise SweepError(
+            f"study {cfg.study_name!r} was created with other settings ({'; '.join(diff)}); "
+            "use another --study name or storage"
+        )
+    return study
+
+
+def is_counted(trial: FrozenTrial) -> bool:
+    """Whether `trial` is a finished result that counts toward the sweep's total."""
+    if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
+        return True
+    return trial.state == TrialState.FAIL and trial.user_attrs.get("status") in COUNTED_FAIL_STATUSES
+
+
+def count_finished(study: optuna.Study) -> int:
+    return sum(is_counted(t) for t in study.get_trials(deepcopy=False))
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def fail_dead_trials(study: optuna.Study) -> list[int]:
+    """Mark FAIL (status 'killed') every RUNNING trial whose worker on this host is gone.
+
+    A trial stores its worker's host and pid when it starts; a RUNNING trial that never got
+    them and started more than UNCLAIMED_STALE_S ago is also failed. Trials of workers on other
+    hosts are left to the database heartbeat. Returns the numbers of the trials failed.
+    """
+    host, failed = socket.gethostname(), []
+    storage = study._storage
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        pid, t_host = t.user_attrs.get("pid"), t.user_attrs.get("host")
+        if pid is None:
+            started = t.datetime_start or datetime.now()
+            dead = datetime.now() - started > timedelta(seconds=UNCLAIMED_STALE_S)
+        else:
+            dead = t_host == host and not _pid_alive(int(pid))
+        if not dead:
+            continue
+        try:
+            storage.set_trial_user_attr(t._trial_id, "status", "killed")
+            storage.set_trial_user_attr(t._trial_id, "reason", f"worker {t_host}:{pid} died during the trial")
+            storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+            failed.append(t.number)
+        except (optuna.exceptions.UpdateFinishedTrialError, RuntimeError):
+            pass  # another worker got there first
+    return failed
+
+
+# ---------------------------------------------------------------------------------------------
+# The objective
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(paths.ROOT))
+    except ValueError:
+        return str(path.resolve())
+
+
+class Objective:
+    """One trial: sample, train with `training.train_model`, record everything as user attrs.
+
+    data: a `datasets.Datasets` (training sets already cut to cfg.max_train_windows).
+    total: the study's target number of counted trials (a trial started beyond it is 'surplus').
+    """
+
+    def __init__(self, cfg: ProfileConfig, data, trials_dir: Path, total: int, device: str = "auto",
+                 progress: bool = False) -> None:
+        self.cfg, self.data, self.trials_dir, self.total = cfg, data, Path(trials_dir), total
+        self.device, self.progress = device, progress
+        self.surplus = False
+
+    def _is_surplus(self, study: optuna.Study, number: int) -> bool:
+        ahead = [t for t in study.get_trials(deepcopy=False)
+                 if t.number < number and (is_counted(t) or t.state == TrialState.RUNNING)]
+        return len(ahead) >= self.total
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        from .model import ModelConfig
+        from .training import TrainConfig, TrainingFailed, train_model
+
+        trial.set_user_attr("host", socket.gethostname())
+        trial.set_user_attr("pid", os.getpid())
+        if self._is_surplus(trial.study, trial.number):
+            self.surplus = True
+            trial.set_user_attr("status", "surplus")
+            raise _RecordedFailure(f"trial {trial.number}: the study already has its {self.total} trials")
+
+        params = sample_params(trial, self.cfg)
+        seed = trial_seed(self.cfg.seed, trial.number)
+        trial.set_user_attr("seed", seed)
+        model_cfg = ModelConfig(
+            layers=params["layers"], kernels=params["kernels"], activation=params["activation"],
+        )
+        train_cfg = TrainConfig(
+            dataset=params["dataset"], lr=params["lr"], batch_size=params["batch_size"],
+            epochs=self.cfg.epochs, optimizer=params["optimizer"], seed=seed, device=self.device,
+            max_train_windows=0,  # the data are already cut to cfg.max_train_windows
+        )
+        checkpoint = self.trials_dir / f"trial_{trial.number:05d}.pt"
+        start = time.perf_counter()
+
+        def on_epoch(epoch: int, entry: dict[str, float]) -> None:
+            trial.report(entry["n6_test_mse"], epoch)
+            if trial.should_prune():
+                per_epoch = (time.perf_counter() - start) / epoch
+                trial.set_user_attr("status", "pruned")
+                trial.set_user_attr("epochs_run", epoch)
+                trial.set_user_attr("runtime_s", time.perf_counter() - start)
+                trial.set_user_attr("time_saved_s", (self.cfg.epochs - epoch) * per_epoch)
+                trial.set_user_attr("metrics", {k: float(entry[k]) for k in METRIC_KEYS if k in entry})
+                raise optuna.TrialPruned(f"N6 test MSE {entry['n6_test_mse']:.3g} after epoch {epoch}")
+
+        try:
+            result = train_model(model_cfg, train_cfg, self.data, progress=self.progress, on_epoch=on_epoch,
+                                 checkpoint_path=checkpoint)
+        except TrainingFailed as exc:
+            trial.set_user_attr("status", "failed")
+            trial.set_user_attr("reason", exc.reason)
+            trial.set_user_attr("runtime_s", time.perf_counter() - start)
+            raise _RecordedFailure(exc.reason) from exc
+
+        trial.set_user_attr("status", result.status)
+        trial.set_user_attr("reason", result.note)
+        trial.set_user_attr("epochs_run", result.epochs_run)
+        trial.set_user_attr("runtime_s", result.runtime_s)
+        trial.set_user_attr("metrics", {k: float(v) for k, v in result.metrics.items()})
+        if checkpoint.exists():
+            trial.set_user_attr("checkpoint", _relative(checkpoint))
+        if result.status == "diverged":
+            raise _RecordedFailure(result.note)
+        return float(result.metrics["n6_test_mse"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Workers
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """Everything a worker process needs (picklable: spawned workers re-import the package)."""
+
+    cfg: dict[str, Any]
+    storage: str
+    worker: int
+    runs_dir: str
+    processed_dir: str
+    device: str = "auto"
+
+
+def _work(study: optuna.Study, objective: Objective, bar: tqdm | None = None) -> None:
+    """Run trials one at a time until the counted + running trials reach objective.total."""
+    while True:
+        fail_dead_trials(study)
+        trials = study.get_trials(deepcopy=False)
+        claimed = sum(is_counted(t) or t.state == TrialState.RUNNING for t in trials)
+        if bar is not None:
+            bar.n = sum(is_counted(t) for t in trials)
+            bar.refresh()
+        if claimed >= objective.total or objective.surplus:
+            return
+        study.optimize(objective, n_trials=1, catch=(_RecordedFailure,), gc_after_trial=False)
+
+
+def _worker_main(spec: WorkerSpec) -> None:
+    """Entry point of a spawned worker: load the cached datasets, open the study, run trials."""
+    from .datasets import load_datasets, subsample
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    cfg = get_profile(spec.cfg["profile"], **spec.cfg)
+    data = subsample(load_datasets(spec.processed_dir), cfg.max_train_windows, cfg.seed)
+    study = open_study(cfg, open_storage(spec.storage), spec.worker)
+    trials_dir = Path(spec.runs_dir) / "trials"
+    _work(study, Objective(cfg, data, trials_dir, cfg.n_trials, spec.device))
+
+
+def run_sweep(cfg: ProfileConfig, progress: bool = True, runs_dir: Path | None = None, device: str = "auto",
+              data=None) -> optuna.Study:
+    """Run or resume cfg's sweep until cfg.n_trials trials count (module docstring); export it.
+
+    cfg.workers == 1 runs in this process (`data` may pass ready datasets); more start that many
+    spawned processes that share the storage. Writes trials.csv and sweep.json under `runs_dir`
+    (default runs/<profile>/) and returns the study.
+    """
+    from .datasets import prepare_datasets
+
+    runs_dir = Path(runs_dir or paths.runs_dir(cfg.profile))
+    spec = storage_spec(cfg, runs_dir)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    study = open_study(cfg, open_storage(spec))
+    fail_dead_trials(study)
+    done = count_finished(study)
+    started = time.perf_counter()
+    if done < cfg.n_trials:
+        if data is None:
+            data = prepare_datasets(cfg, progress=progress)
+        bar = tqdm(total=cfg.n_trials, initial=done, desc=f"sweep {cfg.study_name}", unit="trial",
+                   disable=not progress)
+        try:
+            if cfg.workers == 1:
+                _work(study, Objective(cfg, data, runs_dir / "trials", cfg.n_trials, device), bar)
+            else:
+                _run_processes(cfg, spec, runs_dir, device, study, bar)
+        finally:
+            bar.close()
+    export_trials(study, runs_dir / "trials.csv")
+    write_summary(cfg, study, runs_dir / "sweep.json", spec, time.perf_counter() - started)
+    return study
+
+
+def _run_processes(cfg: ProfileConfig, spec: str, runs_dir: Path, device: str, study: optuna.Study,
+                   bar: tqdm) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    processes = [
+        ctx.Process(target=_worker_main, name=f"sweep-worker-{k}", args=(WorkerSpec(
+            cfg=cfg.to_dict(), storage=spec, worker=k, runs_dir=str(runs_dir),
+            processed_dir=str(paths.processed_dir(cfg.profile)), device=device),))
+        for k in range(cfg.workers)
+    ]
+    for p in processes:
+        p.start()
+    try:
+        while any(p.is_alive() for p in processes):
+            bar.n = count_finished(study)
+            bar.refresh()
+            time.sleep(0.5)
+    finally:
+        for p in processes:
+            p.join()
+    bar.n = count_finished(study)
+    bar.refresh()
+    bad = [f"{p.name} exit code {p.exitcode}" for p in processes if p.exitcode != 0]
+    if bad and count_finished(study) < cfg.n_trials:
+        raise SweepError(f"study {cfg.study_name!r}: {', '.join(bad)}; run the same command again to resume")
+
+
+# ---------------------------------------------------------------------------------------------
+# Export
+
+
+def trials_frame(study: optuna.Study) -> pd.DataFrame:
+    """One row a trial (columns TRIAL_COLUMNS), ordered by trial number; missing values NaN/''."""
+    rows = []
+    for t in study.get_trials(deepcopy=False):
+        ua = t.user_attrs
+        status = ua.get("status", "running" if t.state == TrialState.RUNNING else t.state.name.lower())
+        metrics = ua.get("metrics", {})
+        rows.append({
+            "number": t.number, "state": t.state.name, "status": status, "reason": ua.get("reason", ""),
+            **{p: t.params.get(p) for p in PARAM_NAMES},
+            **{k: metrics.get(k, math.nan) for k in METRIC_KEYS},
+            "epochs_run": ua.get("epochs_run", 0), "runtime_s": ua.get("runtime_s", math.nan),
+            "time_saved_s": ua.get("time_saved_s", 0.0), "seed": ua.get("seed"),
+            "checkpoint": ua.get("checkpoint", ""),
+        })
+    frame = pd.DataFrame(rows, columns=list(TRIAL_COLUMNS))
+    return frame.sort_values("number").reset_index(drop=True)
+
+
+def export_trials(study: optuna.Study, target: Path) -> pd.DataFrame:
+    """Write `trials_frame(study)` to `target` (CSV, atomically) and return it."""
+    frame = trials_frame(study)
+    with atomic_path(target) as tmp:
+        frame.to_csv(tmp, index=False)
+    return frame
+
+
+def summarise(frame: pd.DataFrame) -> dict[str, Any]:
+    """Counts by status, counted total, training time, time saved by pruning, the best trial."""
+    counted = frame[frame["state"].isin(["COMPLETE", "PRUNED"]) | frame["status"].isin(COUNTED_FAIL_STATUSES)]
+    good = frame[frame["status"] == "complete"].dropna(subset=["n6_test_mse"])
+    best = None
+    if len(good):
+        row = good.loc[good["n6_test_mse"].idxmin()]
+        best = {k: (row[k].item() if hasattr(row[k], "item") else row[k])
+                for k in ("number", *PARAM_NAMES, "n6_test_mse", "n3_mse", "checkpoint")}
+    return {
+        "counted": int(len(counted)),
+        "status_counts": {str(k): int(v) for k, v in frame["status"].value_counts().items()},
+        "train_time_s": float(frame["runtime_s"].fillna(0).sum()),
+        "time_saved_s": float(frame["time_saved_s"].fillna(0).sum()),
+        "best": best,
+    }
+
+
+def write_summary(cfg: ProfileConfig, study: optuna.Study, target: Path, spec: str, wall_s: float) -> dict:
+    summary = {
+        "config": cfg.to_dict(), "study": cfg.study_name, "storage": redact(spec), "wall_s_this_run": wall_s,
+        **summarise(trials_frame(study)),
+    }
+    write_text(target, json.dumps(summary, indent=2, default=str) + "\n")
+    return summary
+
+
+def load_trials(cfg: ProfileConfig, runs_dir: Path | None = None) -> pd.DataFrame:
+    """runs/<profile>/trials.csv as a DataFrame (columns TRIAL_COLUMNS)."""
+    target = Path(runs_dir or paths.runs_dir(cfg.profile)) / "trials.csv"
+    if not target.is_file():
+        raise SweepError(
+            f"{target}: no trials yet; run the sweep first (notebook 03 or `python -m convlstm_lib sweep`)"
+        )
+    frame = pd.read_csv(target, keep_default_na=True)
+    missing = [c for c in TRIAL_COLUMNS if c not in frame.columns]
+    if missing:
+        raise SweepError(f"{target}: missing columns {missing}; re-run the sweep to rewrite it")
+    frame["reason"] = frame["reason"].fillna("")
+    frame["checkpoint"] = frame["checkpoint"].fillna("")
+    return frame
+
+
+# ---------------------------------------------------------------------------------------------
+# CLI
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--profile", default="quick", help="smoke, quick or paper (default quick)")
+    parser.add_argument("--storage",
+                        help="journal file path or database URL (default runs/<profile>/sweep.journal)")
+    parser.add_argument("--study", help="study name (default convlstm-<profile>)")
+    parser.add_argument("--n-trials", type=int, help="total number of trials the study should reach")
+    parser.add_argument("--workers", type=int, help="local worker processes")
+    parser.add_argument("--prune", action=argparse.BooleanOptionalAction, default=None,
+                        help="stop unpromising trials early (MedianPruner)")
+    parser.add_argument("--seed", type=int, help="sweep seed (default: the profile's)")
+    parser.add_argument("--device", default="auto", help="torch device for training (default auto)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def run(args: argparse.Namespace) -> int:
+    overrides = {name: getattr(args, key) for key, name in (
+        ("storage", "storage"), ("study", "study"), ("n_trials", "n_trials"), ("workers", "workers"),
+        ("prune", "prune"), ("seed", "seed"),
+    ) if getattr(args, key) is not None}
+    try:
+        cfg = get_profile(args.profile, **overrides)
+    except ValueError as exc:
+        raise SweepError(str(exc)) from None
+    study = run_sweep(cfg, progress=not args.no_progress, device=args.device)
+    summary = json.loads((paths.runs_dir(cfg.profile) / "sweep.json").read_text())
+    print(f"study {study.study_name}: {summary['counted']}/{cfg.n_trials} trials counted; "
+          f"statuses {summary['status_counts']}")
+    if cfg.prune:
+        print(f"pruning saved about {summary['time_saved_s']:.1f} s of training")
+    if summary["best"]:
+        b = summary["best"]
+        params = json.dumps({p: b[p] for p in PARAM_NAMES})
+        print(f"best: trial {b['number']} N6 test MSE {b['n6_test_mse']:.3e} ({params})")
+    return 0
+
+
+__all__ = [
+    "PARAM_NAMES", "METRIC_KEYS", "TRIAL_COLUMNS", "SweepError", "TrialSeededSampler", "Objective",
+    "WorkerSpec", "worker_seed", "trial_seed", "sample_params", "open_storage", "open_study",
+    "storage_spec", "fail_dead_trials", "is_counted", "count_finished", "run_sweep", "trials_frame",
+    "export_trials", "summarise", "load_trials", "add_arguments", "run",
+]

@@ -1,0 +1,150 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 03 · The hyper-parameter sweep (paper §3.3)
+#
+# The paper picked its ConvLSTM by random search: 200 trials of 20 epochs, each drawing an
+# activation (ReLU or tanh), 1-7 layers, 1-100 kernels, a learning rate log-uniform in
+# 1e-5..0.1, a batch size in 32-256, an optimiser of `torch.optim` and one of the four training
+# sets of notebook 02. Runs that collapse to blank images were set aside (30 of 200).
+#
+# This notebook runs that search with `convlstm_lib.sweep` on Optuna, narrowed by the profile
+# (the `quick` profile: 12 trials x 6 epochs, small models, six optimisers). The search is
+# **resumable**: its trials live in an Optuna journal (`runs/<profile>/sweep.journal`, or a
+# database given as `storage`), so running the notebook again only runs the trials still
+# missing. Trial *k* always samples the same parameters for a given seed, whichever worker runs
+# it. The trials table goes to `runs/<profile>/trials.csv` for notebook 04.
+
+# %% tags=["parameters"]
+profile = "quick"
+seed = 0
+n6 = 400
+n3 = 100
+max_train_windows = 0
+n_trials = 12
+epochs = 6
+layers_min = 1
+layers_max = 2
+kernels_min = 4
+kernels_max = 24
+lr_min = 0.001
+lr_max = 0.02
+batch_size_min = 32
+batch_size_max = 64
+optimizers = ["Adam", "AdamW", "Adamax", "NAdam", "RAdam", "RMSprop"]
+activations = ["relu", "tanh"]
+training_sets = ["base", "cleaned", "denoised", "processed"]
+workers = 1
+prune = False
+storage = ""
+study = ""
+
+# %%
+import time
+
+import matplotlib.pyplot as plt
+from IPython.display import Markdown, display
+
+from convlstm_lib import sweep
+from convlstm_lib.config import get_profile
+from convlstm_lib.figures import save_figure
+
+cfg = get_profile(
+    profile, seed=seed, n6=n6, n3=n3, max_train_windows=max_train_windows, n_trials=n_trials, epochs=epochs,
+    layers_min=layers_min, layers_max=layers_max, kernels_min=kernels_min, kernels_max=kernels_max,
+    lr_min=lr_min, lr_max=lr_max, batch_size_min=batch_size_min, batch_size_max=batch_size_max,
+    optimizers=optimizers, activations=activations, training_sets=training_sets, workers=workers,
+    prune=prune, storage=storage, study=study,
+)
+
+# %% [markdown]
+# ## Running (or resuming) the sweep
+#
+# Each trial trains through `training.train_model` and reports its N6-test MSE after every epoch.
+# Trials that diverge (NaN loss) or cannot train at all (an optimiser that cannot handle the
+# model) are recorded with their reason and the sweep goes on; they count toward the total and
+# are never re-run. A trial whose process was killed is marked failed and made up for.
+
+# %%
+start = time.perf_counter()
+study = sweep.run_sweep(cfg, progress=True)
+elapsed = time.perf_counter() - start
+trials = sweep.load_trials(cfg)
+summary = sweep.summarise(trials)
+display(Markdown(
+    f"Study **{cfg.study_name}**: {summary['counted']} of {cfg.n_trials} trials done "
+    f"({elapsed:.1f} s in this run; {summary['train_time_s']:.1f} s of training in all). "
+    f"Statuses: {summary['status_counts']}."
+    + (f" Pruning saved an estimated {summary['time_saved_s']:.1f} s of training." if cfg.prune else "")
+))
+
+# %% [markdown]
+# ## The trials
+#
+# One row a trial: the sampled parameters, the final per-pixel metrics on the [0, 1] scale
+# (N6 test = frames 4 and 16; N3 = every window of the unprocessed N3 set; `clean` = against the
+# noise-free frames of the generated data), the status and the run time.
+
+# %%
+shown = ["number", "status", *sweep.PARAM_NAMES, "n6_test_mse", "n6_test_ssim", "n3_mse", "n6_test_clean_mse",
+         "epochs_run", "runtime_s"]
+table = trials[shown].sort_values("n6_test_mse", na_position="last")
+display(table.style.format({"lr": "{:.2e}", "n6_test_mse": "{:.2e}", "n3_mse": "{:.2e}",
+                            "n6_test_clean_mse": "{:.2e}", "n6_test_ssim": "{:.3f}", "runtime_s": "{:.1f}"},
+                           na_rep="-").hide(axis="index"))
+
+# %%
+fig, (ax_mse, ax_status) = plt.subplots(1, 2, figsize=(12, 4.2), gridspec_kw={"width_ratios": [2.2, 1]})
+palette = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+colours = {name: palette[i % len(palette)] for i, name in enumerate(cfg.training_sets)}
+scored = trials.dropna(subset=["n6_test_mse"])
+for name, group in scored.groupby("dataset"):
+    normal = group[group["status"] == "complete"]
+    odd = group[group["status"] != "complete"]
+    ax_mse.scatter(normal["number"], normal["n6_test_mse"], color=colours.get(name), label=name, s=36)
+    ax_mse.scatter(odd["number"], odd["n6_test_mse"], color=colours.get(name), marker="x", s=36)
+ax_mse.set_yscale("log")
+ax_mse.set_xlabel("trial")
+ax_mse.set_ylabel("N6 test MSE (per pixel, [0, 1])")
+ax_mse.set_title("Final N6 test MSE per trial (x: collapsed or pruned)")
+ax_mse.legend(title="training set", fontsize=8)
+counts = trials["status"].value_counts()
+ax_status.bar(counts.index.astype(str), counts.values, color="0.5")
+ax_status.set_title("Trials by status")
+ax_status.set_ylabel("trials")
+fig.tight_layout()
+save_figure(fig, "sweep_trials", cfg.profile)
+plt.show()
+
+# %% [markdown]
+# ## Which training set did best?
+#
+# The paper's question: does cleaning or denoising the training data help? Among complete trials,
+# the best and median N6-test MSE per training set (a small sweep only hints at an answer;
+# notebook 04 retrains the winners).
+
+# %%
+complete = trials[trials["status"] == "complete"]
+by_set = complete.groupby("dataset")["n6_test_mse"].agg(["count", "min", "median"])
+display(by_set.style.format({"min": "{:.2e}", "median": "{:.2e}"}))
+best = summary["best"]
+if best is not None:
+    display(Markdown(
+        f"Best trial: **{best['number']}** ({best['dataset']}, {best['activation']}, "
+        f"{best['layers']} layer(s) x {best['kernels']} kernels, {best['optimizer']} lr {best['lr']:.2e}, "
+        f"batch {best['batch_size']}): N6 test MSE {best['n6_test_mse']:.2e}, N3 MSE {best['n3_mse']:.2e}; "
+        f"checkpoint `{best['checkpoint']}`."
+    ))
+else:
+    display(Markdown("No trial completed: see the reasons in the table above."))
