@@ -1,7 +1,6 @@
 """Pre-processing: scaling, windows that never touch the test frames, the outlier rule, denoising
 and the four training sets; on synthetic data with known answers, and on generated N6."""
 
-import time
 
 import numpy as np
 import pytest
@@ -260,15 +259,16 @@ def test_denoising_generated_targets_lowers_error_to_clean(generated_n6):
         assert after < np.mean((pp.denoise(noisy, h=h) - truth) ** 2)
 
 
-@pytest.mark.slow
-def test_all_preprocessing_of_n6_within_budget(generated_n6):
-    """SPEC budget: scaling, outliers, windows and denoising of N6 (400 x 16 frames) <= 20 s."""
-    frames, clean, _ = generated_n6
-    start = time.perf_counter()
+def test_full_n6_training_sets_have_the_expected_sizes(generated_n6):
+    """Ten training windows a sequence (targets 2 and 6..14); cleaned drops whole flagged sequences.
+
+    (The 20 s budget for this chain is measured by benchmarks/pipeline_speed.py, not here.)
+    """
+    frames, _, _ = generated_n6
     scaled, _ = pp.scale_to_unit(frames)
     report = pp.detect_outliers(scaled)
     train, _ = pp.make_windows(scaled)
     sets = pp.build_training_sets(train, report.flagged_sequences)
-    elapsed = time.perf_counter() - start
-    assert len(sets["denoised"]) == 4000
-    assert elapsed <= 20.0, f"{elapsed:.1f} s"
+    kept = 400 - report.n_flagged_sequences
+    assert len(sets["base"]) == len(sets["denoised"]) == 4000
+    assert len(sets["cleaned"]) == len(sets["processed"]) == 10 * kept
