@@ -423,3 +423,26 @@ def copy_checkpoint(checkpoint: str | Path, profile: str, name: str = "best_mode
     target = artifacts_dir(profile) / name
     write_bytes(target, source.read_bytes())
     return target
+
+
+def predict_course_files(checkpoint: str | Path, directory: str | Path, profile: str) -> dict[str, Path]:
+    """Course-format predictions of the N6 and N3 train CSVs in `directory` by `checkpoint`.
+
+    Runs the `predict` command (`python -m convlstm_lib predict`, in this process) on
+    <directory>/train_data_n6.csv and train_data_n3.csv, writing runs/<profile>/artifacts/
+    predictions_n6.csv and predictions_n3.csv (test format, raw pixel scale). Returns
+    {"n6": path, "n3": path}; ResultsError naming the input when the command fails.
+    """
+    from . import cli  # the command's contract, not its internals
+
+    directory = Path(directory)
+    written = {}
+    for name in ("n6", "n3"):
+        source = directory / paths.COURSE_FILES[f"train_{name}"]
+        target = artifacts_dir(profile) / f"predictions_{name}.csv"
+        argv = ["predict", "--checkpoint", str(checkpoint), "--input", str(source), "--out", str(target)]
+        code = cli.main(argv)
+        if code != 0 or not target.is_file():
+            raise ResultsError(f"{source}: the predict command failed (exit {code}); see its message above")
+        written[name] = target
+    return written
