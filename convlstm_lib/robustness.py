@@ -124,12 +124,17 @@ def noise_curves(
         if kind not in corruption.NOISE_KINDS:
             raise ValueError(f"kinds: {kind!r} is not a noise kind; choose from {corruption.NOISE_KINDS}")
     rows = []
+    at_zero: dict[str, float] | None = None  # intensity 0 is the clean input for every kind: score it once
     bar = tqdm(total=len(kinds) * len(np.atleast_1d(levels)), desc="noise", disable=not progress, leave=False)
     try:
         with torch.no_grad():
             for kind in kinds:
                 for level, noisy in corruption.iter_levels(inputs, kind, levels, seed=seed):
-                    score = _score(model, noisy, targets, clean, batch_size)
+                    if level == 0 and at_zero is not None:
+                        score = at_zero
+                    else:
+                        score = _score(model, noisy, targets, clean, batch_size)
+                        at_zero = score if level == 0 else at_zero
                     rows.append({"kind": kind, "intensity": level, **score})
                     bar.update(1)
     finally:

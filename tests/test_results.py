@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -200,3 +201,30 @@ def test_copy_checkpoint_resolves_relative_to_the_runs_dir(monkeypatch, tmp_path
     assert copied.read_bytes() == b"weights"
     with pytest.raises(results.ResultsError, match="trials/8.pt: file not found"):
         results.copy_checkpoint("trials/8.pt", "smoke")
+
+
+def test_predict_course_files_runs_the_predict_command_per_set(monkeypatch, tmp_path):
+    import sys
+    import types
+
+    monkeypatch.setattr(paths, "RUNS_DIR", tmp_path / "runs")
+    calls = []
+
+    def add_arguments(parser):
+        for flag in ("--checkpoint", "--input", "--out"):
+            parser.add_argument(flag)
+
+    def run(args):
+        calls.append((args.checkpoint, Path(args.input).name))
+        if "n3" in args.input:
+            return 2  # the command failed for N3
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text("0\n")
+        return 0
+
+    fake = types.SimpleNamespace(add_arguments=add_arguments, run=run)
+    monkeypatch.setitem(sys.modules, "convlstm_lib.predict", fake)
+    with pytest.raises(results.ResultsError, match="train_data_n3.csv: the predict command failed"):
+        results.predict_course_files("best.pt", tmp_path, "smoke")
+    assert calls == [("best.pt", "train_data_n6.csv"), ("best.pt", "train_data_n3.csv")]
+    assert (tmp_path / "runs" / "smoke" / "artifacts" / "predictions_n6.csv").is_file()
