@@ -524,12 +524,13 @@ def load_trials(cfg: ProfileConfig, runs_dir: Path | None = None) -> pd.DataFram
         raise SweepError(
             f"{target}: no trials yet; run the sweep first (notebook 03 or `python -m convlstm_lib sweep`)"
         )
-    frame = pd.read_csv(target, keep_default_na=True)
+    text = ("state", "status", "reason", "dataset", "activation", "optimizer", "checkpoint")
+    frame = pd.read_csv(target)
     missing = [c for c in TRIAL_COLUMNS if c not in frame.columns]
     if missing:
         raise SweepError(f"{target}: missing columns {missing}; re-run the sweep to rewrite it")
-    frame["reason"] = frame["reason"].fillna("")
-    frame["checkpoint"] = frame["checkpoint"].fillna("")
+    for col in text:  # CSV empties come back NaN; text columns keep ''
+        frame[col] = frame[col].astype(object).where(frame[col].notna(), "")
     return frame
 
 

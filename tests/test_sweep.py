@@ -1,0 +1,349 @@
+"""The sweep on real (tiny) training: seeding, outcomes, export, resume after SIGKILL, local
+workers on one journal, and workers on a real PostgreSQL server (skipped if none can start).
+
+Every test writes under a temporary root: paths.DATA_DIR/GENERATED_DIR/PROCESSED_DIR/RUNS_DIR
+are redirected there (subprocesses get the same redirection through `_SUBPROCESS`).
+"""
+from __future__ import annotations
+
+import glob
+import math
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from convlstm_lib import paths, sweep
+from convlstm_lib.config import get_profile
+from convlstm_lib.datasets import prepare_datasets
+
+SMOKE = dict(n6=24, n3=8, max_train_windows=64, epochs=1)  # the smoke profile's data; 1 epoch a trial
+
+
+def _redirect(mp: pytest.MonkeyPatch, root: Path) -> None:
+    mp.setattr(paths, "DATA_DIR", root / "data")
+    mp.setattr(paths, "GENERATED_DIR", root / "data" / "generated")
+    mp.setattr(paths, "PROCESSED_DIR", root / "data" / "processed")
+    mp.setattr(paths, "RUNS_DIR", root / "runs")
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    """A temporary root with the smoke data prepared once; paths redirected for the module."""
+    root = tmp_path_factory.mktemp("sweep")
+    with pytest.MonkeyPatch.context() as mp:
+        _redirect(mp, root)
+        cfg = get_profile("smoke", **SMOKE)
+        data = prepare_datasets(cfg, progress=False)
+        yield root, cfg, data
+
+
+def _cfg(env, **overrides):
+    return get_profile("smoke", **{**SMOKE, **overrides})
+
+
+def _sweep(env, runs: str, **overrides):
+    root, _, data = env
+    cfg = _cfg(env, **overrides)
+    study = sweep.run_sweep(cfg, progress=False, runs_dir=root / runs, device="cpu", data=data)
+    return cfg, study, sweep.load_trials(cfg, runs_dir=root / runs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Seeding
+
+
+def _draw(cfg, numbers_seen: int, worker: int = 0, storage=None) -> list[dict]:
+    study = optuna.create_study(sampler=sweep.TrialSeededSampler(cfg.seed, worker), storage=storage)
+    out = []
+    for _ in range(numbers_seen):
+        trial = study.ask()
+        out.append(sweep.sample_params(trial, cfg))
+        study.tell(trial, 0.0)
+    return out
+
+
+def test_same_seed_samples_same_parameters_whatever_the_worker():
+    cfg = get_profile("quick")
+    a, b = _draw(cfg, 6), _draw(cfg, 6, worker=1)  # another worker's sampler, same sweep seed
+    assert a == b
+    assert len({p["lr"] for p in a}) == 6  # really random: no two trials alike
+    other = _draw(get_profile("quick", seed=1), 6)
+    assert [p["lr"] for p in other] != [p["lr"] for p in a]
+    assert sweep.worker_seed(0, 0) != sweep.worker_seed(0, 1)
+
+
+def test_parameters_stay_in_the_profiles_space():
+    cfg = get_profile("quick")
+    for p in _draw(cfg, 40):
+        assert p["dataset"] in cfg.training_sets and p["activation"] in cfg.activations
+        assert p["optimizer"] in cfg.optimizers
+        assert cfg.layers_min <= p["layers"] <= cfg.layers_max
+        assert cfg.kernels_min <= p["kernels"] <= cfg.kernels_max
+        assert cfg.batch_size_min <= p["batch_size"] <= cfg.batch_size_max
+        assert cfg.lr_min <= p["lr"] <= cfg.lr_max
+
+
+def test_same_seed_gives_the_same_sweep_and_trials_csv_has_its_columns(env):
+    _, first, t1 = _sweep(env, "a")
+    _, _, t2 = _sweep(env, "b")
+    assert list(t1.columns) == list(sweep.TRIAL_COLUMNS)
+    assert len(t1) == 3 and (t1["status"] == "complete").all() and (t1["state"] == "COMPLETE").all()
+    cols = ["number", *sweep.PARAM_NAMES, "n6_test_mse", "n3_mse", "n6_test_ssim", "seed"]
+    assert t1[cols].equals(t2[cols])
+    for col in sweep.METRIC_KEYS:  # generated data: every metric is there, clean ones included
+        assert t1[col].notna().all(), col
+    assert t1["n6_test_mse"].tolist() == [t.value for t in first.trials]
+    for rel in t1["checkpoint"]:
+        assert Path(rel).is_file() if Path(rel).is_absolute() else (paths.ROOT / rel).is_file()
+        assert Path(rel).name.startswith("trial_") and Path(rel).parent.name == "trials"
+    summary = sweep.summarise(t1)
+    assert summary["counted"] == 3 and summary["best"]["n6_test_mse"] == t1["n6_test_mse"].min()
+
+
+def test_resuming_a_finished_sweep_runs_nothing_and_a_larger_total_only_the_rest(env):
+    _, _, before = _sweep(env, "resume")
+    _, _, again = _sweep(env, "resume")
+    assert again.equals(before)
+    _, _, more = _sweep(env, "resume", n_trials=5)
+    assert len(more) == 5
+    assert more.iloc[:3][["number", "n6_test_mse"]].equals(before[["number", "n6_test_mse"]])
+
+
+def test_a_study_with_other_settings_is_refused(env):
+    _sweep(env, "refuse")
+    with pytest.raises(sweep.SweepError, match="lr_max"):
+        _sweep(env, "refuse", lr_max=0.05)
+
+
+# ---------------------------------------------------------------------------------------------
+# Outcomes: failed, diverged, collapsed are recorded, counted, and the sweep goes on
+
+
+SGD = dict(optimizers=("SGD",))
+
+
+@pytest.mark.parametrize("case, overrides, status, state", [
+    ("failed", dict(optimizers=("SparseAdam",)), "failed", "FAIL"),
+    ("diverged", dict(SGD, activations=("tanh",), lr_min=1e30, lr_max=1e30), "diverged", "FAIL"),
+    ("collapsed", dict(), "collapsed", "COMPLETE"),
+])
+def test_bad_trials_are_recorded_and_the_sweep_goes_on(env, monkeypatch, case, overrides, status, state):
+    if case == "collapsed":  # real training; whether a tiny run collapses is luck: force the verdict
+        from convlstm_lib import training
+
+        monkeypatch.setattr(training, "is_collapsed", lambda pred, threshold: True)
+    cfg, study, trials = _sweep(env, f"outcome-{case}", n_trials=2, **overrides)
+    assert len(trials) == 2 and (trials["status"] == status).all() and (trials["state"] == state).all()
+    assert sweep.count_finished(study) == 2
+    if case == "failed":
+        assert trials["reason"].str.contains("SparseAdam").all()
+        assert (trials["checkpoint"] == "").all()
+    if case == "diverged":
+        assert trials["reason"].str.contains("loss").all() and trials["n6_test_mse"].isna().all()
+    if case == "collapsed":
+        assert trials["reason"].str.contains("blank").all() and (trials["checkpoint"] != "").all()
+    _, _, again = _sweep(env, f"outcome-{case}", n_trials=2, **overrides)  # counted: never re-run
+    assert len(again) == 2
+
+
+def test_pruning_stops_bad_trials_and_reports_the_time_saved(env):
+    cfg, study, trials = _sweep(env, "prune", n_trials=6, epochs=3, prune=True, lr_min=1e-5, lr_max=0.1,
+                                activations=("relu",), optimizers=("SGD", "Adam"), seed=3)
+    pruned = trials[trials["status"] == "pruned"]
+    assert len(pruned) >= 1 and (pruned["state"] == "PRUNED").all()
+    assert (pruned["epochs_run"] < 3).all() and (pruned["time_saved_s"] > 0).all()
+    summary = sweep.summarise(trials)
+    assert summary["counted"] == 6
+    assert math.isclose(summary["time_saved_s"], pruned["time_saved_s"].sum())
+
+
+def test_stale_running_trials_are_failed_and_made_up(env):
+    root, cfg, data = env
+    runs = root / "stale"
+    storage = sweep.open_storage(str(runs / "sweep.journal"))
+    study = sweep.open_study(cfg, storage)
+    orphan = study.ask()  # a trial whose worker died: a pid that cannot be alive
+    orphan.set_user_attr("host", socket.gethostname())
+    orphan.set_user_attr("pid", 2**22 + 12345)
+    sweep.run_sweep(cfg, progress=False, runs_dir=runs, device="cpu", data=data)
+    trials = sweep.load_trials(cfg, runs_dir=runs)
+    assert trials.loc[0, "status"] == "killed" and trials.loc[0, "state"] == "FAIL"
+    assert (trials["status"] == "complete").sum() == cfg.n_trials
+
+
+def test_cli_bad_storage_is_one_line_error(env, capsys):
+    from convlstm_lib.cli import main
+
+    root, _, _ = env
+    assert main(["sweep", "--profile", "smoke", "--storage", str(root), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: storage") and "\n" not in err
+    assert main(["sweep", "--profile", "smoke", "--workers", "0", "--no-progress"]) == 2
+
+
+def test_load_trials_without_a_sweep_says_what_to_do(env):
+    root, cfg, _ = env
+    with pytest.raises(sweep.SweepError, match="run the sweep first"):
+        sweep.load_trials(cfg, runs_dir=root / "nothing")
+
+
+# ---------------------------------------------------------------------------------------------
+# Processes: SIGKILL and resume, two workers on one journal, PostgreSQL
+
+_SUBPROCESS = """
+import sys
+from pathlib import Path
+from convlstm_lib import paths
+root = Path(sys.argv[1])
+paths.DATA_DIR, paths.GENERATED_DIR = root / "data", root / "data" / "generated"
+paths.PROCESSED_DIR, paths.RUNS_DIR = root / "data" / "processed", root / "runs"
+from convlstm_lib.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def _cli(root: Path, *args: str) -> subprocess.Popen:
+    cmd = [sys.executable, "-c", _SUBPROCESS, str(root), "sweep", "--profile", "smoke", "--device", "cpu",
+           "--no-progress", *args]
+    return subprocess.Popen(cmd, cwd=paths.ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _trials(storage: str, study: str) -> list:
+    return optuna.load_study(study_name=study, storage=sweep.open_storage(storage)).get_trials(deepcopy=False)
+
+
+@pytest.mark.slow
+def test_sigkill_mid_sweep_then_resume_loses_no_finished_trial(env):
+    root, _, _ = env
+    journal = str(root / "runs" / "smoke" / "sweep.journal")
+    proc = _cli(root, "--n-trials", "8", "--study", "killed")
+    killed_running = None
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if os.path.exists(journal):
+                trials = _trials(journal, "killed") if os.path.getsize(journal) else []
+                running = [t for t in trials if t.state == TrialState.RUNNING and "pid" in t.user_attrs]
+                if sum(sweep.is_counted(t) for t in trials) >= 2 and running:
+                    proc.send_signal(signal.SIGKILL)
+                    killed_running = running[0].number
+                    break
+            time.sleep(0.02)
+    finally:
+        proc.wait(timeout=30)
+    assert killed_running is not None, f"the sweep never got to kill it mid-trial: {proc.stdout.read()}"
+    before = {t.number: (t.params, t.value) for t in _trials(journal, "killed") if sweep.is_counted(t)}
+
+    resumed = _cli(root, "--n-trials", "8", "--study", "killed")
+    out, _ = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, out
+    after = _trials(journal, "killed")
+    counted = {t.number: (t.params, t.value) for t in after if sweep.is_counted(t)}
+    assert len(counted) == 8
+    assert all(counted[n] == before[n] for n in before)  # nothing finished was lost or re-run
+    killed = next(t for t in after if t.number == killed_running)
+    assert killed.state == TrialState.FAIL and killed.user_attrs["status"] == "killed"
+    assert not [t for t in after if t.state == TrialState.RUNNING]
+
+
+@pytest.mark.slow
+def test_two_local_workers_on_one_journal_reach_the_exact_total(env):
+    root, _, data = env
+    cfg = _cfg(env, n_trials=6, workers=2, study="two")
+    runs = root / "two"
+    study = sweep.run_sweep(cfg, progress=False, runs_dir=runs, device="cpu")
+    trials = sweep.load_trials(cfg, runs_dir=runs)
+    _assert_exact_total(study, trials, cfg.n_trials)
+    # the same parameters as a one-worker sweep with the same seed, trial for trial
+    single = _cfg(env, n_trials=6, study="one")
+    sweep.run_sweep(single, progress=False, runs_dir=root / "one", device="cpu", data=data)
+    one = sweep.load_trials(single, runs_dir=root / "one")
+    ran = trials[trials["status"] == "complete"].set_index("number")[list(sweep.PARAM_NAMES)]
+    assert ran.equals(one.set_index("number").loc[ran.index, list(sweep.PARAM_NAMES)])
+
+
+def _assert_exact_total(study: optuna.Study, trials, total: int) -> None:
+    counted = [t for t in study.get_trials(deepcopy=False) if sweep.is_counted(t)]
+    assert len(counted) == total, trials[["number", "state", "status"]].to_string()
+    numbers = [t.number for t in counted]
+    assert len(set(numbers)) == total
+    assert len({(t.params["lr"], t.params["kernels"]) for t in counted}) == total  # no trial ran twice
+    assert set(trials["status"]) <= {"complete", "surplus"}
+    assert not [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.RUNNING]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def postgres():
+    """A throw-away PostgreSQL server on loopback (Debian's binaries); its URL. Skips if it cannot start."""
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not bins:
+        pytest.skip("PostgreSQL test skipped: no /usr/lib/postgresql/*/bin/initdb (apt install postgresql)")
+    bindir = Path(bins[-1]).parent
+    try:
+        import psycopg2  # noqa: F401
+    except ImportError:
+        pytest.skip("PostgreSQL test skipped: psycopg2 is not installed")
+    as_user: list[str] = []
+    workdir = Path(tempfile.mkdtemp(prefix="convlstm-pg-"))
+    if os.geteuid() == 0:
+        import pwd
+
+        try:
+            user = pwd.getpwnam("postgres")
+        except KeyError:
+            shutil.rmtree(workdir)
+            pytest.skip("PostgreSQL test skipped: running as root and no 'postgres' user to run the server")
+        os.chown(workdir, user.pw_uid, user.pw_gid)
+        as_user = ["runuser", "-u", "postgres", "--"]
+    port = _free_port()
+    data = workdir / "data"
+    log = workdir / "server.log"
+
+    def pg(*cmd: str, timeout: float = 60) -> subprocess.CompletedProcess:
+        return subprocess.run([*as_user, *cmd], capture_output=True, text=True, timeout=timeout)
+
+    init = pg(str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync")
+    if init.returncode != 0:
+        shutil.rmtree(workdir, ignore_errors=True)
+        pytest.skip(f"PostgreSQL test skipped: initdb failed: {(init.stderr or init.stdout).strip()[:200]}")
+    opts = f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1 -c fsync=off"
+    start = pg(str(bindir / "pg_ctl"), "-D", str(data), "-o", opts, "-l", str(log), "-w", "-t", "60", "start")
+    if start.returncode != 0:
+        detail = log.read_text()[-300:] if log.exists() else start.stderr
+        shutil.rmtree(workdir, ignore_errors=True)
+        pytest.skip(f"PostgreSQL test skipped: the server did not start: {detail.strip()}")
+    try:
+        yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        pg(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_two_workers_on_postgresql_reach_the_exact_total(env, postgres):
+    root, _, _ = env
+    cfg = _cfg(env, n_trials=6, workers=2, storage=postgres, study="pg")
+    runs = root / "pg"
+    study = sweep.run_sweep(cfg, progress=False, runs_dir=runs, device="cpu")
+    trials = sweep.load_trials(cfg, runs_dir=runs)
+    _assert_exact_total(study, trials, cfg.n_trials)
+    assert "postgresql" in (runs / "sweep.json").read_text()
+    # a second run against the database resumes: nothing more to do
+    again = sweep.run_sweep(cfg, progress=False, runs_dir=runs, device="cpu")
+    assert len(again.trials) == len(study.trials)
