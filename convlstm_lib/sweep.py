@@ -58,6 +58,7 @@ import os
 import re
 import socket
 import time
+import warnings
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -181,9 +182,11 @@ def open_storage(spec: str) -> optuna.storages.BaseStorage:
     """A database URL (contains '://') -> RDBStorage with heartbeat; anything else -> journal file."""
     if "://" in spec:
         try:
-            return optuna.storages.RDBStorage(
-                spec, heartbeat_interval=HEARTBEAT_INTERVAL_S, grace_period=GRACE_PERIOD_S,
-            )
+            with warnings.catch_warnings():  # Optuna 5 calls the heartbeat "experimental"; we rely on it
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.RDBStorage(
+                    spec, heartbeat_interval=HEARTBEAT_INTERVAL_S, grace_period=GRACE_PERIOD_S,
+                )
         except Exception as exc:  # sqlalchemy raises many kinds; the user needs one line
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise SweepError(f"storage {redact(spec)}: cannot open the database: {first}") from None
