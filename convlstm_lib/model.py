@@ -1,0 +1,332 @@
+"""The Convolutional LSTM of the paper (§2, Equation 2), read top to bottom.
+
+    i_t = sigma(W_xi * X_t + W_hi * H_{t-1} + W_ci . C_{t-1} + b_i)
+    f_t = sigma(W_xf * X_t + W_hf * H_{t-1} + W_cf . C_{t-1} + b_f)
+    C_t = f_t . C_{t-1} + i_t . tanh(W_xc * X_t + W_hc * H_{t-1} + b_c)
+    o_t = sigma(W_xo * X_t + W_ho * H_{t-1} + W_co . C_t + b_o)
+    H_t = o_t . tanh(C_t)
+
+`*` is a 2-D convolution ("same" padding), `.` the element-wise product. The peephole
+weights W_ci, W_cf, W_co are learned, one value per channel and pixel: shape (C, H, W).
+
+The model (`ConvLSTM`):
+
+    input frames (B, T, C_in, H, W)
+      -> ConvLSTMCell 1 -> BatchNorm2d -> ConvLSTMCell 2 -> ... -> ConvLSTMCell L
+         (every cell returns its whole hidden sequence (B, T, C, H, W); batch normalisation
+          sits *between* layers, with statistics over batch, time and pixels)
+      -> the last hidden state H_T of layer L, (B, C, H, W)
+      -> output activation (relu or tanh: the paper's "output activation function")
+      -> Conv2d(C -> 1, kernel_size)
+      -> predicted next frame (B, 1, H, W)
+
+The windows of this project are T = 2 input frames -> 1 predicted frame, but the model
+takes any T >= 1.
+
+Speed. The cell computes Equation 2 exactly, with shortcuts that change no number beyond
+float rounding (checked against a plain implementation in benchmarks/naive_convlstm.py):
+
+* The state starts at zero (H_0 = C_0 = 0). At the first step the hidden convolutions, the
+  peepholes on C_0 and the forget gate (which multiplies C_0) contribute nothing, so the
+  first step runs a single convolution of X_1 with only the i, c, o rows of W_x (the gate
+  rows are stored in the order i, c, o, f so that these are one contiguous slice).
+* At later steps W_x * X_t + W_h * H_{t-1} is one convolution of concat([X_t, H_{t-1}])
+  with concat([W_x, W_h]): one large convolution is faster on a CPU than two thin ones.
+* The gate arithmetic after the convolution is one fused autograd function
+  (`_lstm_pointwise`), which saves the few tensors its hand-written backward needs instead
+  of every intermediate, and creates no zero-filled gradient buffers for unused slices.
+* The hidden sequence is kept as a list of (B, C, H, W) tensors (no indexing of one time step
+  out of a stacked tensor, whose backward allocates a zero tensor of the whole stack).
+* Convolution weights are stored channels_last once at construction (never converted per
+  call), which is the faster layout for oneDNN's CPU convolutions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import ACTIVATIONS
+
+# Order of the gate blocks in the convolution outputs (and the bias): i, c, o, f.
+# At the first step only the first three are needed (f multiplies C_0 = 0).
+GATES = ("i", "c", "o", "f")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of one ConvLSTM (the paper's search space: 1-7 layers, 1-100 kernels).
+
+    layers:       number of stacked ConvLSTM cells, 1..7
+    kernels:      hidden channels C of every cell, 1..100
+    kernel_size:  odd side of every convolution kernel (gates and output)
+    activation:   output activation applied to the last hidden state: 'relu' or 'tanh'
+    in_channels:  channels of an input frame (1: greyscale)
+    height/width: frame size; fixes the shape (C, H, W) of the peephole weights
+    """
+
+    layers: int = 4
+    kernels: int = 71
+    kernel_size: int = 3
+    activation: str = "relu"
+    in_channels: int = 1
+    height: int = 36
+    width: int = 36
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.layers <= 7:
+            raise ValueError(f"layers: must be in 1..7, got {self.layers}")
+        if not 1 <= self.kernels <= 100:
+            raise ValueError(f"kernels: must be in 1..100, got {self.kernels}")
+        if self.kernel_size < 1 or self.kernel_size % 2 == 0:
+            raise ValueError(f"kernel_size: must be a positive odd number, got {self.kernel_size}")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation: must be one of {ACTIVATIONS}, got {self.activation!r}")
+        for name in ("in_channels", "height", "width"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}: must be >= 1, got {getattr(self, name)}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+_sigmoid_backward = torch.ops.aten.sigmoid_backward  # grad * y * (1 - y), y = sigmoid(x)
+_tanh_backward = torch.ops.aten.tanh_backward  # grad * (1 - y * y), y = tanh(x)
+
+
+class _FirstStep(torch.autograd.Function):
+    """Gate arithmetic of step t = 1 from the zero state (H_0 = C_0 = 0), fused.
+
+    With C_0 = 0 Equation 2 reduces to  C_1 = i . tanh(z_c),  H_1 = o . tanh(C_1),
+    i = sigma(z_i), o = sigma(z_o + W_co . C_1): the forget gate and the peepholes on C_0
+    contribute nothing and are not computed.
+
+    Inputs:  gates (B, 3C, H, W) = W_x * X_1 + b, blocks i, c, o;  w_co (C, H, W).
+    Outputs: h (B, C, H, W), c (B, C, H, W).
+    """
+
+    @staticmethod
+    def forward(ctx, gates, w_co):
+        ctx.set_materialize_grads(False)
+        zi, zc, zo = gates.chunk(3, dim=1)
+        i = torch.sigmoid(zi)
+        g = torch.tanh(zc)
+        c = i * g
+        o = torch.addcmul(zo, w_co, c).sigmoid_()
+        tc = torch.tanh(c)
+        h = o * tc
+        ctx.save_for_backward(i, g, o, tc, c, w_co)
+        return h, c
+
+    @staticmethod
+    def backward(ctx, grad_h, grad_c):
+        i, g, o, tc, c, w_co = ctx.saved_tensors
+        d_gates = torch.empty(
+            (c.shape[0], 3 * c.shape[1], *c.shape[2:]),
+            dtype=c.dtype,
+            device=c.device,
+            memory_format=_layout(c),
+        )
+        d_zi, d_zc, d_zo = d_gates.chunk(3, dim=1)
+        dc = _cell_grad(grad_h, grad_c, o, tc, w_co, d_zo)
+        _sigmoid_backward.grad_input(dc * g, i, grad_input=d_zi)
+        _tanh_backward.grad_input(dc * i, g, grad_input=d_zc)
+        return d_gates, _peephole_grad(d_zo, c)
+
+
+class _Step(torch.autograd.Function):
+    """Gate arithmetic of one step t >= 2 of Equation 2, fused, with a hand-written backward.
+
+    Inputs:  gates (B, 4C, H, W) = W_x * X_t + W_h * H_{t-1} + b, blocks i, c, o, f;
+             c_prev = C_{t-1} (B, C, H, W); peepholes w_ci, w_cf, w_co (C, H, W).
+    Outputs: h = H_t (B, C, H, W), c = C_t (B, C, H, W).
+    """
+
+    @staticmethod
+    def forward(ctx, gates, c_prev, w_ci, w_cf, w_co):
+        ctx.set_materialize_grads(False)
+        zi, zc, zo, zf = gates.chunk(4, dim=1)
+        i = torch.addcmul(zi, w_ci, c_prev).sigmoid_()
+        f = torch.addcmul(zf, w_cf, c_prev).sigmoid_()
+        g = torch.tanh(zc)
+        c = torch.mul(f, c_prev).addcmul_(i, g)
+        o = torch.addcmul(zo, w_co, c).sigmoid_()
+        tc = torch.tanh(c)
+        h = o * tc
+        ctx.save_for_backward(i, f, g, o, tc, c, c_prev, w_ci, w_cf, w_co)
+        return h, c
+
+    @staticmethod
+    def backward(ctx, grad_h, grad_c):
+        i, f, g, o, tc, c, c_prev, w_ci, w_cf, w_co = ctx.saved_tensors
+        d_gates = torch.empty(
+            (c.shape[0], 4 * c.shape[1], *c.shape[2:]),
+            dtype=c.dtype,
+            device=c.device,
+            memory_format=_layout(c),
+        )
+        d_zi, d_zc, d_zo, d_zf = d_gates.chunk(4, dim=1)
+        dc = _cell_grad(grad_h, grad_c, o, tc, w_co, d_zo)
+        # C_t = f . C_{t-1} + i . g
+        _sigmoid_backward.grad_input(dc * g, i, grad_input=d_zi)
+        _sigmoid_backward.grad_input(dc * c_prev, f, grad_input=d_zf)
+        _tanh_backward.grad_input(dc * i, g, grad_input=d_zc)
+        d_cprev = (dc * f).addcmul_(d_zi, w_ci).addcmul_(d_zf, w_cf)
+        return (
+            d_gates,
+            d_cprev,
+            _peephole_grad(d_zi, c_prev),
+            _peephole_grad(d_zf, c_prev),
+            _peephole_grad(d_zo, c),
+        )
+
+
+def _layout(t: torch.Tensor) -> torch.memory_format:
+    return (
+        torch.channels_last if t.is_contiguous(memory_format=torch.channels_last) else torch.contiguous_format
+    )
+
+
+def _peephole_grad(d_z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    """dL/dW for a peephole term W . C: sum over the batch of d_z . C, shape (C, H, W).
+
+    For channels_last tensors the batch sum is taken over the contiguous (B, H*W*C) view
+    (a plain .sum(0) walks the strided layout ~20x slower) and returned in the same
+    (C, H, W)-with-channels-innermost layout as the peephole parameters.
+    """
+    prod = d_z * c
+    if prod.is_contiguous(memory_format=torch.channels_last) and not prod.is_contiguous():
+        b, ch, hgt, wid = prod.shape
+        return prod.permute(0, 2, 3, 1).reshape(b, -1).sum(0).view(hgt, wid, ch).permute(2, 0, 1)
+    return prod.sum(0)
+
+
+def _cell_grad(grad_h, grad_c, o, tc, w_co, d_zo):
+    """dL/dC_t from H_t = o . tanh(C_t), o = sigma(z_o + W_co . C_t) and C_t's own gradient.
+
+    Writes dL/dz_o into `d_zo` (a slice of the gate gradient) and returns dL/dC_t.
+    """
+    if grad_h is None:
+        d_zo.zero_()
+        dc = torch.zeros_like(tc)
+    else:
+        _sigmoid_backward.grad_input(grad_h * tc, o, grad_input=d_zo)
+        dc = _tanh_backward(grad_h * o, tc).addcmul_(d_zo, w_co)
+    return dc if grad_c is None else dc.add_(grad_c)
+
+
+def _peephole(channels: int, height: int, width: int) -> torch.Tensor:
+    """An uninitialised (C, H, W) tensor laid out (H, W, C) in memory."""
+    return torch.empty(height, width, channels).permute(2, 0, 1)
+
+
+class ConvLSTMCell(nn.Module):
+    """One ConvLSTM layer: Equation 2 over a whole sequence, starting from H_0 = C_0 = 0.
+
+    Parameters (gate blocks in the order i, c, o, f):
+        conv_x: W_x* and b_*, Conv2d(in_channels -> 4C), with bias
+        conv_h: W_h*,         Conv2d(C -> 4C), no bias (b_* is counted once, in conv_x)
+        w_ci, w_cf, w_co: peephole weights, (C, H, W)
+    """
+
+    def __init__(self, in_channels: int, hidden: int, kernel_size: int, height: int, width: int):
+        super().__init__()
+        self.in_channels, self.hidden = in_channels, hidden
+        pad = kernel_size // 2
+        self.conv_x = nn.Conv2d(in_channels, 4 * hidden, kernel_size, padding=pad, bias=True)
+        self.conv_h = nn.Conv2d(hidden, 4 * hidden, kernel_size, padding=pad, bias=False)
+        # Peepholes (C, H, W), stored channels-innermost like the channels_last activations
+        # they multiply (element-wise ops on matching layouts run ~2x faster on CPU).
+        self.w_ci = nn.Parameter(_peephole(hidden, height, width))
+        self.w_cf = nn.Parameter(_peephole(hidden, height, width))
+        self.w_co = nn.Parameter(_peephole(hidden, height, width))
+        for w in (self.w_ci, self.w_cf, self.w_co):
+            nn.init.uniform_(w, -0.1, 0.1)
+        with torch.no_grad():  # forget-gate bias 1: remember by default (Jozefowicz et al. 2015)
+            self.conv_x.bias[3 * hidden :].fill_(1.0)
+
+    def forward(self, xs: list[torch.Tensor]) -> list[torch.Tensor]:
+        """xs: T tensors (B, C_in, H, W), X_1..X_T -> hs: T tensors (B, C, H, W), H_1..H_T."""
+        n = self.hidden
+        pad = self.conv_x.padding
+        wx, wh, b = self.conv_x.weight, self.conv_h.weight, self.conv_x.bias
+        # t = 1: H_0 = C_0 = 0, so only W_x* X_1 + b for the gates i, c, o matters; C_1 = i . g.
+        z = F.conv2d(xs[0], wx[: 3 * n], b[: 3 * n], padding=pad)
+        h, c = _FirstStep.apply(z, self.w_co)
+        hs = [h]
+        if len(xs) > 1:
+            w = torch.cat((wx, wh), dim=1)  # (4C, C_in + C, k, k): one convolution per step
+            for x in xs[1:]:
+                z = F.conv2d(torch.cat((x, h), dim=1), w, b, padding=pad)
+                h, c = _Step.apply(z, c, self.w_ci, self.w_cf, self.w_co)
+                hs.append(h)
+        return hs
+
+
+_ACTIVATION_FNS = {"relu": torch.relu, "tanh": torch.tanh}
+
+
+class ConvLSTM(nn.Module):
+    """Stacked ConvLSTM cells with batch normalisation between them, and the predictor.
+
+    forward(x): x (B, T, C_in, H, W) on the [0, 1] scale -> next frame (B, 1, H, W).
+    """
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        k = config.kernels
+        self.cells = nn.ModuleList(
+            ConvLSTMCell(
+                config.in_channels if layer == 0 else k, k, config.kernel_size, config.height, config.width
+            )
+            for layer in range(config.layers)
+        )
+        self.norms = nn.ModuleList(nn.BatchNorm2d(k) for _ in range(config.layers - 1))
+        self.activation = _ACTIVATION_FNS[config.activation]
+        self.head = nn.Conv2d(k, 1, config.kernel_size, padding=config.kernel_size // 2)
+        # Store 4-D weights channels_last once; oneDNN's CPU convolutions are faster in it.
+        self.to(memory_format=torch.channels_last)
+
+    def hidden_sequence(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """x (B, T, C_in, H, W) -> the last layer's hidden states, T tensors (B, C, H, W)."""
+        if x.ndim != 5:
+            raise ValueError(f"x: expected (B, T, C, H, W), got shape {tuple(x.shape)}")
+        steps = x.shape[1]
+        xs = [t.contiguous(memory_format=torch.channels_last) for t in x.unbind(1)]
+        for layer, cell in enumerate(self.cells):
+            xs = cell(xs)
+            if layer < len(self.norms):
+                # Batch norm between layers: statistics over batch, time steps and pixels.
+                xs = list(self.norms[layer](torch.cat(xs, dim=0)).chunk(steps, dim=0))
+        return xs
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, T, C_in, H, W) -> predicted frame T+1, (B, 1, H, W)."""
+        h_last = self.hidden_sequence(x)[-1]
+        return self.head(self.activation(h_last))
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def train_step_flops(config: ModelConfig, steps: int = 2) -> float:
+    """FLOPs of one training sample (forward + backward ~ 3x forward) of plain Equation 2.
+
+    Counts the multiply-adds (x2) of every convolution of the straightforward implementation
+    (one convolution over concat([X_t, H_{t-1}]) per layer and step, plus the head); used to
+    report achieved GFLOP/s on the same yardstick for every implementation.
+    """
+    pixels = config.height * config.width
+    taps = config.kernel_size**2
+    k = config.kernels
+    fwd = 0.0
+    for layer in range(config.layers):
+        cin = config.in_channels if layer == 0 else k
+        fwd += steps * 2.0 * (cin + k) * 4 * k * taps * pixels
+    fwd += 2.0 * k * taps * pixels
+    return 3.0 * fwd
