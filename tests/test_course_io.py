@@ -60,7 +60,8 @@ def test_frames_per_sequence_from_the_name(tmp_path):
 def test_non_integer_values_are_written_exactly_enough(tmp_path):
     x = np.random.default_rng(0).normal(size=(2, 36, 36)).astype(np.float32)
     write_course_csv(tmp_path / "p.csv", x)
-    np.testing.assert_array_equal(read_course_rows(tmp_path / "p.csv").reshape(2, 36, 36).astype(np.float32), x)
+    back = read_course_rows(tmp_path / "p.csv").reshape(2, 36, 36).astype(np.float32)
+    np.testing.assert_array_equal(back, x)
 
 
 def test_reading_5600_rows_is_fast(tmp_path):

@@ -90,7 +90,8 @@ def test_same_seed_same_data_other_seed_or_digit_other_data(n6):
     "kwargs, match",
     [({"noise_sigma": -1}, "noise_sigma"), ({"drift_ar": 1.0}, "drift_ar"), ({"frames": 10}, "frames"),
      ({"outlier_shift_min": 9, "outlier_shift_max": 2}, "outlier_shift_min/outlier_shift_max"),
-     ({"mnist_images": "x"}, "mnist_images/mnist_labels"), ({"interpolation_order": 7}, "interpolation_order")],
+     ({"mnist_images": "x"}, "mnist_images/mnist_labels"),
+     ({"interpolation_order": 7}, "interpolation_order")],
 )
 def test_config_validation_names_the_field(kwargs, match):
     with pytest.raises(ValueError, match=match):
