@@ -103,6 +103,8 @@ def read_course_csv(path: str | os.PathLike, frames_per_sequence: int | None = N
 
     `frames_per_sequence` (T) defaults to 14 for train_* files and 2 for test_* files.
     """
+    if not Path(path).is_file():  # say so before complaining about the name
+        raise CourseDataError(f"{path}: file not found")
     t = frames_per_sequence if frames_per_sequence is not None else frames_per_sequence_for(path)
     if t < 1:
         raise ValueError(f"frames_per_sequence: must be >= 1, got {t}")

@@ -55,6 +55,8 @@ def test_frames_per_sequence_from_the_name(tmp_path):
     (tmp_path / "frames.csv").write_text((tmp_path / "test_x.csv").read_text())
     with pytest.raises(CourseDataError, match="frames.csv: cannot tell frames per sequence"):
         read_course_csv(tmp_path / "frames.csv")
+    with pytest.raises(CourseDataError, match="gone.csv: file not found"):  # not a complaint about the name
+        read_course_csv(tmp_path / "gone.csv")
 
 
 def test_non_integer_values_are_written_exactly_enough(tmp_path):
