@@ -392,10 +392,14 @@ def _work(study: optuna.Study, objective: Objective, bar: tqdm | None = None) ->
 
 def _worker_main(spec: WorkerSpec) -> None:
     """Entry point of a spawned worker: load the cached datasets, open the study, run trials."""
+    import torch
+
     from .datasets import load_datasets, subsample
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     cfg = get_profile(spec.cfg["profile"], **spec.cfg)
+    if "OMP_NUM_THREADS" not in os.environ:  # K workers share the cores instead of each taking all
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // cfg.workers))
     data = subsample(load_datasets(spec.processed_dir), cfg.max_train_windows, cfg.seed)
     study = open_study(cfg, open_storage(spec.storage), spec.worker)
     trials_dir = Path(spec.runs_dir) / "trials"
