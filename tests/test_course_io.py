@@ -135,7 +135,7 @@ def _inspect(*args):
     )
 
 
-@pytest.mark.parametrize("case", ["missing", "short row", "text", "inf", "partial sequence"])
+@pytest.mark.parametrize("case", BAD_CASES)
 def test_cli_inspect_bad_file_exits_2_with_one_line(tmp_path, case):
     path, expect = _bad_file(tmp_path, case)
     result = _inspect(path)

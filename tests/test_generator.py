@@ -137,6 +137,21 @@ def test_cli_generate_bad_request_is_one_line_exit_2(tmp_path, capsys):
     assert len(err) == 1 and "501 distinct images of digit 6" in err[0]
 
 
+@pytest.mark.parametrize(
+    ("extra", "expect"),
+    [(["--n6", "0"], "--n6: must be >= 1, got 0"),
+     (["--mnist-images", "{tmp}/nope-images.gz", "--mnist-labels", "{tmp}/nope-labels.gz"],
+      "nope-images.gz: MNIST images file not found"),
+     (["--mnist-images", "{tmp}/x"], "mnist_images/mnist_labels: give both IDX files or neither")],
+)
+def test_cli_generate_bad_arguments_are_one_line_exit_2(tmp_path, capsys, extra, expect):
+    args = [a.format(tmp=tmp_path) for a in extra]
+    assert cli.main(["generate", "--out", str(tmp_path / "out"), "--quiet", *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and expect in err[0] and "Traceback" not in err[0]
+    assert not (tmp_path / "out" / "manifest.json").exists()
+
+
 @pytest.mark.slow
 def test_full_size_generation_within_budget(tmp_path):
     start = time.perf_counter()
