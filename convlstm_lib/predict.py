@@ -1,0 +1,153 @@
+"""Predicting frames with a trained checkpoint, on the raw pixel scale (CLI `predict`).
+
+Two kinds of input, told apart by the file suffix:
+
+* a course **train CSV** (14 frames per sequence: every frame but 4 and 16). For each
+  sequence the model predicts the test frames "4 and 16" (0-based 3 and 15) from the frames
+  before them (1, 2 and 13, 14), and the output is a **test-format CSV**: 2 rows per sequence,
+  in the order frame 4, frame 16 (`course_io.write_course_csv`).
+* a **.npy** array (N, 2, H, W) of input pairs (frames t-2, t-1); the output is a .npy array
+  (N, H, W) float32 of the predicted frames t.
+
+Values go in and come out on the raw scale (the course's 0-255); the checkpoint's scaler maps
+them to the [0, 1] scale the model was trained on and back. Predictions are not clipped.
+Bad input (a malformed CSV, an array of the wrong shape or with NaN/inf, a damaged
+checkpoint) raises a `ConvLSTMError` subclass: the CLI prints one line and exits 2.
+Output files are written atomically.
+
+    python -m convlstm_lib predict --checkpoint runs/quick/artifacts/best_model.pt \
+        --input data/train_data_n6.csv --out predictions_n6.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from . import course_io
+from .atomic import atomic_path
+from .errors import ConvLSTMError, CourseDataError
+from .training import Checkpoint, load_checkpoint, predict_frames
+
+
+class PredictInputError(ConvLSTMError, ValueError):
+    """An input array for `predict` is unreadable, of the wrong shape, or not finite."""
+
+
+def _train_positions() -> tuple[list[int], list[int]]:
+    """Positions, within a train file's 14 frames, of the inputs of test frames 3 and 15.
+
+    Returns (positions of frames 1, 13), (positions of frames 2, 14): for each test frame t
+    the pair (t-2, t-1).
+    """
+    index = {frame: pos for pos, frame in enumerate(course_io.TRAIN_FRAMES)}
+    first = [index[t - 2] for t in course_io.TEST_FRAMES]
+    second = [index[t - 1] for t in course_io.TEST_FRAMES]
+    return first, second
+
+
+def pairs_for_test_frames(train_sequences: np.ndarray) -> np.ndarray:
+    """Train-file sequences (N, 14, H, W) -> input pairs (N * 2, 2, H, W), sequence-major.
+
+    Row 2n holds frames (1, 2) of sequence n (predicting frame 3, the course's "frame 4"),
+    row 2n + 1 frames (13, 14) (predicting frame 15, "frame 16").
+    """
+    seqs = np.asarray(train_sequences)
+    if seqs.ndim != 4 or seqs.shape[1] != len(course_io.TRAIN_FRAMES):
+        raise ValueError(f"train_sequences: expected shape (N, 14, H, W), got {seqs.shape}")
+    first, second = _train_positions()
+    pairs = np.stack([seqs[:, first], seqs[:, second]], axis=2)  # (N, 2 test frames, 2 inputs, H, W)
+    return pairs.reshape(-1, 2, *seqs.shape[2:])
+
+
+def predict_raw(checkpoint: Checkpoint, pairs: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Input pairs (N, 2, H, W) on the raw scale -> predicted frames (N, H, W) float32, raw scale."""
+    scaler = checkpoint.scaler
+    pred = predict_frames(checkpoint.model, scaler.transform(pairs), batch_size)
+    return scaler.inverse(pred, dtype=np.float32)
+
+
+def load_pairs(path: Path, height: int, width: int) -> np.ndarray:
+    """A .npy of input pairs (N, 2, height, width), validated; PredictInputError naming the file."""
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise PredictInputError(f"{path}: file not found") from None
+    except (ValueError, OSError, EOFError) as exc:
+        raise PredictInputError(f"{path}: not a readable .npy array ({exc})") from None
+    if not isinstance(arr, np.ndarray) or not (np.issubdtype(arr.dtype, np.number) and arr.dtype.kind != "c"):
+        raise PredictInputError(
+            f"{path}: expected a real numeric array, got dtype {getattr(arr, 'dtype', '?')}"
+        )
+    if arr.ndim != 4 or arr.shape[1:] != (2, height, width):
+        raise PredictInputError(f"{path}: expected shape (N, 2, {height}, {width}), got {arr.shape}")
+    if arr.shape[0] == 0:
+        raise PredictInputError(f"{path}: no input pairs (N = 0)")
+    bad = ~np.isfinite(arr.reshape(len(arr), -1)).all(axis=1)
+    if bad.any():
+        raise PredictInputError(
+            f"{path}: pair {int(np.argmax(bad))} (0-based) contains NaN or infinite values"
+        )
+    return arr.astype(np.float64)
+
+
+def predict_file(
+    checkpoint_path: str | Path, input_path: str | Path, out_path: str | Path, batch_size: int = 256
+) -> tuple[Path, int]:
+    """Run the checkpoint on a train CSV or a .npy of pairs (see module docstring); write `out_path`.
+
+    Returns (out_path, number of predicted frames).
+    """
+    checkpoint = load_checkpoint(checkpoint_path)
+    input_path, out_path = Path(input_path), Path(out_path)
+    cfg = checkpoint.model_config
+    if input_path.suffix.lower() == ".npy":
+        pred = predict_raw(checkpoint, load_pairs(input_path, cfg.height, cfg.width), batch_size)
+        with atomic_path(out_path) as tmp, open(tmp, "wb") as handle:
+            np.save(handle, pred)
+        return out_path, len(pred)
+    sequences = course_io.read_course_csv(input_path, len(course_io.TRAIN_FRAMES))
+    if sequences.shape[-2:] != (cfg.height, cfg.width):
+        raise CourseDataError(
+            f"{input_path}: frames are {sequences.shape[-2:]}, the model expects {cfg.height}x{cfg.width}"
+        )
+    pred = predict_raw(checkpoint, pairs_for_test_frames(sequences), batch_size)  # (N * 2, H, W)
+    course_io.write_course_csv(
+        out_path, pred.reshape(len(sequences), len(course_io.TEST_FRAMES), *pred.shape[1:])
+    )
+    return out_path, len(pred)
+
+
+# ---------------------------------------------------------------------------------------------
+# CLI: python -m convlstm_lib predict --checkpoint FILE --input IN --out OUT
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--checkpoint", type=Path, required=True, help="model.pt written by train or the sweep"
+    )
+    parser.add_argument(
+        "--input",
+        type=Path,
+        required=True,
+        help="a course train CSV (14 frames per sequence) or a .npy of pairs (N, 2, 36, 36)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="test-format CSV (frames 4 and 16 per sequence) or .npy (N, 36, 36)",
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=256, help="windows per forward pass (default %(default)s)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.batch_size < 1:
+        raise PredictInputError(f"--batch-size: must be >= 1, got {args.batch_size}")
+    out, count = predict_file(args.checkpoint, args.input, args.out, args.batch_size)
+    print(f"wrote {out}: {count} predicted frames (raw scale)")
+    return 0
