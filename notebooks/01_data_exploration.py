@@ -39,6 +39,7 @@ n6 = 400
 n3 = 100
 
 # %%
+import json
 import time
 from dataclasses import asdict
 
@@ -47,7 +48,8 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from convlstm_lib import calibration, results, sources
+from convlstm_lib import calibration, paths, sources
+from convlstm_lib.atomic import write_text
 from convlstm_lib.config import get_profile
 from convlstm_lib.course_io import TEST_FRAMES
 from convlstm_lib.figures import save_figure
@@ -97,30 +99,41 @@ display(overview)
 
 # %%
 def show_sequences(rows: list[tuple[str, np.ndarray]], title: str) -> plt.Figure:
-    """One row per (label, sequence (16, 36, 36)); test frames framed in red; one grey scale for all."""
+    """One row per (label, sequence (T, H, W)), tiled into a single image with white gaps; the test
+    frames are framed in red; one grey scale for all."""
     lo = min(float(seq.min()) for _, seq in rows)
     hi = max(float(seq.max()) for _, seq in rows)
-    n_frames = rows[0][1].shape[0]
-    fig, axes = plt.subplots(len(rows), n_frames, figsize=(1.0 * n_frames, 1.15 * len(rows) + 0.5),
-                             squeeze=False)
-    for r, (label, seq) in enumerate(rows):
+    n_frames, h, w = rows[0][1].shape
+    gap = 6
+    mosaic = np.full((len(rows) * (h + gap) - gap, n_frames * (w + gap) - gap), np.nan)
+    for r, (_, seq) in enumerate(rows):
         for t in range(n_frames):
-            ax = axes[r, t]
-            ax.imshow(seq[t], cmap="gray", vmin=lo, vmax=hi)
-            ax.set_xticks([])
-            ax.set_yticks([])
-            test = t in TEST_FRAMES
-            for spine in ax.spines.values():
-                spine.set_edgecolor("tab:red" if test else "0.8")
-                spine.set_linewidth(2.5 if test else 0.5)
-            if r == 0:
-                ax.set_title(f"{t + 1}" + (" test" if test else ""), fontsize=8,
-                             color="tab:red" if test else "black")
-        axes[r, 0].set_ylabel(label, fontsize=8)
-    fig.suptitle(title)
+            mosaic[r * (h + gap) : r * (h + gap) + h, t * (w + gap) : t * (w + gap) + w] = seq[t]
+    fig, ax = plt.subplots(figsize=(1.0 * n_frames, 1.05 * len(rows) + 0.7))
+    cmap = plt.get_cmap("gray").with_extremes(bad="white")
+    ax.imshow(np.ma.masked_invalid(mosaic), cmap=cmap, vmin=lo, vmax=hi, interpolation="nearest")
+    for r in range(len(rows)):
+        for t in TEST_FRAMES:
+            ax.add_patch(plt.Rectangle((t * (w + gap) - 1.5, r * (h + gap) - 1.5), w + 2, h + 2,
+                                       fill=False, edgecolor="tab:red", linewidth=2))
+    ax.set_xticks([t * (w + gap) + (w - 1) / 2 for t in range(n_frames)])
+    labels = [f"{t + 1}" + ("\ntest" if t in TEST_FRAMES else "") for t in range(n_frames)]
+    ax.set_xticklabels(labels, fontsize=8)
+    ticks = ax.xaxis.get_major_ticks()
+    for t in TEST_FRAMES:  # labels sit on top (label2) after tick_top() below; colour both
+        ticks[t].label1.set_color("tab:red")
+        ticks[t].label2.set_color("tab:red")
+    ax.set_yticks([r * (h + gap) + (h - 1) / 2 for r in range(len(rows))])
+    ax.set_yticklabels([label for label, _ in rows], fontsize=8)
+    ax.set_xlim(-3, mosaic.shape[1] + 2)  # room for the red frames at the edges
+    ax.set_ylim(mosaic.shape[0] + 2, -3)
+    ax.tick_params(length=0)
+    ax.xaxis.tick_top()
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    ax.set_title(title, pad=28)
     fig.tight_layout()
     return fig
-
 
 examples = [(f"N6 #{i}", raw.n6[i]) for i in range(min(2, len(raw.n6)))]
 examples += [(f"N3 #{i}", raw.n3[i]) for i in range(min(2, len(raw.n3)))]
@@ -322,8 +335,8 @@ for name, seqs, truth in (("N6", raw.n6, raw.truth_n6), ("N3", raw.n3, raw.truth
         row |= {
             "injected": int(injected.sum()),
             "flagged and injected": hit,
-            "recall": hit / injected.sum() if injected.any() else float("nan"),
-            "precision": hit / flagged.sum() if flagged.any() else float("nan"),
+            "recall": float(hit / injected.sum()) if injected.any() else None,
+            "precision": float(hit / flagged.sum()) if flagged.any() else None,
         }
     outlier_rows[name] = row
 outlier_table = pd.DataFrame(outlier_rows).T
@@ -353,11 +366,15 @@ payload = {
     "source": raw.source,
     "n6_sequences": int(raw.n6.shape[0]),
     "n3_sequences": int(raw.n3.shape[0]),
-    "calibration": results.records(table.drop(columns=[c for c in table.columns if c.startswith("N3")])),
+    # pandas' JSON writer turns NaN (the median rotation's ratio) into null and numpy types into plain ones
+    "calibration": json.loads(table.drop(columns=[c for c in table.columns if c.startswith("N3")])
+                              .to_json(orient="records")),
     "calibration_passed": int(table["within_25pct"].sum()),
     "calibration_quantities": len(table),
     "outliers": {name: dict(row) for name, row in outlier_rows.items()},
 }
 if generated:
     payload["generator_config"] = asdict(GeneratorConfig.from_json(raw.truth_n6["config"]))
-print(results.write_result("data", payload, cfg.profile))
+target = paths.runs_dir(cfg.profile) / "results" / "data.json"
+write_text(target, json.dumps(payload, indent=2, allow_nan=False) + "\n")
+print(target)
