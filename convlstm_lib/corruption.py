@@ -33,7 +33,7 @@ from collections.abc import Iterator, Sequence
 from typing import Literal
 
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 Kind = Literal["gaussian", "poisson", "salt_and_pepper", "missing_region"]
 NOISE_KINDS: tuple[str, ...] = ("gaussian", "poisson", "salt_and_pepper")

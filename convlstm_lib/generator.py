@@ -47,7 +47,7 @@ from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from . import paths
 from .atomic import atomic_path, write_text

@@ -18,7 +18,7 @@ from scipy import ndimage, stats
 from sklearn.covariance import MinCovDet
 from sklearn.decomposition import PCA
 from threadpoolctl import threadpool_limits
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 TEST_FRAMES: tuple[int, int] = (3, 15)
 TRAINING_SETS: tuple[str, ...] = ("base", "cleaned", "denoised", "processed")

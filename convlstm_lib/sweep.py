@@ -69,7 +69,7 @@ import optuna
 import pandas as pd
 from optuna.samplers import RandomSampler
 from optuna.trial import FrozenTrial, TrialState
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from . import paths
 from .atomic import atomic_path, write_text
