@@ -164,3 +164,15 @@ def test_train_step_flops_by_hand():
     conv = 2 * (1 + 2) * 8 * 9 * 16  # one step's gate convolution: 2 * C_in_total * 4C * k^2 * pixels
     head = 2 * 2 * 9 * 16
     assert train_step_flops(cfg, steps=2) == 3 * (2 * conv + head)
+
+
+def test_speed_benchmark_checks_agreement_and_reports_the_contract_keys():
+    spec = importlib.util.spec_from_file_location("train_step", ROOT / "benchmarks" / "train_step.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    result = bench.benchmark(ModelConfig(layers=2, kernels=3), batch=2, repeats=1, warmup=0)
+    for key in ("speedup", "samples_per_s", "naive_samples_per_s", "config"):
+        assert key in result
+    assert result["max_output_diff"] < 1e-4 and result["max_grad_rel_diff"] < 1e-4
+    assert result["speedup"] == pytest.approx(result["samples_per_s"] / result["naive_samples_per_s"])
+    assert result["config"]["batch_size"] == 2 and result["config"]["kernels"] == 3
