@@ -195,9 +195,11 @@ def test_on_epoch_exceptions_propagate(data):
 
 def test_collapse_criterion():
     rng = np.random.default_rng(0)
-    assert is_collapsed(np.full((5, 36, 36), 0.3), 0.01)
-    assert is_collapsed(0.3 + 0.001 * rng.standard_normal((5, 36, 36)), 0.01)
-    assert not is_collapsed(blobs(5, 0).targets, 0.01)
+    threshold = TrainConfig().collapse_std
+    assert is_collapsed(np.full((5, 36, 36), 0.3), threshold)
+    assert is_collapsed(0.3 + 0.0005 * rng.standard_normal((5, 36, 36)), threshold)
+    assert not is_collapsed(blobs(5, 0).targets, threshold)
+    assert not is_collapsed(0.1 * blobs(5, 0).targets, threshold)  # faint, but not blank
 
 
 def test_blank_predictions_mark_the_run_collapsed(data):
