@@ -99,7 +99,7 @@ PROFILES: dict[str, ProfileConfig] = {
         noise_levels=3, figure5_rows=3, region_step=12,
     ),
     "quick": ProfileConfig(
-        profile="quick", n_trials=12, epochs=6, layers_max=2, kernels_min=4, kernels_max=24,
+        profile="quick", n_trials=12, epochs=4, layers_max=2, kernels_min=4, kernels_max=16,
         lr_min=1e-3, lr_max=2e-2, batch_size_min=32, batch_size_max=64,
         optimizers=("Adam", "AdamW", "Adamax", "NAdam", "RAdam", "RMSprop"),
         noise_levels=21, figure5_rows=6, region_step=2,

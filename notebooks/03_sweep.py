@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -20,7 +22,7 @@
 # sets of notebook 02. Runs that collapse to blank images were set aside (30 of 200).
 #
 # This notebook runs that search with `convlstm_lib.sweep` on Optuna, narrowed by the profile
-# (the `quick` profile: 12 trials x 6 epochs, small models, six optimisers). The search is
+# (the `quick` profile: 12 trials x 4 epochs, small models, six optimisers). The search is
 # **resumable**: its trials live in an Optuna journal (`runs/<profile>/sweep.journal`, or a
 # database given as `storage`), so running the notebook again only runs the trials still
 # missing. Trial *k* always samples the same parameters for a given seed, whichever worker runs
@@ -33,11 +35,11 @@ n6 = 400
 n3 = 100
 max_train_windows = 0
 n_trials = 12
-epochs = 6
+epochs = 4
 layers_min = 1
 layers_max = 2
 kernels_min = 4
-kernels_max = 24
+kernels_max = 16
 lr_min = 0.001
 lr_max = 0.02
 batch_size_min = 32
