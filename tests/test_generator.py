@@ -1,5 +1,4 @@
 import json
-import time
 
 import numpy as np
 import pytest
@@ -153,9 +152,8 @@ def test_cli_generate_bad_arguments_are_one_line_exit_2(tmp_path, capsys, extra,
 
 
 @pytest.mark.slow
-def test_full_size_generation_within_budget(tmp_path):
-    start = time.perf_counter()
+def test_full_size_generation_writes_the_course_shapes(tmp_path):
+    """Full size (400 N6, 100 N3); the 30 s budget is measured by benchmarks/pipeline_speed.py."""
     files = write_dataset(tmp_path, seed=0, progress=False)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 30, f"generating N6 (400) and N3 (100) took {elapsed:.1f} s"
-    assert len(files["train_n6"].read_text().splitlines()) == 5600
+    rows = {key: len(path.read_text().splitlines()) for key, path in files.items() if path.suffix == ".csv"}
+    assert rows == {"train_n6": 5600, "test_n6": 800, "train_n3": 1400, "test_n3": 200}

@@ -2,35 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 import torch
 import torch.nn.functional as F
 
+from benchmarks import naive_convlstm  # the repository root is on pytest's pythonpath (pyproject.toml)
 from convlstm_lib.model import ConvLSTM, ModelConfig, count_parameters, train_step_flops
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _load_naive():
-    spec = importlib.util.spec_from_file_location("naive_convlstm", ROOT / "benchmarks" / "naive_convlstm.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-naive_convlstm = _load_naive()
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny convolutions on a shared, loaded 2-core machine run ~100x faster on one thread."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _model(seed: int = 0, **kw) -> ConvLSTM:
@@ -167,10 +144,9 @@ def test_train_step_flops_by_hand():
 
 
 def test_speed_benchmark_checks_agreement_and_reports_the_contract_keys():
-    spec = importlib.util.spec_from_file_location("train_step", ROOT / "benchmarks" / "train_step.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    result = bench.benchmark(ModelConfig(layers=2, kernels=3), batch=2, repeats=1, warmup=0)
+    from benchmarks import train_step
+
+    result = train_step.benchmark(ModelConfig(layers=2, kernels=3), batch=2, repeats=1, warmup=0)
     for key in ("speedup", "samples_per_s", "naive_samples_per_s", "config"):
         assert key in result
     assert result["max_output_diff"] < 1e-4 and result["max_grad_rel_diff"] < 1e-4

@@ -6,7 +6,6 @@ expected by number, so a missing one fails by name instead of being silently ski
 from __future__ import annotations
 
 import ast
-import importlib.util
 import json
 import math
 import subprocess
@@ -17,21 +16,10 @@ import jupytext
 import nbformat
 import pytest
 
+import run_all  # the repository root is on pytest's pythonpath (pyproject.toml)
 from convlstm_lib import paths
 from convlstm_lib.config import get_profile
 from convlstm_lib.report import count_pdf_pages
-
-
-def _load_run_all():
-    """run_all.py lives at the repository root, outside the package: import it by path (once)."""
-    if "run_all" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("run_all", paths.ROOT / "run_all.py")
-        sys.modules["run_all"] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules["run_all"])
-    return sys.modules["run_all"]
-
-
-run_all = _load_run_all()
 
 EXPECTED = {
     "01": "data exploration", "02": "pre-processing and PCA", "03": "sweep", "04": "results",

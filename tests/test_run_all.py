@@ -5,7 +5,6 @@ successful pipeline run is shared by the tests that inspect its output.
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import os
@@ -18,21 +17,10 @@ from pathlib import Path
 import jupytext
 import pytest
 
+import run_all  # the repository root is on pytest's pythonpath (pyproject.toml)
 from convlstm_lib import paths
 from convlstm_lib.config import get_profile
 from convlstm_lib.errors import ConvLSTMError
-
-
-def _load_run_all():
-    """run_all.py lives at the repository root, outside the package: import it by path (once)."""
-    if "run_all" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("run_all", paths.ROOT / "run_all.py")
-        sys.modules["run_all"] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules["run_all"])
-    return sys.modules["run_all"]
-
-
-run_all = _load_run_all()
 
 HEADER = """# ---
 # jupyter:

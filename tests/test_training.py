@@ -43,13 +43,6 @@ KEYS = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny convolutions on a shared, loaded 2-core machine run ~100x faster on one thread."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def blobs(n: int, seed: int, clean: bool = True, size: int = 36) -> WindowSet:
