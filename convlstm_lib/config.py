@@ -58,20 +58,26 @@ class ProfileConfig:
     def __post_init__(self) -> None:
         if self.profile not in PROFILES_NAMES:
             raise ValueError(f"profile: unknown profile {self.profile!r}; choose one of {PROFILES_NAMES}")
-        for name in ("n6", "n3", "n_trials", "epochs", "workers", "noise_levels", "figure5_rows", "region_step"):
+        positive = ("n6", "n3", "n_trials", "epochs", "workers", "noise_levels", "figure5_rows",
+                    "region_step")
+        for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be >= 1, got {getattr(self, name)}")
         if not 1 <= self.layers_min <= self.layers_max <= 7:
-            raise ValueError(f"layers_min/layers_max: need 1 <= min <= max <= 7, got {self.layers_min}..{self.layers_max}")
+            raise ValueError(
+                f"layers_min/layers_max: need 1 <= min <= max <= 7, got {self.layers_min}..{self.layers_max}"
+            )
         if not 1 <= self.kernels_min <= self.kernels_max <= 100:
             raise ValueError(
-                f"kernels_min/kernels_max: need 1 <= min <= max <= 100, got {self.kernels_min}..{self.kernels_max}"
+                "kernels_min/kernels_max: need 1 <= min <= max <= 100, "
+                f"got {self.kernels_min}..{self.kernels_max}"
             )
         if not 0 < self.lr_min <= self.lr_max:
             raise ValueError(f"lr_min/lr_max: need 0 < min <= max, got {self.lr_min}..{self.lr_max}")
         if not 1 <= self.batch_size_min <= self.batch_size_max:
             raise ValueError(
-                f"batch_size_min/batch_size_max: need 1 <= min <= max, got {self.batch_size_min}..{self.batch_size_max}"
+                "batch_size_min/batch_size_max: need 1 <= min <= max, "
+                f"got {self.batch_size_min}..{self.batch_size_max}"
             )
         for name, allowed in (("activations", ACTIVATIONS), ("training_sets", TRAINING_SETS)):
             bad = [v for v in getattr(self, name) if v not in allowed]

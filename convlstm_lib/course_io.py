@@ -151,12 +151,16 @@ def read_course_pair(train_path: str | os.PathLike, test_path: str | os.PathLike
     return assemble_sequences(train, test)
 
 
-def write_course_csv(path: str | os.PathLike, frames: np.ndarray) -> None:
+def write_course_csv(path: str | os.PathLike, frames: np.ndarray, decimals: int | None = None) -> None:
     """Write frames (N, T, 36, 36) or rows (M, 1296) as a course CSV, atomically.
 
     Integer arrays, and float arrays holding only whole numbers, are written as integers
-    (the course's format); other floats with 9 significant digits (float32 round-trips).
+    (the course's format); other floats with 9 significant digits (float32 round-trips), or
+    with `decimals` places after the point when given (predictions: the course's own
+    resolution is 1 on the 0-255 scale, so 2 decimals lose nothing and halve the file).
     """
+    if decimals is not None and not 0 <= decimals <= 12:
+        raise ValueError(f"decimals: must be in 0..12, got {decimals}")
     frames = np.asarray(frames)
     if frames.ndim >= 2 and frames.shape[-2:] == (IMAGE_SIZE, IMAGE_SIZE):
         rows = frames.reshape(-1, PIXELS)
@@ -171,7 +175,10 @@ def write_course_csv(path: str | os.PathLike, frames: np.ndarray) -> None:
             raise ValueError("frames: contain NaN or infinite values")
         if np.array_equal(rows, np.rint(rows)) and np.abs(rows).max() < 2**62:
             rows = rows.astype(np.int64)
-    fmt = "%d" if np.issubdtype(rows.dtype, np.integer) else "%.9g"
+    if np.issubdtype(rows.dtype, np.integer):
+        fmt = "%d"
+    else:
+        fmt = "%.9g" if decimals is None else f"%.{decimals}f"
     with atomic_path(path) as tmp:
         np.savetxt(tmp, rows, fmt=fmt, delimiter=",")
 

@@ -25,7 +25,9 @@ import numpy as np
 import torch
 from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 
-SSIM_SETTINGS = {"gaussian_kernel": True, "kernel_size": 11, "sigma": 1.5, "k1": 0.01, "k2": 0.03, "data_range": 1.0}
+SSIM_SETTINGS = {
+    "gaussian_kernel": True, "kernel_size": 11, "sigma": 1.5, "k1": 0.01, "k2": 0.03, "data_range": 1.0,
+}
 
 
 def _as_nchw(x, name: str) -> torch.Tensor:
@@ -90,7 +92,10 @@ def paper_loss(pred, target, batch_size: int) -> float:
         raise ValueError(f"batch_size: must be >= 1, got {batch_size}")
     p, t = _pair(pred, target)
     n = p.shape[0]
-    total = sum(float(torch.mean((p[i : i + batch_size] - t[i : i + batch_size]) ** 2)) for i in range(0, n, batch_size))
+    total = sum(
+        float(torch.mean((p[i : i + batch_size] - t[i : i + batch_size]) ** 2))
+        for i in range(0, n, batch_size)
+    )
     return total / n
 
 

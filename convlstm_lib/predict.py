@@ -31,6 +31,10 @@ from .atomic import atomic_path
 from .errors import ConvLSTMError, CourseDataError
 from .training import Checkpoint, load_checkpoint, predict_frames
 
+# Decimals of the predicted pixel values in a course-format CSV: the course data are whole
+# numbers on the 0-255 scale, so 0.01 is far below its resolution (and half the file size).
+PREDICTION_DECIMALS = 2
+
 
 class PredictInputError(ConvLSTMError, ValueError):
     """An input array for `predict` is unreadable, of the wrong shape, or not finite."""
@@ -114,9 +118,8 @@ def predict_file(
             f"{input_path}: frames are {sequences.shape[-2:]}, the model expects {cfg.height}x{cfg.width}"
         )
     pred = predict_raw(checkpoint, pairs_for_test_frames(sequences), batch_size)  # (N * 2, H, W)
-    course_io.write_course_csv(
-        out_path, pred.reshape(len(sequences), len(course_io.TEST_FRAMES), *pred.shape[1:])
-    )
+    frames = pred.reshape(len(sequences), len(course_io.TEST_FRAMES), *pred.shape[1:])
+    course_io.write_course_csv(out_path, frames, decimals=PREDICTION_DECIMALS)
     return out_path, len(pred)
 
 
