@@ -71,6 +71,52 @@ cfg = get_profile(
 )
 
 # %% [markdown]
+# ## The model (paper §2, Equation 2)
+#
+# Every trial trains the same architecture, `convlstm_lib.model.ConvLSTM`, whose cell is the
+# paper's Equation 2 with learned peephole weights $W_{ci}, W_{cf}, W_{co}$ (one value per channel
+# and pixel, applied element-wise to the cell state):
+#
+# $$\begin{aligned}
+# i_t &= \sigma(W_{xi} * \mathcal{X}_t + W_{hi} * \mathcal{H}_{t-1} + W_{ci} \odot \mathcal{C}_{t-1} + b_i) \\
+# f_t &= \sigma(W_{xf} * \mathcal{X}_t + W_{hf} * \mathcal{H}_{t-1} + W_{cf} \odot \mathcal{C}_{t-1} + b_f) \\
+# \mathcal{C}_t &= f_t \odot \mathcal{C}_{t-1}
+#   + i_t \odot \tanh(W_{xc} * \mathcal{X}_t + W_{hc} * \mathcal{H}_{t-1} + b_c) \\
+# o_t &= \sigma(W_{xo} * \mathcal{X}_t + W_{ho} * \mathcal{H}_{t-1} + W_{co} \odot \mathcal{C}_t + b_o) \\
+# \mathcal{H}_t &= o_t \odot \tanh(\mathcal{C}_t)
+# \end{aligned}$$
+#
+# A window is two input frames $(\mathcal{X}_1, \mathcal{X}_2)$, tensors of shape (B, T=2, C=1, 36, 36);
+# 1-7 such cells are stacked with batch normalisation between them, the output activation (ReLU
+# or tanh, the paper's activation choice) is applied to the last layer's $\mathcal{H}_2$, and a
+# final convolution maps it to the predicted frame (B, 1, 36, 36). The state starts at zero, so the
+# first step skips the hidden-state convolution and the forget gate: exact shortcuts that change
+# no number (`benchmarks/train_step.py` checks the model against a plain implementation of
+# Equation 2 and measures the speed-up). The table gives the size of the models this profile can
+# draw and of the paper's best model.
+
+# %%
+import pandas as pd
+
+from convlstm_lib.model import ConvLSTM, ModelConfig, count_parameters, train_step_flops
+
+sizes = {
+    "smallest in this profile": ModelConfig(layers=cfg.layers_min, kernels=cfg.kernels_min),
+    "largest in this profile": ModelConfig(layers=cfg.layers_max, kernels=cfg.kernels_max),
+    "paper's best (Table 1, denoised)": ModelConfig(layers=4, kernels=71, activation="relu"),
+}
+pd.DataFrame(
+    [
+        {
+            "model": name, "layers": m.layers, "kernels": m.kernels,
+            "parameters": count_parameters(ConvLSTM(m)),
+            "GFLOP per training window": round(train_step_flops(m) / 1e9, 3),
+        }
+        for name, m in sizes.items()
+    ]
+).set_index("model")
+
+# %% [markdown]
 # ## Running (or resuming) the sweep
 #
 # Each trial trains through `training.train_model` and reports its N6-test MSE after every epoch.
