@@ -291,14 +291,22 @@ def execute(spec: NotebookSpec, parameters: dict[str, Any], output: Path, *, pro
 # --------------------------------------------------------------------------- results
 
 
-def git_commit(root: Path = paths.ROOT) -> str:
-    """`git rev-parse HEAD` of `root`, plus '-dirty' when files changed (untracked too); else 'unknown'."""
+def git_commit(root: Path = paths.ROOT, ignore: Path | None = None) -> str:
+    """`git rev-parse HEAD` of `root`, plus '-dirty' when files changed (untracked too); else 'unknown'.
+
+    `ignore` (the report's own output folder, when inside `root`) does not make the tree dirty:
+    a previous report about to be replaced is output, not source.
+    """
+    exclude = []
+    if ignore is not None and ignore.resolve().is_relative_to(root.resolve()):
+        exclude = ["--", ".", f":(exclude){ignore.resolve().relative_to(root.resolve()).as_posix()}"]
     try:
         head = subprocess.run(
             ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
         ).stdout.strip()
         status = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain"], capture_output=True, text=True, check=True
+            ["git", "-C", str(root), "status", "--porcelain", *exclude],
+            capture_output=True, text=True, check=True,
         ).stdout
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
@@ -438,7 +446,8 @@ def run(options: RunOptions) -> RunSummary:
         raise NotebookError(f"{options.notebooks_dir}: no notebooks matching {NOTEBOOK_GLOB}")
     specs = select([load_notebook(p) for p in found], options.only)  # validates every parameters cell
     full_run = not options.only
-    commit, date = git_commit(), dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    commit = git_commit(ignore=output_dir)
+    date = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     summary = RunSummary()
 
     if full_run:  # results and figures of an earlier run must not leak into this report

@@ -339,8 +339,12 @@ def test_git_commit(tmp_path):
     head = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout
     head = head.strip()
     assert run_all.git_commit(tmp_path) == head
-    (tmp_path / "f").write_text("2")
+    (tmp_path / "report").mkdir()
+    (tmp_path / "report" / "report.html").write_text("an earlier report")
+    assert run_all.git_commit(tmp_path, ignore=tmp_path / "report") == head  # output is not source
     assert run_all.git_commit(tmp_path) == head + "-dirty"
+    (tmp_path / "f").write_text("2")
+    assert run_all.git_commit(tmp_path, ignore=tmp_path / "report") == head + "-dirty"
 
 
 def test_kernel_environment_is_restored(monkeypatch):
