@@ -33,7 +33,7 @@ float rounding (checked against a plain implementation in benchmarks/naive_convl
 * At later steps W_x * X_t + W_h * H_{t-1} is one convolution of concat([X_t, H_{t-1}])
   with concat([W_x, W_h]): one large convolution is faster on a CPU than two thin ones.
 * The gate arithmetic after the convolution is one fused autograd function
-  (`_lstm_pointwise`), which saves the few tensors its hand-written backward needs instead
+  (`_FirstStep` at t = 1, `_Step` after), which saves the few tensors its hand-written backward needs instead
   of every intermediate, and creates no zero-filled gradient buffers for unused slices.
 * The hidden sequence is kept as a list of (B, C, H, W) tensors (no indexing of one time step
   out of a stacked tensor, whose backward allocates a zero tensor of the whole stack).
