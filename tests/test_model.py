@@ -152,3 +152,23 @@ def test_speed_benchmark_checks_agreement_and_reports_the_contract_keys():
     assert result["max_output_diff"] < 1e-4 and result["max_grad_rel_diff"] < 1e-4
     assert result["speedup"] == pytest.approx(result["samples_per_s"] / result["naive_samples_per_s"])
     assert result["config"]["batch_size"] == 2 and result["config"]["kernels"] == 3
+
+
+@pytest.mark.parametrize("kernel_size", [3, 5])
+def test_one_channel_first_step_convolution_equals_conv2d(kernel_size):
+    """The matrix-product path for one input channel: same values and gradients as F.conv2d."""
+    from convlstm_lib.model import _first_step_conv
+
+    torch.manual_seed(0)
+    pad = (kernel_size // 2, kernel_size // 2)
+    x = torch.rand(3, 1, 9, 7)
+    w = torch.randn(12, 1, kernel_size, kernel_size, requires_grad=True)
+    b = torch.randn(12, requires_grad=True)
+    grad_out = torch.randn(3, 12, 9, 7)
+    mine, ref = _first_step_conv(x, w, b, pad), F.conv2d(x, w, b, padding=pad)
+    assert mine.shape == ref.shape and mine.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(mine, ref, atol=1e-5, rtol=1e-5)
+    for got, want in zip(
+        torch.autograd.grad(mine, (w, b), grad_out), torch.autograd.grad(ref, (w, b), grad_out), strict=True
+    ):
+        torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-5)
