@@ -9,12 +9,16 @@ quick-profile model) this script
 2. times one training step (zero_grad, forward, MSE loss, backward, Adam step) of each,
    interleaved (fast, naive, fast, naive, ...) after warm-up steps, `--repeats` times,
    and reports the median samples/s, the achieved GFLOP/s measured on one yardstick (the
-   FLOPs of plain Equation 2, `model.train_step_flops`) and the speed-up.
+   FLOPs of plain Equation 2, `model.train_step_flops`) and the speed-up;
+3. profiles a few fast steps and reports the time they spend in convolutions (forward and
+   backward, the kernels oneDNN runs near this CPU's peak) and the bound that puts on the
+   speed-up: naive step time / convolution time, what the fast path would reach if
+   everything but its convolutions took no time at all.
 
 Other processes share the CPU: interleaving makes both sides see the same load; the load
 average is printed with the table. `--json` prints one JSON line instead.
 
-    .venv/bin/python benchmarks/train_step.py [--repeats 7] [--json] [--threads N]
+    .venv/bin/python benchmarks/train_step.py [--repeats 7] [--json] [--threads N] [--only-best] [--compile]
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from torch.profiler import ProfilerActivity, profile
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -91,7 +96,29 @@ def _step(net, optimizer, x, y) -> float:
     return time.perf_counter() - t0
 
 
-def benchmark(config: ModelConfig, batch: int, repeats: int, warmup: int = 2, seed: int = 0) -> dict:
+# Operators that are convolutions in the fast step: oneDNN's forward and backward, and the
+# matrix products of the one-channel first-step convolution (model._first_step_conv).
+CONVOLUTION_OPS = ("aten::mkldnn_convolution", "aten::convolution_backward", "aten::addmm", "aten::mm")
+
+
+def convolution_seconds(net, optimizer, x, y, steps: int = 3) -> float:
+    """Seconds per training step spent inside convolution operators (profiled, `steps` steps).
+
+    The profiler times each operator where it is called (wall clock of that call, all
+    threads working inside it), so the sum is the step's time in convolutions.
+    """
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(steps):
+            _step(net, optimizer, x, y)
+    micros = sum(e.self_cpu_time_total for e in prof.key_averages() if e.key in CONVOLUTION_OPS)
+    return micros / 1e6 / steps
+
+
+def benchmark(
+    config: ModelConfig, batch: int, repeats: int, warmup: int = 2, seed: int = 0, compiled: bool = False
+) -> dict:
+    """Agreement, then interleaved step timings of the fast and naive models (and, with
+    `compiled`, of torch.compile(fast model), sharing its weights and optimiser)."""
     torch.manual_seed(seed)
     model = ConvLSTM(config)
     naive = naive_convlstm.NaiveConvLSTM.from_model(model)
@@ -107,19 +134,32 @@ def benchmark(config: ModelConfig, batch: int, repeats: int, warmup: int = 2, se
         "naive": torch.optim.Adam(naive.parameters(), 1e-3),
     }
     nets = {"fast": model, "naive": naive}
-    times: dict[str, list[float]] = {"fast": [], "naive": []}
+    if compiled:
+        nets["compiled"], opts["compiled"] = torch.compile(model), opts["fast"]
+        _step(nets["compiled"], opts["compiled"], x, y)  # compiles (C++ code generation: slow)
+    times: dict[str, list[float]] = {name: [] for name in nets}
     for i in range(warmup + repeats):
-        for name in ("fast", "naive") if i % 2 == 0 else ("naive", "fast"):
+        for name in list(nets) if i % 2 == 0 else list(nets)[::-1]:
             dt = _step(nets[name], opts[name], x, y)
             if i >= warmup:
                 times[name].append(dt)
     flops = train_step_flops(config) * batch
     med = {k: statistics.median(v) for k, v in times.items()}
+    conv_s = convolution_seconds(model, opts["fast"], x, y)
+    extra = {}
+    if compiled:
+        extra = {
+            "compiled_samples_per_s": batch / med["compiled"],
+            "compiled_speedup": med["naive"] / med["compiled"],
+        }
     return {
+        **extra,
         "config": {**config.to_dict(), "batch_size": batch},
         "samples_per_s": batch / med["fast"],
         "naive_samples_per_s": batch / med["naive"],
         "speedup": med["naive"] / med["fast"],
+        "conv_s": conv_s,
+        "speedup_bound": med["naive"] / conv_s,
         "gflops": flops / med["fast"] / 1e9,
         "naive_gflops": flops / med["naive"] / 1e9,
         "step_s": med["fast"],
@@ -140,6 +180,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps first")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
     parser.add_argument("--only-best", action="store_true", help="skip the quick-profile configuration")
+    parser.add_argument(
+        "--compile", action="store_true", help="also time torch.compile(fast model) (needs a C++ compiler)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON line instead of the table")
     args = parser.parse_args(argv)
     if args.threads:
@@ -147,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     load_before = os.getloadavg()[0]
     results = []
     for name, config, batch in configurations()[: 1 if args.only_best else None]:
-        results.append((name, benchmark(config, batch, args.repeats, args.warmup)))
+        results.append((name, benchmark(config, batch, args.repeats, args.warmup, compiled=args.compile)))
     load_after = os.getloadavg()[0]
     best = results[0][1]
     env = {
@@ -161,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
             k: best[k]
             for k in (
                 "speedup",
+                "speedup_bound",
                 "samples_per_s",
                 "naive_samples_per_s",
                 "config",
@@ -169,10 +213,19 @@ def main(argv: list[str] | None = None) -> int:
                 "max_output_diff",
                 "max_grad_rel_diff",
                 "repeats",
+                "compiled_samples_per_s",
+                "compiled_speedup",
             )
+            if k in best
         }
         line["others"] = [
-            {"name": n, **{k: r[k] for k in ("speedup", "samples_per_s", "naive_samples_per_s", "config")}}
+            {
+                "name": n,
+                **{
+                    k: r[k]
+                    for k in ("speedup", "speedup_bound", "samples_per_s", "naive_samples_per_s", "config")
+                },
+            }
             for n, r in results[1:]
         ]
         line["environment"] = env
@@ -185,7 +238,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     header = (
         f"{'configuration':<40} {'fast samples/s':>14} {'naive samples/s':>15} {'fast GFLOP/s':>12} "
-        f"{'naive GFLOP/s':>13} {'speedup':>8} {'max |dy|':>9} {'grad rel':>9}"
+        f"{'naive GFLOP/s':>13} {'speedup':>8} {'conv share':>10} {'bound':>7} "
+        f"{'max |dy|':>9} {'grad rel':>9}"
     )
     print(header)
     print("-" * len(header))
@@ -193,8 +247,18 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{name:<40} {r['samples_per_s']:>14.2f} {r['naive_samples_per_s']:>15.2f} {r['gflops']:>12.1f} "
             f"{r['naive_gflops']:>13.1f} {r['speedup']:>7.2f}x "
+            f"{r['conv_s'] / r['step_s']:>10.0%} {r['speedup_bound']:>6.2f}x "
             f"{r['max_output_diff']:>9.1e} {r['max_grad_rel_diff']:>9.1e}"
         )
+        if "compiled_speedup" in r:
+            print(
+                f"{'  torch.compile(fast model)':<40} {r['compiled_samples_per_s']:>14.2f} "
+                f"{'':>15} {'':>12} {'':>13} {r['compiled_speedup']:>7.2f}x"
+            )
+    print(
+        "conv share: the fast step's time inside convolutions (profiled); bound: naive step time / that "
+        "time, the speed-up if everything but the convolutions were free"
+    )
     return 0
 
 
