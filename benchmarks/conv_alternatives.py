@@ -143,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=7, help="timed calls per candidate (median reported)")
     parser.add_argument("--json", action="store_true", help="print one JSON line instead of the table")
     args = parser.parse_args(argv)
+    if args.repeats < 1:
+        parser.error(f"--repeats: must be >= 1, got {args.repeats}")
     rows = measure(args.repeats)
     if args.json:
         print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "rows": rows}))

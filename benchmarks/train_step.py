@@ -185,6 +185,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", action="store_true", help="print one JSON line instead of the table")
     args = parser.parse_args(argv)
+    limits = (("repeats", args.repeats, 1), ("warmup", args.warmup, 0), ("threads", args.threads, 0))
+    for name, value, least in limits:
+        if value < least:
+            parser.error(f"--{name}: must be >= {least}, got {value}")
     if args.threads:
         torch.set_num_threads(args.threads)
     load_before = os.getloadavg()[0]
