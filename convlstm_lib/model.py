@@ -219,7 +219,9 @@ def _cell_grad(grad_h, grad_c, o, tc, w_co, d_zo):
     return dc if grad_c is None else dc.add_(grad_c)
 
 
-def _first_step_conv(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, padding) -> torch.Tensor:
+def _first_step_conv(
+    x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, padding: tuple[int, int]
+) -> torch.Tensor:
     """W * x + b ("same" padding) for the first step's input convolution, (B, C_out, H, W).
 
     A one-channel input (the greyscale frames entering layer 1) runs as one matrix product
