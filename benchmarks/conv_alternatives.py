@@ -73,7 +73,10 @@ def winograd_conv3x3(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None = 
     bsz, cin, hgt, wid = x.shape
     cout = w.shape[0]
     if w.shape[1:] != (cin, 3, 3) or hgt % 4 or wid % 4:
-        raise ValueError(f"winograd_conv3x3: needs 3x3 filters and H, W multiples of 4, got {tuple(x.shape)}")
+        raise ValueError(
+            "winograd_conv3x3: needs 3x3 filters over x's channels and H, W multiples of 4, "
+            f"got x {tuple(x.shape)}, w {tuple(w.shape)}"
+        )
     th, tw = hgt // 4, wid // 4
     padded = F.pad(x, (1, 1, 1, 1)).permute(0, 2, 3, 1).contiguous()  # (B, H+2, W+2, C)
     s_b, s_h, s_w, _ = padded.stride()
@@ -85,9 +88,9 @@ def winograd_conv3x3(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None = 
     u = (_FILTER_T.to(x.dtype) @ w.reshape(cout * cin, 9).t()).view(36, cout, cin).transpose(1, 2)
     m = torch.bmm(v, u)  # (36, tiles, K): one matrix product per tile position
     y = (_OUTPUT_T.to(x.dtype) @ m.view(36, -1)).view(4, 4, bsz, th, tw, cout)
-    out = y.permute(2, 3, 0, 4, 1, 5).reshape(bsz, hgt, wid, cout)
+    out = y.permute(2, 3, 0, 4, 1, 5).reshape(bsz, hgt, wid, cout)  # a copy: safe to add in place
     if b is not None:
-        out = out + b
+        out.add_(b)
     return out.permute(0, 3, 1, 2)
 
 
