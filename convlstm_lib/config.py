@@ -54,6 +54,11 @@ class ProfileConfig:
     noise_levels: int = 100
     figure5_rows: int = 6
     region_step: int = 1
+    # 04 task study (convlstm_lib/task_study.py): the sweep's best configuration retrained as a
+    # frame-4 interpolator and with longer frame-16 contexts; 0 = the profile's epochs / windows
+    task_epochs: int = 0
+    task_max_train_windows: int = 0
+    frame16_contexts: tuple[int, ...] = (2, 4, 11)
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES_NAMES:
@@ -79,12 +84,17 @@ class ProfileConfig:
                 "batch_size_min/batch_size_max: need 1 <= min <= max, "
                 f"got {self.batch_size_min}..{self.batch_size_max}"
             )
+        for name in ("task_epochs", "task_max_train_windows"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name}: must be >= 0 (0 = the profile's), got {getattr(self, name)}")
+        if not self.frame16_contexts or any(int(c) != c or c < 2 for c in self.frame16_contexts):
+            raise ValueError(f"frame16_contexts: need integers >= 2, got {list(self.frame16_contexts)}")
         for name, allowed in (("activations", ACTIVATIONS), ("training_sets", TRAINING_SETS)):
             bad = [v for v in getattr(self, name) if v not in allowed]
             if bad or not getattr(self, name):
                 raise ValueError(f"{name}: {bad or 'empty'} not in {allowed}")
         # Notebook parameters arrive as lists (JSON); keep tuples so the config stays hashable.
-        for name in ("optimizers", "activations", "training_sets"):
+        for name in ("optimizers", "activations", "training_sets", "frame16_contexts"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
 
     @property

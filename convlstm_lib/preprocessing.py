@@ -3,8 +3,8 @@
 Shapes: sequences are (N, T, H, W) (T = 16, H = W = 36); a window is L input frames and the
 target frame t, kept as a `WindowSet` with inputs (M, L, H, W), targets (M, H, W) and the
 sequence / frame index of each target. The paper's windows are L = 2 frames (t-2, t-1); other
-tasks (interpolation, longer context) build theirs with `windows_from_index` (`tasks.py`). Frame indices are 0-based: the
-course's test frames "4 and 16" are indices 3 and 15.
+tasks (interpolation, longer context) build theirs with `windows_from_index` (`tasks.py`).
+Frame indices are 0-based: the course's test frames "4 and 16" are indices 3 and 15.
 
 Each step is a plain function over arrays; `datasets.build_datasets` strings them together.
 """
@@ -289,9 +289,10 @@ class WindowSet:
     """Windows of L input frames -> one target frame, float32 on the scaled [0, 1] range.
 
     inputs (M, L, H, W): the input frames in the order the model reads them (the paper's
-    windows: L = 2, frames t-2, t-1; see `tasks.Task` for the others); targets (M, H, W): frame t as recorded (raw, noisy;
-    denoised only in the 'denoised'/'processed' training sets); clean_targets (M, H, W): the
-    noise-free frame t (generated data) or None; seq (M,): sequence index; frame (M,): t.
+    windows: L = 2, frames t-2, t-1; see `tasks.Task` for the others); targets (M, H, W):
+    frame t as recorded (raw, noisy; denoised only in the 'denoised'/'processed' training
+    sets); clean_targets (M, H, W): the noise-free frame t (generated data) or None;
+    seq (M,): sequence index; frame (M,): t.
     """
 
     inputs: np.ndarray
@@ -373,7 +374,10 @@ def windows_at(
 
 
 def windows_from_index(
-    sequences: np.ndarray, target_frames: Sequence[int], input_index: np.ndarray, clean: np.ndarray | None = None
+    sequences: np.ndarray,
+    target_frames: Sequence[int],
+    input_index: np.ndarray,
+    clean: np.ndarray | None = None,
 ) -> WindowSet:
     """Windows of every sequence (N, T, H, W): target frame target_frames[k] from the input
     frames input_index[k] (K, L), in that order (an index may repeat, e.g. edge padding).

@@ -19,6 +19,7 @@ test frame anywhere (the rule of the paper's windows), and a test window reads o
 the course's train file. `task_windows` gives a task's (train, test) windows of a set of
 sequences; `TaskData` carries them in the shape `training.train_model` takes.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -119,9 +120,7 @@ def available_frames(n_frames: int, test_frames: Sequence[int] = TEST_FRAMES) ->
     return available
 
 
-def plan(
-    task: Task, targets: Sequence[int], available: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+def plan(task: Task, targets: Sequence[int], available: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The targets among `targets` the task can predict and their input frames: ((K,), (K, L))."""
     kept, index = [], []
     for t in targets:
@@ -194,7 +193,7 @@ class TaskData:
 
 def _denoised_lookup(ds) -> dict[tuple[int, int], np.ndarray]:
     den = ds.train["denoised"]
-    return {(int(s), int(f)): den.targets[i] for i, (s, f) in enumerate(zip(den.seq, den.frame))}
+    return {(int(s), int(f)): den.targets[i] for i, (s, f) in enumerate(zip(den.seq, den.frame, strict=True))}
 
 
 def task_data(ds, raw, task: Task, targets: Sequence[int] | None = None) -> TaskData:
@@ -220,12 +219,35 @@ def task_data(ds, raw, task: Task, targets: Sequence[int] | None = None) -> Task
     test, n3 = test.subset(np.isin(test.frame, wanted)), n3.subset(np.isin(n3.frame, wanted))
     lookup = _denoised_lookup(ds)
     try:
-        denoised = np.stack([lookup[(int(s), int(f))] for s, f in zip(train.seq, train.frame)])
+        denoised = np.stack([lookup[(int(s), int(f))] for s, f in zip(train.seq, train.frame, strict=True)])
     except KeyError as exc:
-        raise ValueError(f"ds: has no denoised target for (sequence, frame) {exc.args[0]}: pass unsubsampled data") from None
+        raise ValueError(
+            f"ds: has no denoised target for (sequence, frame) {exc.args[0]}: pass unsubsampled data"
+        ) from None
     keep = ~ds.outliers.flagged_sequences[train.seq]
     den = train.with_targets(denoised.reshape(train.targets.shape))
     sets = {"base": train, "cleaned": train.subset(keep), "denoised": den, "processed": den.subset(keep)}
-    info = {"task": task.to_dict(), "targets": [int(t) for t in wanted],
-            "sizes": {**{k: len(v) for k, v in sets.items()}, "n6_test": len(test), "n3": len(n3)}}
+    info = {
+        "task": task.to_dict(),
+        "targets": [int(t) for t in wanted],
+        "sizes": {**{k: len(v) for k, v in sets.items()}, "n6_test": len(test), "n3": len(n3)},
+    }
     return TaskData(task, tuple(int(t) for t in wanted), sets, test, n3, ds.scaler, info)
+
+
+# ---------------------------------------------------------------------------------------------
+# Predictors that learn nothing, for frame 4
+
+
+def neighbour_mean(windows: WindowSet) -> np.ndarray:
+    """Interpolation windows (N, 2L, H, W) in reading order -> the mean of frames t-1 and t+1."""
+    length = windows.inputs.shape[1]
+    if length % 2:
+        raise ValueError(f"windows: interpolation windows have an even number of frames, got {length}")
+    return (0.5 * (windows.inputs[:, length // 2 - 1] + windows.inputs[:, -1])).astype(np.float32)
+
+
+def copy_previous(windows: WindowSet, task: Task) -> np.ndarray:
+    """The frame just before the target (t-1) of every window of `task`: the copy-last baseline."""
+    window_task(task, windows)
+    return windows.inputs[:, task.context - 1].copy()

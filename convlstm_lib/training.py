@@ -103,6 +103,8 @@ class TrainConfig:
     max_train_windows: use a seeded random subset of this many training windows (0 = all)
     eval_batch_size:   windows per forward pass when predicting for the metrics
     collapse_std:      threshold of the collapse criterion (see the module docstring)
+    task:              what the windows ask (`tasks.Task` by name): 'extrapolate-2' is the
+                       paper's (t-2, t-1) -> t; 'interpolate-2' reads t-2, t-1, t+2, t+1
     """
 
     dataset: str = "processed"
@@ -115,6 +117,7 @@ class TrainConfig:
     max_train_windows: int = 0
     eval_batch_size: int = 256
     collapse_std: float = 0.002
+    task: str = "extrapolate-2"
 
     def __post_init__(self) -> None:
         if self.dataset not in TRAINING_SETS:
@@ -132,6 +135,9 @@ class TrainConfig:
             )
         if self.collapse_std < 0:
             raise ValueError(f"collapse_std: must be >= 0, got {self.collapse_std}")
+        from .tasks import Task
+
+        Task.parse(self.task)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -295,6 +301,7 @@ def train_model(
     of a complete or collapsed run. Deterministic on CPU for a given seed.
     """
     start = time.perf_counter()
+    _check_task(train_cfg, data)
     windows = data.train[train_cfg.dataset]
     if train_cfg.max_train_windows:
         windows = windows.sample(train_cfg.max_train_windows, train_cfg.seed)
@@ -379,6 +386,19 @@ def train_model(
     if checkpoint_path is not None and status != "diverged":
         save_checkpoint(checkpoint_path, model, model_cfg, train_cfg, data.scaler, final, status)
     return result
+
+
+def _check_task(train_cfg: TrainConfig, data) -> None:
+    """ValueError when `data` hold another task's windows than train_cfg.task names (the
+    paper's `datasets.Datasets` hold extrapolate-2; `tasks.TaskData` says its own task)."""
+    from .tasks import PAPER_TASK, Task
+
+    task = getattr(data, "task", PAPER_TASK)
+    if Task.parse(train_cfg.task) != task:
+        raise ValueError(
+            f"train_cfg.task: {train_cfg.task!r}, but the data hold {task.name} windows"
+            " (build them with tasks.task_data)"
+        )
 
 
 def _make_parameters_contiguous(model: torch.nn.Module) -> None:

@@ -1,14 +1,14 @@
 """Tasks: which frames each task reads, the no-leak rule (no test frame in any training window,
 none among any test window's inputs), edge padding of long extrapolation contexts, and a
 task's four training sets built from the paper's datasets."""
+
 import numpy as np
 import pytest
+from test_datasets import SETTINGS, make_raw  # tests/ is on sys.path (pytest prepend import mode)
 
 from convlstm_lib import datasets as D
 from convlstm_lib.preprocessing import make_windows, window_frames
 from convlstm_lib.tasks import INTERPOLATE, PAPER_TASK, Task, task_data, task_frames, task_windows
-
-from test_datasets import SETTINGS, make_raw  # tests/ is on sys.path (pytest prepend import mode)
 
 TASKS = [PAPER_TASK, INTERPOLATE, Task("extrapolate", 4), Task("extrapolate", 11), Task("interpolate", 1)]
 
@@ -44,7 +44,7 @@ def test_paper_task_gives_the_papers_windows():
     assert np.array_equal(train_t, window_frames(16)[0])
     assert test_t.tolist() == [3, 15]
     mine, paper = task_windows(PAPER_TASK, seqs), make_windows(seqs)
-    for a, b in zip(mine, paper):
+    for a, b in zip(mine, paper, strict=True):
         assert np.array_equal(a.inputs, b.inputs) and np.array_equal(a.frame, b.frame)
 
 
@@ -72,7 +72,12 @@ def test_a_task_that_cannot_reach_a_frame_has_no_window_for_it():
 
 @pytest.mark.parametrize(
     "kind, context, message",
-    [("forecast", 2, "kind"), ("extrapolate", 1, "context"), ("interpolate", 0, "context"), ("interpolate", 2.5, "integer")],
+    [
+        ("forecast", 2, "kind"),
+        ("extrapolate", 1, "context"),
+        ("interpolate", 0, "context"),
+        ("interpolate", 2.5, "integer"),
+    ],
 )
 def test_bad_task_is_refused_naming_the_field(kind, context, message):
     with pytest.raises(ValueError, match=message):

@@ -1,0 +1,232 @@
+"""The task study: the sweep's best configuration retrained for frame 4 and for frame 16.
+
+The course removes frames 4 and 16 (0-based 3 and 15). The sweep (notebook 03) searches the
+paper's protocol: both frames from the two frames before them. This study takes the sweep's
+best model and configuration and asks two questions at the same training budget per run:
+
+* frame 4: the best model (extrapolation from frames 2, 3) against the same configuration
+  retrained as an interpolator (frames 2, 3, 5, 6: `tasks.INTERPOLATE`), and against the mean
+  of frames 3 and 5 and the copy of frame 3, which learn nothing;
+* frame 16: the best model (context 2, the paper's protocol) against the same configuration
+  retrained with each longer context in `cfg.frame16_contexts` (`Task("extrapolate", L)`,
+  windows edge-padded where fewer frames precede).
+
+Every run trains the best trial's ModelConfig and TrainConfig (training set, optimiser,
+learning rate, batch size, seed), with `cfg.task_epochs` epochs (0: the profile's) on at most
+`cfg.task_max_train_windows` windows (0: the profile's `max_train_windows`). Scores use the
+metric keys and reductions of `evaluation`, on the N6 test frame in question and on the same
+frame of every N3 sequence (read like the course's test: frames 4 and 16 are never inputs).
+The course predictions then take, for each frame, the model with the lowest N6-test MSE.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import paths
+from .config import ProfileConfig
+from .tasks import INTERPOLATE, PAPER_TASK, Task, TaskData, copy_previous, neighbour_mean, task_data
+from .training import (
+    TrainConfig,
+    load_checkpoint,
+    predict_frames,
+    score_predictions,
+    train_model,
+)
+
+FRAME4, FRAME16 = 3, 15  # 0-based indices of the course's test frames "4" and "16"
+SCORE_KEYS = ("n6_test_mse", "n6_test_psnr", "n6_test_ssim", "n3_mse")
+
+
+def checkpoint_name(task: Task) -> str:
+    """The artifacts file of a task's retrained model: interpolate-2.pt, extrapolate-4.pt, ..."""
+    return f"{task.name}.pt"
+
+
+def score(pred_n6: np.ndarray, pred_n3: np.ndarray, data: TaskData) -> dict[str, float]:
+    """Metrics of predictions on data.n6_test and data.n3 (keys of `evaluation`, no paper loss)."""
+    return {
+        **score_predictions(pred_n6, data.n6_test, "n6_test"),
+        **score_predictions(pred_n3, data.n3, "n3"),
+    }
+
+
+def score_model(model, data: TaskData, batch_size: int = 256) -> dict[str, float]:
+    """A trained model's metrics on a task's test windows (its input frames must match)."""
+    return score(
+        predict_frames(model, data.n6_test.inputs, batch_size),
+        predict_frames(model, data.n3.inputs, batch_size),
+        data,
+    )
+
+
+@dataclass
+class TaskRun:
+    """One retrained model of the study: its task, final metrics and cost."""
+
+    task: Task
+    metrics: dict[str, float]
+    status: str
+    runtime_s: float
+    epochs: int
+    train_windows: int
+    checkpoint: Path | None
+
+    @property
+    def s_per_epoch(self) -> float:
+        """Wall seconds per epoch, the per-epoch scoring of the test windows included."""
+        return self.runtime_s / self.epochs if self.epochs else float("nan")
+
+    def record(self) -> dict[str, Any]:
+        return {
+            **self.metrics,
+            "task": self.task.name,
+            "status": self.status,
+            "runtime_s": self.runtime_s,
+            "epochs": self.epochs,
+            "s_per_epoch": self.s_per_epoch,
+            "train_windows": self.train_windows,
+            "checkpoint": None if self.checkpoint is None else str(self.checkpoint),
+        }
+
+
+def retrain(
+    model_cfg, train_cfg: TrainConfig, data: TaskData, checkpoint: Path | None, progress: bool = False
+) -> TaskRun:
+    """Train `model_cfg` with `train_cfg` on the task's data; its metrics on the task's test frame."""
+    train_cfg = replace(train_cfg, task=data.task.name)
+    result = train_model(model_cfg, train_cfg, data, progress=progress, checkpoint_path=checkpoint)
+    metrics = {k: float(v) for k, v in result.metrics.items() if not k.endswith("_paper_loss")}
+    windows = len(data.train[train_cfg.dataset])
+    if train_cfg.max_train_windows:
+        windows = min(windows, train_cfg.max_train_windows)
+    return TaskRun(
+        data.task,
+        metrics,
+        result.status,
+        result.runtime_s,
+        result.epochs_run,
+        windows,
+        checkpoint if result.status != "diverged" else None,
+    )
+
+
+def study_train_config(cfg: ProfileConfig, best: TrainConfig, device: str = "auto") -> TrainConfig:
+    """The best trial's TrainConfig with the study's epochs and training-window budget."""
+    return replace(
+        best,
+        epochs=cfg.task_epochs or best.epochs,
+        max_train_windows=cfg.task_max_train_windows or cfg.max_train_windows,
+        device=device,
+    )
+
+
+def _ratio(a: float, b: float) -> float | None:
+    return a / b if np.isfinite(a) and np.isfinite(b) and b > 0 else None
+
+
+def frame4_study(
+    ds, raw, best, model_cfg, train_cfg: TrainConfig, out_dir: Path, progress: bool = False
+) -> tuple[dict[str, Any], TaskRun]:
+    """frame4.json's content, and the interpolation run. `best`: the sweep's best model."""
+    extrap = task_data(ds, raw, PAPER_TASK, targets=[FRAME4])
+    interp = task_data(ds, raw, INTERPOLATE, targets=[FRAME4])
+    run = retrain(model_cfg, train_cfg, interp, out_dir / checkpoint_name(INTERPOLATE), progress)
+    entries = {
+        "extrapolate": {**score_model(best, extrap), "task": PAPER_TASK.name},
+        "interpolate": run.record(),
+        "neighbour_mean": score(neighbour_mean(interp.n6_test), neighbour_mean(interp.n3), interp),
+        "copy_last": score(
+            copy_previous(extrap.n6_test, PAPER_TASK), copy_previous(extrap.n3, PAPER_TASK), extrap
+        ),
+    }
+    mse = {name: entry["n6_test_mse"] for name, entry in entries.items()}
+    learned = {k: mse[k] for k in ("extrapolate", "interpolate") if np.isfinite(mse[k])}
+    chosen = min(learned, key=learned.get) if learned else "extrapolate"
+    payload = {
+        "frame": FRAME4 + 1,
+        **entries,
+        "ratios": {
+            "interpolate_to_extrapolate": _ratio(mse["interpolate"], mse["extrapolate"]),
+            "interpolate_to_neighbour_mean": _ratio(mse["interpolate"], mse["neighbour_mean"]),
+            "interpolate_to_copy_last": _ratio(mse["interpolate"], mse["copy_last"]),
+        },
+        "course_csv": entries[chosen]["task"],
+    }
+    return payload, run
+
+
+def frame16_study(
+    ds,
+    raw,
+    best,
+    model_cfg,
+    train_cfg: TrainConfig,
+    contexts,
+    out_dir: Path,
+    best_checkpoint: Path,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """frame16.json's content: one entry per context length; context 2 is the sweep's best model."""
+    entries: dict[str, dict[str, Any]] = {}
+    chosen_checkpoint: dict[str, str] = {}
+    for context in sorted(set(contexts) | {PAPER_TASK.context}):
+        task = Task("extrapolate", context)
+        data = task_data(ds, raw, task, targets=[FRAME16])
+        if task == PAPER_TASK:
+            entries[task.name] = {
+                **score_model(best, data),
+                "task": task.name,
+                "checkpoint": str(best_checkpoint),
+            }
+        else:
+            entries[task.name] = retrain(
+                model_cfg, train_cfg, data, out_dir / checkpoint_name(task), progress
+            ).record()
+        chosen_checkpoint[task.name] = entries[task.name]["checkpoint"]
+    finite = {k: v["n6_test_mse"] for k, v in entries.items() if np.isfinite(v["n6_test_mse"])}
+    chosen = min(finite, key=finite.get) if finite else PAPER_TASK.name
+    return {
+        "frame": FRAME16 + 1,
+        **entries,
+        "paper_protocol": PAPER_TASK.name,
+        "course_csv": chosen,
+        "course_checkpoint": chosen_checkpoint[chosen],
+    }
+
+
+def run_study(
+    cfg: ProfileConfig, ds, raw, best_checkpoint: str | Path, progress: bool = False, device: str = "auto"
+) -> dict[str, Any]:
+    """Both studies for profile `cfg`: {"frame4": ..., "frame16": ...}.
+
+    ds: the paper's datasets, not subsampled (`datasets.load_datasets`); raw: the sequences they
+    were built from (`sources.load_raw`); best_checkpoint: the sweep's best model. Retrained
+    checkpoints go to runs/<profile>/artifacts/<task>.pt.
+    """
+    best_checkpoint = Path(best_checkpoint)
+    best = load_checkpoint(best_checkpoint)
+    train_cfg = study_train_config(cfg, best.train_config, device)
+    out_dir = paths.runs_dir(cfg.profile) / "artifacts"
+    frame4, _ = frame4_study(ds, raw, best.model, best.model_config, train_cfg, out_dir, progress)
+    frame16 = frame16_study(
+        ds,
+        raw,
+        best.model,
+        best.model_config,
+        train_cfg,
+        cfg.frame16_contexts,
+        out_dir,
+        best_checkpoint,
+        progress,
+    )
+    frame4["course_checkpoint"] = (
+        frame4["interpolate"]["checkpoint"]
+        if frame4["course_csv"] == INTERPOLATE.name
+        else str(best_checkpoint)
+    )
+    return {"frame4": frame4, "frame16": frame16}

@@ -1,0 +1,86 @@
+"""Task study: frame4/frame16 entries hold the promised keys, the retrained checkpoints record their
+task, the course choice is the lowest N6-test MSE, and the neighbour mean is the mean of frames 3
+and 5; training refuses windows of another task than its config names."""
+
+import numpy as np
+import pytest
+from test_datasets import SETTINGS, make_raw  # tests/ is on sys.path (pytest prepend import mode)
+
+from convlstm_lib import datasets as D
+from convlstm_lib import metrics
+from convlstm_lib.config import get_profile
+from convlstm_lib.model import ModelConfig
+from convlstm_lib.task_study import SCORE_KEYS, frame4_study, frame16_study, study_train_config
+from convlstm_lib.tasks import INTERPOLATE, Task, neighbour_mean, task_data
+from convlstm_lib.training import TrainConfig, load_checkpoint, predict_frames, train_model
+
+MODEL = ModelConfig(layers=1, kernels=2)
+TRAIN = TrainConfig(dataset="base", lr=3e-3, batch_size=16, epochs=1, seed=0, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    raw = make_raw(n6=8, n3=3)
+    ds = D.build_datasets(raw, SETTINGS, progress=False)
+    out = tmp_path_factory.mktemp("study")
+    best = train_model(MODEL, TRAIN, ds, progress=False, checkpoint_path=out / "best.pt")
+    return raw, ds, best, out
+
+
+def test_frame4_study_scores_every_way_and_picks_the_lowest(setup):
+    raw, ds, best, out = setup
+    payload, run = frame4_study(ds, raw, best.model, MODEL, TRAIN, out)
+    for name in ("extrapolate", "interpolate", "neighbour_mean", "copy_last"):
+        assert set(SCORE_KEYS) <= set(payload[name]), name
+    ck = load_checkpoint(out / "interpolate-2.pt")
+    assert ck.train_config.task == "interpolate-2" and run.epochs == 1 and run.train_windows == 7 * 8
+    mse = {k: payload[k]["n6_test_mse"] for k in ("extrapolate", "interpolate")}
+    assert payload["course_csv"] == (
+        "interpolate-2" if mse["interpolate"] < mse["extrapolate"] else "extrapolate-2"
+    )
+    assert payload["ratios"]["interpolate_to_neighbour_mean"] == pytest.approx(
+        mse["interpolate"] / payload["neighbour_mean"]["n6_test_mse"]
+    )
+    # the neighbour mean is (frame 3 + frame 5) / 2 against frame 4 (1-based), on the scaled range
+    s6 = ds.scaler.transform(raw.n6)
+    expected = metrics.mse(0.5 * (s6[:, 2] + s6[:, 4]), s6[:, 3])
+    assert payload["neighbour_mean"]["n6_test_mse"] == pytest.approx(expected, rel=1e-5)
+    assert payload["copy_last"]["n6_test_mse"] == pytest.approx(metrics.mse(s6[:, 2], s6[:, 3]), rel=1e-5)
+
+
+def test_frame16_study_has_one_entry_per_context_and_the_papers_is_the_sweeps_model(setup):
+    raw, ds, best, out = setup
+    payload = frame16_study(ds, raw, best.model, MODEL, TRAIN, (4, 11), out, out / "best.pt")
+    assert {"extrapolate-2", "extrapolate-4", "extrapolate-11"} <= set(payload)
+    assert payload["paper_protocol"] == "extrapolate-2"
+    assert payload["extrapolate-2"]["checkpoint"] == str(out / "best.pt")
+    paper16 = ds.n6_test.subset(ds.n6_test.frame == 15)  # the paper's own windows of frame 16
+    expected = metrics.mse(predict_frames(best.model, paper16.inputs), paper16.targets)
+    assert payload["extrapolate-2"]["n6_test_mse"] == pytest.approx(expected, rel=1e-5)
+    assert load_checkpoint(out / "extrapolate-11.pt").train_config.task == "extrapolate-11"
+    contexts = {k: v["n6_test_mse"] for k, v in payload.items() if k.startswith("extrapolate-")}
+    assert payload["course_csv"] == min(contexts, key=contexts.get)
+    assert payload["course_checkpoint"] == payload[payload["course_csv"]]["checkpoint"]
+
+
+def test_training_refuses_windows_of_another_task(setup):
+    raw, ds, _, _ = setup
+    with pytest.raises(ValueError, match="data hold interpolate-2 windows"):
+        train_model(MODEL, TRAIN, task_data(ds, raw, INTERPOLATE), progress=False)
+    with pytest.raises(ValueError, match="data hold extrapolate-2 windows"):
+        train_model(MODEL, TrainConfig(dataset="base", epochs=1, task="interpolate-2"), ds, progress=False)
+
+
+def test_study_budget_comes_from_the_profile():
+    cfg = get_profile("smoke", task_epochs=3, task_max_train_windows=50)
+    tc = study_train_config(cfg, TRAIN, device="cpu")
+    assert (tc.epochs, tc.max_train_windows, tc.lr, tc.dataset) == (3, 50, TRAIN.lr, TRAIN.dataset)
+    tc = study_train_config(get_profile("smoke"), TRAIN)
+    assert (tc.epochs, tc.max_train_windows) == (TRAIN.epochs, get_profile("smoke").max_train_windows)
+
+
+def test_neighbour_mean_needs_interpolation_windows(setup):
+    raw, ds, _, _ = setup
+    with pytest.raises(ValueError, match="even number"):
+        neighbour_mean(task_data(ds, raw, Task("extrapolate", 3)).n6_test)
+    assert np.isfinite(neighbour_mean(task_data(ds, raw, INTERPOLATE).n6_test)).all()
