@@ -425,8 +425,11 @@ def copy_checkpoint(checkpoint: str | Path, profile: str, name: str = "best_mode
     return target
 
 
-def predict_course_files(checkpoint: str | Path, directory: str | Path, profile: str) -> dict[str, Path]:
-    """Course-format predictions of the N6 and N3 train CSVs in `directory` by `checkpoint`.
+def predict_course_files(
+    checkpoint: str | Path, directory: str | Path, profile: str, interp_checkpoint: str | Path | None = None
+) -> dict[str, Path]:
+    """Course-format predictions of the N6 and N3 train CSVs in `directory` by `checkpoint`
+    (frame 16, and frame 4 unless `interp_checkpoint`, an interpolation model, is given).
 
     Runs the `predict` command (`python -m convlstm_lib predict`, in this process) on
     <directory>/train_data_n6.csv and train_data_n3.csv, writing runs/<profile>/artifacts/
@@ -441,6 +444,8 @@ def predict_course_files(checkpoint: str | Path, directory: str | Path, profile:
         source = directory / paths.COURSE_FILES[f"train_{name}"]
         target = artifacts_dir(profile) / f"predictions_{name}.csv"
         argv = ["predict", "--checkpoint", str(checkpoint), "--input", str(source), "--out", str(target)]
+        if interp_checkpoint is not None:
+            argv += ["--interp-checkpoint", str(interp_checkpoint)]
         code = cli.main(argv)
         if code != 0 or not target.is_file():
             raise ResultsError(f"{source}: the predict command failed (exit {code}); see its message above")

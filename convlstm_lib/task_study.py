@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from . import paths
 from .config import ProfileConfig
@@ -129,15 +130,25 @@ def _ratio(a: float, b: float) -> float | None:
     return a / b if np.isfinite(a) and np.isfinite(b) and b > 0 else None
 
 
+def _paper_entry(best, data: TaskData) -> dict[str, Any]:
+    """The sweep's best model (a `Checkpoint`) scored on a task's test frame."""
+    return {**score_model(best.model, data), "task": PAPER_TASK.name, "checkpoint": str(best.path)}
+
+
+def _lowest(entries: dict[str, dict[str, Any]], keys, default: str) -> str:
+    finite = {k: entries[k]["n6_test_mse"] for k in keys if np.isfinite(entries[k]["n6_test_mse"])}
+    return min(finite, key=finite.get) if finite else default
+
+
 def frame4_study(
-    ds, raw, best, model_cfg, train_cfg: TrainConfig, out_dir: Path, progress: bool = False
-) -> tuple[dict[str, Any], TaskRun]:
-    """frame4.json's content, and the interpolation run. `best`: the sweep's best model."""
+    ds, raw, best, train_cfg: TrainConfig, out_dir: Path, progress: bool = False
+) -> dict[str, Any]:
+    """frame4.json's content. `best`: the sweep's best `Checkpoint` (its config is retrained)."""
     extrap = task_data(ds, raw, PAPER_TASK, targets=[FRAME4])
     interp = task_data(ds, raw, INTERPOLATE, targets=[FRAME4])
-    run = retrain(model_cfg, train_cfg, interp, out_dir / checkpoint_name(INTERPOLATE), progress)
+    run = retrain(best.model_config, train_cfg, interp, out_dir / checkpoint_name(INTERPOLATE), progress)
     entries = {
-        "extrapolate": {**score_model(best, extrap), "task": PAPER_TASK.name},
+        "extrapolate": _paper_entry(best, extrap),
         "interpolate": run.record(),
         "neighbour_mean": score(neighbour_mean(interp.n6_test), neighbour_mean(interp.n3), interp),
         "copy_last": score(
@@ -145,9 +156,8 @@ def frame4_study(
         ),
     }
     mse = {name: entry["n6_test_mse"] for name, entry in entries.items()}
-    learned = {k: mse[k] for k in ("extrapolate", "interpolate") if np.isfinite(mse[k])}
-    chosen = min(learned, key=learned.get) if learned else "extrapolate"
-    payload = {
+    chosen = entries[_lowest(entries, ("extrapolate", "interpolate"), "extrapolate")]
+    return {
         "frame": FRAME4 + 1,
         **entries,
         "ratios": {
@@ -155,47 +165,31 @@ def frame4_study(
             "interpolate_to_neighbour_mean": _ratio(mse["interpolate"], mse["neighbour_mean"]),
             "interpolate_to_copy_last": _ratio(mse["interpolate"], mse["copy_last"]),
         },
-        "course_csv": entries[chosen]["task"],
+        "course_csv": chosen["task"],
+        "course_checkpoint": chosen["checkpoint"],
     }
-    return payload, run
 
 
 def frame16_study(
-    ds,
-    raw,
-    best,
-    model_cfg,
-    train_cfg: TrainConfig,
-    contexts,
-    out_dir: Path,
-    best_checkpoint: Path,
-    progress: bool = False,
+    ds, raw, best, train_cfg: TrainConfig, contexts, out_dir: Path, progress: bool = False
 ) -> dict[str, Any]:
     """frame16.json's content: one entry per context length; context 2 is the sweep's best model."""
     entries: dict[str, dict[str, Any]] = {}
-    chosen_checkpoint: dict[str, str] = {}
     for context in sorted(set(contexts) | {PAPER_TASK.context}):
         task = Task("extrapolate", context)
         data = task_data(ds, raw, task, targets=[FRAME16])
         if task == PAPER_TASK:
-            entries[task.name] = {
-                **score_model(best, data),
-                "task": task.name,
-                "checkpoint": str(best_checkpoint),
-            }
+            entries[task.name] = _paper_entry(best, data)
         else:
-            entries[task.name] = retrain(
-                model_cfg, train_cfg, data, out_dir / checkpoint_name(task), progress
-            ).record()
-        chosen_checkpoint[task.name] = entries[task.name]["checkpoint"]
-    finite = {k: v["n6_test_mse"] for k, v in entries.items() if np.isfinite(v["n6_test_mse"])}
-    chosen = min(finite, key=finite.get) if finite else PAPER_TASK.name
+            path = out_dir / checkpoint_name(task)
+            entries[task.name] = retrain(best.model_config, train_cfg, data, path, progress).record()
+    chosen = _lowest(entries, entries, PAPER_TASK.name)
     return {
         "frame": FRAME16 + 1,
         **entries,
         "paper_protocol": PAPER_TASK.name,
         "course_csv": chosen,
-        "course_checkpoint": chosen_checkpoint[chosen],
+        "course_checkpoint": entries[chosen]["checkpoint"],
     }
 
 
@@ -208,25 +202,81 @@ def run_study(
     were built from (`sources.load_raw`); best_checkpoint: the sweep's best model. Retrained
     checkpoints go to runs/<profile>/artifacts/<task>.pt.
     """
-    best_checkpoint = Path(best_checkpoint)
     best = load_checkpoint(best_checkpoint)
     train_cfg = study_train_config(cfg, best.train_config, device)
     out_dir = paths.runs_dir(cfg.profile) / "artifacts"
-    frame4, _ = frame4_study(ds, raw, best.model, best.model_config, train_cfg, out_dir, progress)
-    frame16 = frame16_study(
-        ds,
-        raw,
-        best.model,
-        best.model_config,
-        train_cfg,
-        cfg.frame16_contexts,
-        out_dir,
-        best_checkpoint,
-        progress,
-    )
-    frame4["course_checkpoint"] = (
-        frame4["interpolate"]["checkpoint"]
-        if frame4["course_csv"] == INTERPOLATE.name
-        else str(best_checkpoint)
-    )
-    return {"frame4": frame4, "frame16": frame16}
+    return {
+        "frame4": frame4_study(ds, raw, best, train_cfg, out_dir, progress),
+        "frame16": frame16_study(ds, raw, best, train_cfg, cfg.frame16_contexts, out_dir, progress),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# For the notebook: a table and example predictions
+
+ROW_LABELS = {
+    "extrapolate": "extrapolation from frames 2, 3 (the paper's protocol: the sweep's best)",
+    "interpolate": "interpolation from frames 2, 3, 5, 6",
+    "neighbour_mean": "mean of frames 3 and 5 (learns nothing)",
+    "copy_last": "copy of frame 3 (learns nothing)",
+}
+
+
+def _frame16_label(name: str) -> str:
+    task = Task.parse(name)
+    first = FRAME16 + 1 - task.context
+    what = "the paper's protocol: the sweep's best" if task == PAPER_TASK else "retrained"
+    return f"extrapolation from frames {max(first, 5)}-15 ({task.context} frames; {what})"
+
+
+def summary_table(study: dict[str, Any]) -> pd.DataFrame:
+    """One row per way of predicting frame 4 and frame 16: N6-test MSE, PSNR, SSIM, N3 MSE, the
+    ratio to the paper's protocol, and which way the course CSVs hold."""
+    rows = []
+    f4, f16 = study["frame4"], study["frame16"]
+    for key, label in ROW_LABELS.items():
+        entry = f4[key]
+        rows.append(
+            {
+                "frame": 4,
+                "prediction": label,
+                **{k: entry[k] for k in SCORE_KEYS},
+                "vs paper's protocol": entry["n6_test_mse"] / f4["extrapolate"]["n6_test_mse"],
+                "in course CSV": entry.get("task") == f4["course_csv"],
+            }
+        )
+    contexts = sorted((k for k in f16 if k.startswith("extrapolate-")), key=lambda k: Task.parse(k).context)
+    for key in contexts:
+        entry = f16[key]
+        rows.append(
+            {
+                "frame": 16,
+                "prediction": _frame16_label(key),
+                **{k: entry[k] for k in SCORE_KEYS},
+                "vs paper's protocol": entry["n6_test_mse"] / f16[PAPER_TASK.name]["n6_test_mse"],
+                "in course CSV": key == f16["course_csv"],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def examples(study: dict[str, Any], ds, raw, sequences=(0, 1, 2)) -> dict[str, dict[str, np.ndarray]]:
+    """Frame 4 and frame 16 of some N6 test sequences, true and predicted every way of the study,
+    on the [0, 1] scale: {"frame4": {"truth": (k, H, W), name: (k, H, W), ...}, "frame16": {...}}."""
+    index = np.asarray(sequences)
+    out: dict[str, dict[str, np.ndarray]] = {"frame4": {}, "frame16": {}}
+    interp = task_data(ds, raw, INTERPOLATE, targets=[FRAME4]).n6_test.subset(index)
+    out["frame4"]["truth"] = interp.targets
+    for key in ("extrapolate", "interpolate"):
+        entry = study["frame4"][key]
+        task = Task.parse(entry["task"])
+        path = entry["checkpoint"]
+        windows = task_data(ds, raw, task, targets=[FRAME4]).n6_test.subset(index)
+        out["frame4"][task.name] = predict_frames(load_checkpoint(path).model, windows.inputs)
+    out["frame4"]["neighbour mean"] = neighbour_mean(interp)
+    for key, entry in study["frame16"].items():
+        if key.startswith("extrapolate-") and entry.get("checkpoint"):
+            windows = task_data(ds, raw, Task.parse(key), targets=[FRAME16]).n6_test.subset(index)
+            out["frame16"].setdefault("truth", windows.targets)
+            out["frame16"][key] = predict_frames(load_checkpoint(entry["checkpoint"]).model, windows.inputs)
+    return out

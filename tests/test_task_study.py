@@ -10,7 +10,14 @@ from convlstm_lib import datasets as D
 from convlstm_lib import metrics
 from convlstm_lib.config import get_profile
 from convlstm_lib.model import ModelConfig
-from convlstm_lib.task_study import SCORE_KEYS, frame4_study, frame16_study, study_train_config
+from convlstm_lib.task_study import (
+    SCORE_KEYS,
+    examples,
+    frame4_study,
+    frame16_study,
+    study_train_config,
+    summary_table,
+)
 from convlstm_lib.tasks import INTERPOLATE, Task, neighbour_mean, task_data
 from convlstm_lib.training import TrainConfig, load_checkpoint, predict_frames, train_model
 
@@ -23,17 +30,18 @@ def setup(tmp_path_factory):
     raw = make_raw(n6=8, n3=3)
     ds = D.build_datasets(raw, SETTINGS, progress=False)
     out = tmp_path_factory.mktemp("study")
-    best = train_model(MODEL, TRAIN, ds, progress=False, checkpoint_path=out / "best.pt")
-    return raw, ds, best, out
+    train_model(MODEL, TRAIN, ds, progress=False, checkpoint_path=out / "best.pt")
+    return raw, ds, load_checkpoint(out / "best.pt"), out
 
 
 def test_frame4_study_scores_every_way_and_picks_the_lowest(setup):
     raw, ds, best, out = setup
-    payload, run = frame4_study(ds, raw, best.model, MODEL, TRAIN, out)
+    payload = frame4_study(ds, raw, best, TRAIN, out)
     for name in ("extrapolate", "interpolate", "neighbour_mean", "copy_last"):
         assert set(SCORE_KEYS) <= set(payload[name]), name
     ck = load_checkpoint(out / "interpolate-2.pt")
-    assert ck.train_config.task == "interpolate-2" and run.epochs == 1 and run.train_windows == 7 * 8
+    assert ck.train_config.task == "interpolate-2" and payload["interpolate"]["epochs"] == 1
+    assert payload["interpolate"]["train_windows"] == 7 * 8 and payload["interpolate"]["s_per_epoch"] > 0
     mse = {k: payload[k]["n6_test_mse"] for k in ("extrapolate", "interpolate")}
     assert payload["course_csv"] == (
         "interpolate-2" if mse["interpolate"] < mse["extrapolate"] else "extrapolate-2"
@@ -50,7 +58,7 @@ def test_frame4_study_scores_every_way_and_picks_the_lowest(setup):
 
 def test_frame16_study_has_one_entry_per_context_and_the_papers_is_the_sweeps_model(setup):
     raw, ds, best, out = setup
-    payload = frame16_study(ds, raw, best.model, MODEL, TRAIN, (4, 11), out, out / "best.pt")
+    payload = frame16_study(ds, raw, best, TRAIN, (4, 11), out)
     assert {"extrapolate-2", "extrapolate-4", "extrapolate-11"} <= set(payload)
     assert payload["paper_protocol"] == "extrapolate-2"
     assert payload["extrapolate-2"]["checkpoint"] == str(out / "best.pt")
@@ -84,3 +92,24 @@ def test_neighbour_mean_needs_interpolation_windows(setup):
     with pytest.raises(ValueError, match="even number"):
         neighbour_mean(task_data(ds, raw, Task("extrapolate", 3)).n6_test)
     assert np.isfinite(neighbour_mean(task_data(ds, raw, INTERPOLATE).n6_test)).all()
+
+
+def test_table_and_examples_show_every_way_and_mark_the_course_choice(setup):
+    raw, ds, best, out = setup
+    study = {
+        "frame4": frame4_study(ds, raw, best, TRAIN, out),
+        "frame16": frame16_study(ds, raw, best, TRAIN, (4,), out),
+    }
+    table = summary_table(study)
+    assert table["frame"].tolist() == [4, 4, 4, 4, 16, 16]
+    assert table.loc[table["frame"] == 4, "in course CSV"].sum() == 1
+    assert table.loc[table["frame"] == 16, "in course CSV"].sum() == 1
+    paper_rows = table[table["prediction"].str.contains("paper's protocol")]
+    assert paper_rows["vs paper's protocol"].tolist() == [1.0, 1.0]
+    shown = examples(study, ds, raw, sequences=(0, 2))
+    assert set(shown["frame4"]) == {"truth", "extrapolate-2", "interpolate-2", "neighbour mean"}
+    assert set(shown["frame16"]) == {"truth", "extrapolate-2", "extrapolate-4"}
+    s6 = ds.scaler.transform(raw.n6)
+    assert np.allclose(shown["frame4"]["truth"], s6[[0, 2], 3], atol=1e-6)
+    assert np.allclose(shown["frame16"]["truth"], s6[[0, 2], 15], atol=1e-6)
+    assert shown["frame16"]["extrapolate-4"].shape == (2, 36, 36)
