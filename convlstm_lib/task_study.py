@@ -280,3 +280,49 @@ def examples(study: dict[str, Any], ds, raw, sequences=(0, 1, 2)) -> dict[str, d
             out["frame16"].setdefault("truth", windows.targets)
             out["frame16"][key] = predict_frames(load_checkpoint(entry["checkpoint"]).model, windows.inputs)
     return out
+
+
+def cost_table(study: dict[str, Any]) -> pd.DataFrame:
+    """Training windows, epochs and wall seconds per epoch of every retrained model."""
+    runs = [("interpolate", study["frame4"]["interpolate"])]
+    runs += [
+        (k, v) for k, v in study["frame16"].items() if k.startswith("extrapolate-") and "s_per_epoch" in v
+    ]
+    return pd.DataFrame(
+        [
+            {
+                "task": entry["task"],
+                "training windows": entry["train_windows"],
+                "epochs": entry["epochs"],
+                "s per epoch": entry["s_per_epoch"],
+                "runtime s": entry["runtime_s"],
+            }
+            for _, entry in runs
+        ]
+    )
+
+
+def _times(value: float | None) -> str:
+    return "n/a" if value is None or not np.isfinite(value) else f"{value:.2f} x"
+
+
+def course_summary(study: dict[str, Any]) -> str:
+    """One paragraph (Markdown) saying which predictions the course CSVs hold, with the numbers."""
+    f4, f16 = study["frame4"], study["frame16"]
+    frame4_entry = f4["interpolate"] if f4["course_csv"] == INTERPOLATE.name else f4["extrapolate"]
+    ratios = f4["ratios"]
+    return (
+        f"The course CSVs hold **frame 4 by {f4['course_csv']}** (N6 test MSE "
+        f"{frame4_entry['n6_test_mse']:.2e}; interpolation is {_times(ratios['interpolate_to_extrapolate'])} "
+        f"the paper's extrapolation and {_times(ratios['interpolate_to_neighbour_mean'])} the mean of "
+        f"frames 3 and 5) and **frame 16 by {f16['course_csv']}** (N6 test MSE "
+        f"{f16[f16['course_csv']]['n6_test_mse']:.2e}, against {f16[PAPER_TASK.name]['n6_test_mse']:.2e} "
+        "from the paper's two frames). The paper's protocol rows (Table 1) are unchanged."
+    )
+
+
+def course_checkpoints(study: dict[str, Any]) -> tuple[str, str | None]:
+    """(checkpoint for frame 16, interpolation checkpoint for frame 4 or None) of the course CSVs."""
+    f4 = study["frame4"]
+    interp = f4["course_checkpoint"] if f4["course_csv"] == INTERPOLATE.name else None
+    return study["frame16"]["course_checkpoint"], interp

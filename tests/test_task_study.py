@@ -12,6 +12,9 @@ from convlstm_lib.config import get_profile
 from convlstm_lib.model import ModelConfig
 from convlstm_lib.task_study import (
     SCORE_KEYS,
+    cost_table,
+    course_checkpoints,
+    course_summary,
     examples,
     frame4_study,
     frame16_study,
@@ -113,3 +116,10 @@ def test_table_and_examples_show_every_way_and_mark_the_course_choice(setup):
     assert np.allclose(shown["frame4"]["truth"], s6[[0, 2], 3], atol=1e-6)
     assert np.allclose(shown["frame16"]["truth"], s6[[0, 2], 15], atol=1e-6)
     assert shown["frame16"]["extrapolate-4"].shape == (2, 36, 36)
+    costs = cost_table(study)
+    assert costs["task"].tolist() == ["interpolate-2", "extrapolate-4"] and (costs["s per epoch"] > 0).all()
+    frame16_model, frame4_model = course_checkpoints(study)
+    assert frame16_model == study["frame16"][study["frame16"]["course_csv"]]["checkpoint"]
+    assert (frame4_model is None) == (study["frame4"]["course_csv"] == "extrapolate-2")
+    text = course_summary(study)
+    assert f"frame 4 by {study['frame4']['course_csv']}" in text and "frame 16 by" in text
