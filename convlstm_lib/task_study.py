@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import paths
+from . import paths, task_models
 from .config import ProfileConfig
 from .tasks import INTERPOLATE, PAPER_TASK, Task, TaskData, copy_previous, neighbour_mean, task_data
 from .training import (
@@ -100,6 +100,7 @@ def retrain(
 ) -> TaskRun:
     """Train `model_cfg` with `train_cfg` on the task's data; its metrics on the task's test frame."""
     train_cfg = replace(train_cfg, task=data.task.name)
+    model_cfg = task_models.model_config_for(model_cfg, data.task)
     result = train_model(model_cfg, train_cfg, data, progress=progress, checkpoint_path=checkpoint)
     metrics = {k: float(v) for k, v in result.metrics.items() if not k.endswith("_paper_loss")}
     windows = len(data.train[train_cfg.dataset])

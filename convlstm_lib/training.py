@@ -277,11 +277,15 @@ def is_collapsed(pred: np.ndarray, threshold: float) -> bool:
 # Training
 
 
-def build_model(model_cfg: ModelConfig, seed: int) -> ConvLSTM:
-    """A freshly initialised model; the same seed gives the same weights (global RNG untouched)."""
+def build_model(model_cfg: ModelConfig, seed: int, task: str = "extrapolate-2") -> torch.nn.Module:
+    """A freshly initialised model for `task` (`task_models.build`); the same seed gives the same
+    weights (global RNG untouched)."""
+    from . import task_models
+    from .tasks import Task
+
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return ConvLSTM(model_cfg)
+        return task_models.build(model_cfg, Task.parse(task))
 
 
 def train_model(
@@ -314,7 +318,7 @@ def train_model(
         )
 
     device = resolve_device(train_cfg.device)
-    model = build_model(model_cfg, train_cfg.seed).to(device)
+    model = build_model(model_cfg, train_cfg.seed, train_cfg.task).to(device)
     x_all = _as_model_input(windows.inputs).to(device)  # (N, 2, 1, H, W)
     y_all = torch.as_tensor(windows.targets, dtype=torch.float32).unsqueeze(1).to(device)  # (N, 1, H, W)
     if train_cfg.optimizer == "LBFGS":
@@ -523,7 +527,12 @@ def load_checkpoint(path, device: str | torch.device = "cpu") -> Checkpoint:
         raise CheckpointError(f"{path}: state_dict missing")
     if not (isinstance(scaler, dict) and {"lo", "hi"} <= set(scaler)):
         raise CheckpointError(f"{path}: scaler lo/hi missing")
-    model = ConvLSTM(model_cfg)
+    try:
+        model = build_model(model_cfg, 0, train_cfg.task)
+    except ValueError as exc:
+        raise CheckpointError(
+            f"{path}: model_config does not fit task {train_cfg.task} ({_one_line(exc)})"
+        ) from None
     try:
         model.load_state_dict(state)
     except (RuntimeError, KeyError, TypeError) as exc:

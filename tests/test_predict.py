@@ -148,11 +148,15 @@ def test_unreadable_npy_raises(tmp_path, checkpoint):
 @pytest.fixture
 def task_checkpoints(tmp_path):
     """An interpolation and a 4-frame extrapolation checkpoint (untrained: only the wiring counts)."""
+    from convlstm_lib.task_models import model_config_for
+    from convlstm_lib.tasks import Task
+
     made = {}
     for task in ("interpolate-2", "extrapolate-4"):
+        cfg = model_config_for(CFG, Task.parse(task))
         made[task] = save_checkpoint(
-            tmp_path / f"{task}.pt", build_model(CFG, 1), CFG, TrainConfig(task=task), Scaler(-5.0, 260.0),
-            {}, "complete",
+            tmp_path / f"{task}.pt", build_model(cfg, 1, task), cfg, TrainConfig(task=task),
+            Scaler(-5.0, 260.0), {}, "complete",
         )
     return made
 

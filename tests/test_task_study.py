@@ -43,6 +43,7 @@ def test_frame4_study_scores_every_way_and_picks_the_lowest(setup):
     for name in ("extrapolate", "interpolate", "neighbour_mean", "copy_last"):
         assert set(SCORE_KEYS) <= set(payload[name]), name
     ck = load_checkpoint(out / "interpolate-2.pt")
+    assert ck.model_config.in_channels == 4  # the window's frames as channels (task_models)
     assert ck.train_config.task == "interpolate-2" and payload["interpolate"]["epochs"] == 1
     assert payload["interpolate"]["train_windows"] == 7 * 8 and payload["interpolate"]["s_per_epoch"] > 0
     mse = {k: payload[k]["n6_test_mse"] for k in ("extrapolate", "interpolate")}
