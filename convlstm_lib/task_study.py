@@ -29,15 +29,11 @@ import numpy as np
 import pandas as pd
 
 from . import paths, task_models
+from .checkpoints import load_checkpoint
 from .config import ProfileConfig
+from .evaluation import predict_frames, score_predictions
 from .tasks import INTERPOLATE, PAPER_TASK, Task, TaskData, copy_previous, neighbour_mean, task_data
-from .training import (
-    TrainConfig,
-    load_checkpoint,
-    predict_frames,
-    score_predictions,
-    train_model,
-)
+from .training import TrainConfig, train_model
 
 FRAME4, FRAME16 = 3, 15  # 0-based indices of the course's test frames "4" and "16"
 SCORE_KEYS = ("n6_test_mse", "n6_test_psnr", "n6_test_ssim", "n3_mse")

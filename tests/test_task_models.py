@@ -6,12 +6,14 @@ import numpy as np
 import pytest
 import torch
 
+from convlstm_lib.checkpoints import load_checkpoint, save_checkpoint
 from convlstm_lib.errors import CheckpointError
+from convlstm_lib.evaluation import predict_frames
 from convlstm_lib.model import ConvLSTM, ModelConfig
 from convlstm_lib.preprocessing import Scaler
 from convlstm_lib.task_models import FramesAsChannels, build, model_config_for
 from convlstm_lib.tasks import INTERPOLATE, PAPER_TASK, Task
-from convlstm_lib.training import TrainConfig, load_checkpoint, predict_frames, save_checkpoint
+from convlstm_lib.training import TrainConfig
 
 CFG = ModelConfig(layers=1, kernels=3, height=8, width=8)
 

@@ -8,7 +8,9 @@ from test_datasets import SETTINGS, make_raw  # tests/ is on sys.path (pytest pr
 
 from convlstm_lib import datasets as D
 from convlstm_lib import metrics
+from convlstm_lib.checkpoints import load_checkpoint
 from convlstm_lib.config import get_profile
+from convlstm_lib.evaluation import predict_frames
 from convlstm_lib.model import ModelConfig
 from convlstm_lib.task_study import (
     SCORE_KEYS,
@@ -22,7 +24,7 @@ from convlstm_lib.task_study import (
     summary_table,
 )
 from convlstm_lib.tasks import INTERPOLATE, Task, neighbour_mean, task_data
-from convlstm_lib.training import TrainConfig, load_checkpoint, predict_frames, train_model
+from convlstm_lib.training import TrainConfig, train_model
 
 MODEL = ModelConfig(layers=1, kernels=2)
 TRAIN = TrainConfig(dataset="base", lr=3e-3, batch_size=16, epochs=1, seed=0, device="cpu")
