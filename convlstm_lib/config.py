@@ -55,10 +55,12 @@ class ProfileConfig:
     figure5_rows: int = 6
     region_step: int = 1
     # 04 task study (convlstm_lib/task_study.py): the sweep's best configuration retrained as a
-    # frame-4 interpolator and with longer frame-16 contexts; 0 = the profile's epochs / windows
-    task_epochs: int = 0
-    task_max_train_windows: int = 0
+    # frame-4 interpolator (the profile's epochs and windows), and fine-tuned from the best model
+    # for each longer frame-16 context: context_epochs epochs on context_max_train_windows windows
+    # (0 = the profile's epochs / max_train_windows)
     frame16_contexts: tuple[int, ...] = (2, 4, 11)
+    context_epochs: int = 0
+    context_max_train_windows: int = 0
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES_NAMES:
@@ -84,7 +86,7 @@ class ProfileConfig:
                 "batch_size_min/batch_size_max: need 1 <= min <= max, "
                 f"got {self.batch_size_min}..{self.batch_size_max}"
             )
-        for name in ("task_epochs", "task_max_train_windows"):
+        for name in ("context_epochs", "context_max_train_windows"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name}: must be >= 0 (0 = the profile's), got {getattr(self, name)}")
         if not self.frame16_contexts or any(int(c) != c or c < 2 for c in self.frame16_contexts):
@@ -118,7 +120,7 @@ PROFILES: dict[str, ProfileConfig] = {
         profile="quick", n_trials=12, epochs=4, layers_max=2, kernels_min=4, kernels_max=16,
         lr_min=1e-3, lr_max=2e-2, batch_size_min=32, batch_size_max=64,
         optimizers=("Adam", "AdamW", "Adamax", "NAdam", "RAdam", "RMSprop"),
-        noise_levels=21, figure5_rows=6, region_step=2,
+        noise_levels=21, figure5_rows=6, region_step=2, context_epochs=1, context_max_train_windows=2000,
     ),
     "paper": ProfileConfig(profile="paper"),
 }

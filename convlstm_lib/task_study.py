@@ -8,12 +8,15 @@ best model and configuration and asks two questions at the same training budget 
   retrained as an interpolator (frames 2, 3, 5, 6: `tasks.INTERPOLATE`), and against the mean
   of frames 3 and 5 and the copy of frame 3, which learn nothing;
 * frame 16: the best model (context 2, the paper's protocol) against the same configuration
-  retrained with each longer context in `cfg.frame16_contexts` (`Task("extrapolate", L)`,
+  fine-tuned for each longer context in `cfg.frame16_contexts` (`Task("extrapolate", L)`,
   windows edge-padded where fewer frames precede).
 
 Every run trains the best trial's ModelConfig and TrainConfig (training set, optimiser,
-learning rate, batch size, seed), with `cfg.task_epochs` epochs (0: the profile's) on at most
-`cfg.task_max_train_windows` windows (0: the profile's `max_train_windows`). Scores use the
+learning rate, batch size, seed). The interpolator (`task_models.FramesAsChannels`: a new first
+layer) starts from scratch and trains the best trial's epochs; each longer frame-16 context
+starts from the best model's weights (the same network reads any number of frames) and trains
+`cfg.context_epochs` epochs on at most `cfg.context_max_train_windows` windows (0: the
+profile's epochs / `max_train_windows`): a longer window costs more per epoch. Scores use the
 metric keys and reductions of `evaluation`, on the N6 test frame in question and on the same
 frame of every N3 sequence (read like the course's test: frames 4 and 16 are never inputs).
 The course predictions then take, for each frame, the model with the lowest N6-test MSE.
@@ -92,12 +95,20 @@ class TaskRun:
 
 
 def retrain(
-    model_cfg, train_cfg: TrainConfig, data: TaskData, checkpoint: Path | None, progress: bool = False
+    model_cfg,
+    train_cfg: TrainConfig,
+    data: TaskData,
+    checkpoint: Path | None,
+    progress: bool = False,
+    initial_state: dict | None = None,
 ) -> TaskRun:
-    """Train `model_cfg` with `train_cfg` on the task's data; its metrics on the task's test frame."""
+    """Train `model_cfg` with `train_cfg` on the task's data (from `initial_state` when given);
+    its metrics on the task's test frame."""
     train_cfg = replace(train_cfg, task=data.task.name)
     model_cfg = task_models.model_config_for(model_cfg, data.task)
-    result = train_model(model_cfg, train_cfg, data, progress=progress, checkpoint_path=checkpoint)
+    result = train_model(
+        model_cfg, train_cfg, data, progress=progress, checkpoint_path=checkpoint, initial_state=initial_state
+    )
     metrics = {k: float(v) for k, v in result.metrics.items() if not k.endswith("_paper_loss")}
     windows = len(data.train[train_cfg.dataset])
     if train_cfg.max_train_windows:
@@ -113,14 +124,18 @@ def retrain(
     )
 
 
-def study_train_config(cfg: ProfileConfig, best: TrainConfig, device: str = "auto") -> TrainConfig:
-    """The best trial's TrainConfig with the study's epochs and training-window budget."""
-    return replace(
-        best,
-        epochs=cfg.task_epochs or best.epochs,
-        max_train_windows=cfg.task_max_train_windows or cfg.max_train_windows,
-        device=device,
+def study_train_configs(
+    cfg: ProfileConfig, best: TrainConfig, device: str = "auto"
+) -> tuple[TrainConfig, TrainConfig]:
+    """(interpolation, frame-16 context) TrainConfigs: the best trial's, with the profile's
+    windows for the first and the context budget (`cfg.context_*`) for the second."""
+    interp = replace(best, max_train_windows=cfg.max_train_windows, device=device)
+    context = replace(
+        interp,
+        epochs=cfg.context_epochs or cfg.epochs,
+        max_train_windows=cfg.context_max_train_windows or cfg.max_train_windows,
     )
+    return interp, context
 
 
 def _ratio(a: float, b: float) -> float | None:
@@ -179,7 +194,8 @@ def frame16_study(
             entries[task.name] = _paper_entry(best, data)
         else:
             path = out_dir / checkpoint_name(task)
-            entries[task.name] = retrain(best.model_config, train_cfg, data, path, progress).record()
+            start = best.model.state_dict()  # fine-tuned: the same network reads any number of frames
+            entries[task.name] = retrain(best.model_config, train_cfg, data, path, progress, start).record()
     chosen = _lowest(entries, entries, PAPER_TASK.name)
     return {
         "frame": FRAME16 + 1,
@@ -200,11 +216,11 @@ def run_study(
     checkpoints go to runs/<profile>/artifacts/<task>.pt.
     """
     best = load_checkpoint(best_checkpoint)
-    train_cfg = study_train_config(cfg, best.train_config, device)
-    out_dir = paths.runs_dir(cfg.profile) / "artifacts"
+    interp_cfg, context_cfg = study_train_configs(cfg, best.train_config, device)
+    out_dir = paths.artifacts_dir(cfg.profile)
     return {
-        "frame4": frame4_study(ds, raw, best, train_cfg, out_dir, progress),
-        "frame16": frame16_study(ds, raw, best, train_cfg, cfg.frame16_contexts, out_dir, progress),
+        "frame4": frame4_study(ds, raw, best, interp_cfg, out_dir, progress),
+        "frame16": frame16_study(ds, raw, best, context_cfg, cfg.frame16_contexts, out_dir, progress),
     }
 
 

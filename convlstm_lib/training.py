@@ -169,11 +169,15 @@ def train_model(
     progress: bool = True,
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,
     checkpoint_path: str | Path | None = None,
+    initial_state: dict[str, torch.Tensor] | None = None,
 ) -> TrainResult:
     """Train one model on `data.train[train_cfg.dataset]`; score it after every epoch.
 
     data: a `datasets.Datasets` (or anything with .train, .n6_test, .n3, .scaler): WindowSets
-    with inputs (N, 2, H, W) and targets (N, H, W) on the [0, 1] scale.
+    with inputs (N, L, H, W) and targets (N, H, W) on the [0, 1] scale, L the input frames of
+    train_cfg.task (`tasks.TaskData` for tasks other than the paper's).
+    initial_state: weights to start from (a state_dict of the same architecture: fine-tuning)
+    instead of the seeded initialisation; the seed still orders the batches.
     on_epoch(epoch, metrics) is called after each epoch (1-based) with that epoch's history
     entry; whatever it raises propagates. The checkpoint, if asked for, is written at the end
     of a complete or collapsed run. Deterministic on CPU for a given seed.
@@ -192,7 +196,10 @@ def train_model(
         )
 
     device = resolve_device(train_cfg.device)
-    model = build_model(model_cfg, train_cfg.seed, train_cfg.task).to(device)
+    model = build_model(model_cfg, train_cfg.seed, train_cfg.task)
+    if initial_state is not None:
+        model.load_state_dict(initial_state)
+    model = model.to(device)
     x_all = as_model_input(windows.inputs).to(device)  # (N, L, 1, H, W)
     y_all = torch.as_tensor(windows.targets, dtype=torch.float32).unsqueeze(1).to(device)  # (N, 1, H, W)
     if train_cfg.optimizer == "LBFGS":

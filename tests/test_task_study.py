@@ -2,8 +2,11 @@
 task, the course choice is the lowest N6-test MSE, and the neighbour mean is the mean of frames 3
 and 5; training refuses windows of another task than its config names."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
+import torch
 from test_datasets import SETTINGS, make_raw  # tests/ is on sys.path (pytest prepend import mode)
 
 from convlstm_lib import datasets as D
@@ -20,7 +23,8 @@ from convlstm_lib.task_study import (
     examples,
     frame4_study,
     frame16_study,
-    study_train_config,
+    retrain,
+    study_train_configs,
     summary_table,
 )
 from convlstm_lib.tasks import INTERPOLATE, Task, neighbour_mean, task_data
@@ -86,11 +90,23 @@ def test_training_refuses_windows_of_another_task(setup):
 
 
 def test_study_budget_comes_from_the_profile():
-    cfg = get_profile("smoke", task_epochs=3, task_max_train_windows=50)
-    tc = study_train_config(cfg, TRAIN, device="cpu")
-    assert (tc.epochs, tc.max_train_windows, tc.lr, tc.dataset) == (3, 50, TRAIN.lr, TRAIN.dataset)
-    tc = study_train_config(get_profile("smoke"), TRAIN)
-    assert (tc.epochs, tc.max_train_windows) == (TRAIN.epochs, get_profile("smoke").max_train_windows)
+    cfg = get_profile("smoke", context_epochs=3, context_max_train_windows=50)
+    interp, context = study_train_configs(cfg, replace(TRAIN, epochs=2), device="cpu")
+    assert (interp.epochs, interp.max_train_windows, interp.lr) == (2, cfg.max_train_windows, TRAIN.lr)
+    assert (context.epochs, context.max_train_windows, context.dataset) == (3, 50, TRAIN.dataset)
+    _, context = study_train_configs(get_profile("smoke"), TRAIN)
+    assert (context.epochs, context.max_train_windows) == (1, get_profile("smoke").max_train_windows)
+
+
+def test_longer_contexts_are_fine_tuned_from_the_best_model(setup):
+    raw, ds, best, out = setup
+    tiny = replace(TRAIN, lr=1e-12, max_train_windows=16)  # a step too small to move the weights
+    data = task_data(ds, raw, Task("extrapolate", 4), targets=[15])
+    run = retrain(MODEL, tiny, data, out / "tuned.pt", initial_state=best.model.state_dict())
+    tuned = dict(load_checkpoint(out / "tuned.pt").model.named_parameters())
+    for key, value in best.model.named_parameters():  # weights, not batch-norm running statistics
+        assert torch.allclose(tuned[key], value, atol=1e-6), key
+    assert run.task.name == "extrapolate-4"
 
 
 def test_neighbour_mean_needs_interpolation_windows(setup):
