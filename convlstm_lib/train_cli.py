@@ -2,6 +2,8 @@
 
 The training windows are cut once, by `training.train_model`, to `--max-train-windows`
 (default: the profile's value); `metrics.json` is strict JSON (`jsonio`: non-finite -> null).
+`--task interpolate-2` (or `extrapolate-L`) trains on that task's windows (`tasks.task_data`),
+scored on the test frames the task can predict; the checkpoint records the task for `predict`.
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ import argparse
 from dataclasses import asdict, replace
 from pathlib import Path
 
+from . import task_models
 from .config import ACTIVATIONS, TRAINING_SETS
 from .devices import resolve_device
 from .errors import ConvLSTMError
 from .jsonio import write_json
 from .model import ModelConfig
+from .tasks import Task, task_data
 from .training import TrainConfig, train_model
 
 
@@ -54,6 +58,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="subsample the training set (default: the profile's value)",
     )
     parser.add_argument(
+        "--task", default=t.task,
+        help="what the windows ask: extrapolate-L (the L frames before; the paper: extrapolate-2) or"
+        " interpolate-2 (frames t-2, t-1, t+1, t+2) (default %(default)s)",
+    )
+    parser.add_argument(
         "--profile", default="quick", help="data profile: smoke, quick or paper (default quick)"
     )
     parser.add_argument("--out", type=Path, required=True, help="output folder for model.pt and metrics.json")
@@ -77,15 +86,22 @@ def run(args: argparse.Namespace) -> int:
             optimizer=args.optimizer,
             seed=args.seed,
             device=args.device,
+            task=args.task,
             max_train_windows=cfg.max_train_windows
             if args.max_train_windows is None
             else args.max_train_windows,
         )
         resolve_device(train_cfg.device)
+        task = Task.parse(args.task)
+        model_cfg = task_models.model_config_for(model_cfg, task)
     except ValueError as exc:
-        raise TrainArgumentError(str(exc)) from None
+        raise TrainArgumentError(f"--task: {exc}" if "task" in str(exc) else str(exc)) from None
     # Every training window: train_model cuts the set once, to train_cfg.max_train_windows.
     data = prepare_datasets(replace(cfg, max_train_windows=0), progress=not args.quiet)
+    if not task.is_paper:
+        from .sources import load_raw
+
+        data = task_data(data, load_raw(cfg, progress=False), task)
     result = train_model(
         model_cfg, train_cfg, data, progress=not args.quiet, checkpoint_path=args.out / "model.pt"
     )

@@ -142,3 +142,12 @@ def test_table_and_examples_show_every_way_and_mark_the_course_choice(setup):
     assert (frame4_model is None) == (study["frame4"]["course_csv"] == "extrapolate-2")
     text = course_summary(study)
     assert f"frame 4 by {study['frame4']['course_csv']}" in text and "frame 16 by" in text
+
+
+def test_train_cli_refuses_an_unknown_task_in_one_line(tmp_path, capsys):
+    from convlstm_lib import cli
+
+    assert cli.main(["train", "--task", "sideways-2", "--profile", "smoke", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--task" in err and "sideways" in err
+    assert not any(tmp_path.iterdir())
