@@ -74,6 +74,10 @@ def run(args: argparse.Namespace) -> int:
     from .datasets import prepare_datasets
 
     try:
+        task = Task.parse(args.task)
+    except ValueError as exc:
+        raise TrainArgumentError(f"--task: {exc}") from None
+    try:
         cfg = get_profile(args.profile, seed=args.seed)
         model_cfg = ModelConfig(
             layers=args.layers, kernels=args.kernels, kernel_size=args.kernel_size, activation=args.activation
@@ -92,10 +96,9 @@ def run(args: argparse.Namespace) -> int:
             else args.max_train_windows,
         )
         resolve_device(train_cfg.device)
-        task = Task.parse(args.task)
         model_cfg = task_models.model_config_for(model_cfg, task)
     except ValueError as exc:
-        raise TrainArgumentError(f"--task: {exc}" if "task" in str(exc) else str(exc)) from None
+        raise TrainArgumentError(str(exc)) from None
     # Every training window: train_model cuts the set once, to train_cfg.max_train_windows.
     data = prepare_datasets(replace(cfg, max_train_windows=0), progress=not args.quiet)
     if not task.is_paper:

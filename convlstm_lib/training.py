@@ -114,7 +114,10 @@ class TrainConfig:
             raise ValueError(f"collapse_std: must be >= 0, got {self.collapse_std}")
         from .tasks import Task
 
-        Task.parse(self.task)
+        try:
+            Task.parse(self.task)
+        except ValueError as exc:
+            raise ValueError(f"task: {exc}") from None
 
 
 @dataclass
