@@ -90,7 +90,7 @@ class TaskRun:
             "epochs": self.epochs,
             "s_per_epoch": self.s_per_epoch,
             "train_windows": self.train_windows,
-            "checkpoint": None if self.checkpoint is None else str(self.checkpoint),
+            "checkpoint": None if self.checkpoint is None else paths.repo_relative(self.checkpoint),
         }
 
 
@@ -144,7 +144,11 @@ def _ratio(a: float, b: float) -> float | None:
 
 def _paper_entry(best, data: TaskData) -> dict[str, Any]:
     """The sweep's best model (a `Checkpoint`) scored on a task's test frame."""
-    return {**score_model(best.model, data), "task": PAPER_TASK.name, "checkpoint": str(best.path)}
+    return {
+        **score_model(best.model, data),
+        "task": PAPER_TASK.name,
+        "checkpoint": paths.repo_relative(best.path),
+    }
 
 
 def _lowest(entries: dict[str, dict[str, Any]], keys, default: str) -> str:
@@ -283,7 +287,7 @@ def examples(study: dict[str, Any], ds, raw, sequences=(0, 1, 2)) -> dict[str, d
     for key in ("extrapolate", "interpolate"):
         entry = study["frame4"][key]
         task = Task.parse(entry["task"])
-        path = entry["checkpoint"]
+        path = paths.from_repo(entry["checkpoint"])
         windows = task_data(ds, raw, task, targets=[FRAME4]).n6_test.subset(index)
         out["frame4"][task.name] = predict_frames(load_checkpoint(path).model, windows.inputs)
     out["frame4"]["neighbour mean"] = neighbour_mean(interp)
@@ -291,7 +295,8 @@ def examples(study: dict[str, Any], ds, raw, sequences=(0, 1, 2)) -> dict[str, d
         if key.startswith("extrapolate-") and entry.get("checkpoint"):
             windows = task_data(ds, raw, Task.parse(key), targets=[FRAME16]).n6_test.subset(index)
             out["frame16"].setdefault("truth", windows.targets)
-            out["frame16"][key] = predict_frames(load_checkpoint(entry["checkpoint"]).model, windows.inputs)
+            model = load_checkpoint(paths.from_repo(entry["checkpoint"])).model
+            out["frame16"][key] = predict_frames(model, windows.inputs)
     return out
 
 
@@ -334,8 +339,8 @@ def course_summary(study: dict[str, Any]) -> str:
     )
 
 
-def course_checkpoints(study: dict[str, Any]) -> tuple[str, str | None]:
+def course_checkpoints(study: dict[str, Any]) -> tuple[Path, Path | None]:
     """(checkpoint for frame 16, interpolation checkpoint for frame 4 or None) of the course CSVs."""
     f4 = study["frame4"]
-    interp = f4["course_checkpoint"] if f4["course_csv"] == INTERPOLATE.name else None
-    return study["frame16"]["course_checkpoint"], interp
+    interp = paths.from_repo(f4["course_checkpoint"]) if f4["course_csv"] == INTERPOLATE.name else None
+    return paths.from_repo(study["frame16"]["course_checkpoint"]), interp

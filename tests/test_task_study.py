@@ -10,7 +10,7 @@ import torch
 from test_datasets import SETTINGS, make_raw  # tests/ is on sys.path (pytest prepend import mode)
 
 from convlstm_lib import datasets as D
-from convlstm_lib import metrics
+from convlstm_lib import metrics, paths
 from convlstm_lib.checkpoints import load_checkpoint
 from convlstm_lib.config import get_profile
 from convlstm_lib.evaluation import predict_frames
@@ -71,7 +71,7 @@ def test_frame16_study_has_one_entry_per_context_and_the_papers_is_the_sweeps_mo
     payload = frame16_study(ds, raw, best, TRAIN, (4, 11), out)
     assert {"extrapolate-2", "extrapolate-4", "extrapolate-11"} <= set(payload)
     assert payload["paper_protocol"] == "extrapolate-2"
-    assert payload["extrapolate-2"]["checkpoint"] == str(out / "best.pt")
+    assert paths.from_repo(payload["extrapolate-2"]["checkpoint"]) == (out / "best.pt").resolve()
     paper16 = ds.n6_test.subset(ds.n6_test.frame == 15)  # the paper's own windows of frame 16
     expected = metrics.mse(predict_frames(best.model, paper16.inputs), paper16.targets)
     assert payload["extrapolate-2"]["n6_test_mse"] == pytest.approx(expected, rel=1e-5)
@@ -138,7 +138,8 @@ def test_table_and_examples_show_every_way_and_mark_the_course_choice(setup):
     costs = cost_table(study)
     assert costs["task"].tolist() == ["interpolate-2", "extrapolate-4"] and (costs["s per epoch"] > 0).all()
     frame16_model, frame4_model = course_checkpoints(study)
-    assert frame16_model == study["frame16"][study["frame16"]["course_csv"]]["checkpoint"]
+    assert frame16_model == paths.from_repo(study["frame16"][study["frame16"]["course_csv"]]["checkpoint"])
+    assert frame16_model.is_file() and (frame4_model is None or frame4_model.is_file())
     assert (frame4_model is None) == (study["frame4"]["course_csv"] == "extrapolate-2")
     text = course_summary(study)
     assert f"frame 4 by {study['frame4']['course_csv']}" in text and "frame 16 by" in text
