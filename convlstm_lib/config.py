@@ -120,7 +120,7 @@ PROFILES: dict[str, ProfileConfig] = {
         profile="quick", n_trials=12, epochs=4, layers_max=2, kernels_min=4, kernels_max=16,
         lr_min=1e-3, lr_max=2e-2, batch_size_min=32, batch_size_max=64,
         optimizers=("Adam", "AdamW", "Adamax", "NAdam", "RAdam", "RMSprop"),
-        noise_levels=21, figure5_rows=6, region_step=2, context_epochs=1, context_max_train_windows=2000,
+        noise_levels=21, figure5_rows=6, region_step=2, context_epochs=1, context_max_train_windows=1200,
     ),
     "paper": ProfileConfig(profile="paper"),
 }
