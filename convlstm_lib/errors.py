@@ -11,3 +11,7 @@ class CourseDataError(ConvLSTMError, ValueError):
 
 class CheckpointError(ConvLSTMError):
     """A checkpoint file is missing, truncated, or not one of ours."""
+
+
+class OutputPathError(ConvLSTMError):
+    """An output path cannot be written (a file where a folder is needed, no permission, wrong suffix)."""
