@@ -76,29 +76,37 @@ def write_bytes(target: str | os.PathLike, data: bytes) -> None:
         tmp.write_bytes(data)
 
 
-def check_output_dir(folder: str | os.PathLike, name: str) -> Path:
-    """Refuse, before any work starts, a folder this run could not write into.
+def _unwritable(folder: Path) -> str | None:
+    """Why files cannot be created in `folder` (created if missing), or None if they can.
 
-    `folder` may not exist yet (it is created when the results are written), but the nearest
-    part of it that does exist must be a folder we can create files in (tried with a temporary
-    file, removed at once: permissions, read-only file systems and ACLs all count). Raises
-    `OutputPathError` naming `name` (the CLI option) otherwise; returns `folder` as a Path.
+    The nearest part of `folder` that exists must be a folder in which a file can really be
+    created (tried with a temporary file, removed at once: permissions, read-only file systems
+    and ACLs all count); nothing else is created.
     """
-    folder = Path(folder)
     existing = folder
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
     if existing.exists() and not existing.is_dir():
-        where = "is a file" if existing == folder else f"cannot be created: {existing} is a file"
-        raise OutputPathError(f"{name} {folder}: {where}, not a folder")
+        return f"{existing} is a file, not a folder"
     try:
         fd, probe = tempfile.mkstemp(dir=existing, prefix=".write-test-")
     except OSError as exc:
-        raise OutputPathError(
-            f"{name} {folder}: cannot write into {existing} ({exc.strerror or type(exc).__name__})"
-        ) from None
+        return f"cannot create files in {existing} ({exc.strerror or type(exc).__name__})"
     os.close(fd)
     os.unlink(probe)
+    return None
+
+
+def check_output_dir(folder: str | os.PathLike, name: str) -> Path:
+    """Refuse, before any work starts, a folder this run could not write into.
+
+    `folder` may not exist yet (it is created when the results are written). Raises
+    `OutputPathError` naming `name` (the CLI option) and the reason; returns `folder` as a Path.
+    """
+    folder = Path(folder)
+    problem = _unwritable(folder)
+    if problem is not None:
+        raise OutputPathError(f"{name} {folder}: {problem}")
     return folder
 
 
@@ -106,7 +114,7 @@ def check_output_file(target: str | os.PathLike, name: str, suffixes: tuple[str,
     """Refuse, before any work starts, an output file path this run could not write.
 
     The path must not be a folder, its suffix must be one of `suffixes` (when given: the file
-    format follows the suffix), and its folder must pass `check_output_dir`.
+    format follows the suffix), and its folder must be writable (`check_output_dir`).
     """
     target = Path(target)
     if target.is_dir():
@@ -115,5 +123,7 @@ def check_output_file(target: str | os.PathLike, name: str, suffixes: tuple[str,
         raise OutputPathError(
             f"{name} {target}: the file name must end in {' or '.join(suffixes)} (it selects the format)"
         )
-    check_output_dir(target.parent, name)
+    problem = _unwritable(target.parent)
+    if problem is not None:
+        raise OutputPathError(f"{name} {target}: cannot be written: {problem}")
     return target

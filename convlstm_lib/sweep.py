@@ -81,7 +81,7 @@ from optuna.trial import FrozenTrial, TrialState
 from tqdm import tqdm
 
 from . import paths
-from .atomic import atomic_path, check_output_dir, write_bytes, write_text
+from .atomic import atomic_path, check_output_file, write_bytes, write_text
 from .config import ProfileConfig, check_seed, get_profile
 from .errors import ConvLSTMError
 
@@ -228,7 +228,7 @@ def open_storage(spec: str) -> optuna.storages.BaseStorage:
     path = Path(spec)
     if path.is_dir():
         raise SweepError(f"storage {spec}: is a folder; give a journal file path or a database URL")
-    check_output_dir(path.parent, "storage")
+    check_output_file(path, "storage")
     path.parent.mkdir(parents=True, exist_ok=True)
     check_journal(path)
     return optuna.storages.JournalStorage(JournalFileBackend(str(path)))
