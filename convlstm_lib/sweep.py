@@ -26,7 +26,7 @@ Trial outcomes (user attribute ``status``; the Optuna state in brackets):
 * ``complete``  trained every epoch (COMPLETE; value = final N6-test MSE);
 * ``collapsed`` trained, but predicts blank images (COMPLETE; excluded from results later);
 * ``pruned``    stopped early by the MedianPruner (PRUNED);
-* ``diverged``  loss became NaN/inf (FAIL: it has no value);
+* ``diverged``  the loss exploded: NaN/inf, or above `training.DIVERGED_MSE` (FAIL: no value);
 * ``failed``    `training.TrainingFailed`, e.g. SparseAdam on dense gradients (FAIL, ``reason``);
 * ``killed``    its worker process died (FAIL, set when a later worker finds it stale);
 * ``surplus``   asked for by a worker when the total was already claimed (FAIL, never trained).

@@ -17,6 +17,7 @@ from convlstm_lib.errors import CheckpointError
 from convlstm_lib.model import ModelConfig
 from convlstm_lib.preprocessing import Scaler, WindowSet
 from convlstm_lib.training import (
+    DIVERGED_MSE,
     TrainConfig,
     TrainingFailed,
     build_model,
@@ -166,12 +167,13 @@ def test_sparse_adam_cannot_train_dense_gradients(data):
         train_model(TINY, TrainConfig(optimizer="SparseAdam", epochs=1, batch_size=8), data, progress=False)
 
 
-def test_huge_learning_rate_diverges(data):
-    result = train_model(
-        TINY, TrainConfig(optimizer="SGD", lr=1e12, epochs=3, batch_size=8), data, progress=False
-    )
+def test_a_non_finite_loss_diverges_with_nan_metrics():
+    bad = make_data()
+    windows = bad.train["base"]
+    windows.inputs[3] = np.inf  # one window: the first epoch's loss becomes non-finite
+    result = train_model(TINY, TrainConfig(optimizer="SGD", epochs=3, batch_size=8), bad, progress=False)
     assert result.status == "diverged"
-    assert result.epochs_run < 3 and "loss" in result.note
+    assert result.epochs_run == 0 and "training loss" in result.note
     assert all(math.isnan(v) for v in result.metrics.values())
 
 
@@ -337,3 +339,16 @@ def test_train_cli_bad_parameter_is_one_line_exit_2(tmp_path):
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "layers" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_an_exploding_but_finite_loss_is_diverged_not_collapsed(data):
+    # Adam at lr 1e6 gives a finite N6 test MSE of order 1e13: the loss exploded, the images are
+    # not merely blank. The rule: N6 test MSE or epoch training loss above DIVERGED_MSE per pixel.
+    result = train_model(TINY, TrainConfig(optimizer="Adam", lr=1e6, epochs=3, batch_size=8), data,
+                         progress=False)
+    assert result.status == "diverged" and "exploded" in result.note
+    assert result.epochs_run == 1 and result.metrics["n6_test_mse"] > DIVERGED_MSE
+    assert all(math.isfinite(v) for v in result.metrics.values())  # the numbers that show it are kept
+    fine = train_model(TINY, TrainConfig(optimizer="Adam", lr=1e-2, epochs=1, batch_size=8), data,
+                       progress=False)
+    assert fine.status in ("complete", "collapsed") and fine.metrics["n6_test_mse"] < DIVERGED_MSE
