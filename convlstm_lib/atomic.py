@@ -45,7 +45,7 @@ def atomic_paths(targets: Sequence[str | os.PathLike]) -> Iterator[list[Path]]:
     with contextlib.ExitStack() as stack:
         tmps = [stack.enter_context(_temp_beside(Path(t))) for t in targets]
         yield tmps
-        for tmp, target in zip(tmps, targets):
+        for tmp, target in zip(tmps, targets, strict=True):
             os.replace(tmp, Path(target))
 
 

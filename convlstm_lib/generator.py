@@ -408,7 +408,7 @@ def write_dataset(
     written.update({f"truth_{name}": out_dir / paths.GROUND_TRUTH_FILES[name] for name in sets})
     written["manifest"] = out_dir / MANIFEST
     with atomic_paths(list(written.values())) as tmps:
-        tmp = dict(zip(written, tmps))
+        tmp = dict(zip(written, tmps, strict=True))
         for name, data in sets.items():
             train, test = split_sequences(data.frames)
             write_course_csv(tmp[f"train_{name}"], train)
@@ -459,7 +459,8 @@ def run(args: argparse.Namespace) -> int:
         config = GeneratorConfig(mnist_images=args.mnist_images, mnist_labels=args.mnist_labels)
     except ValueError as exc:
         raise ConvLSTMError(str(exc)) from None
-    out = check_output_dir(args.out if args.out is not None else paths.generated_dir(profile.profile), "--out")
+    out = args.out if args.out is not None else paths.generated_dir(profile.profile)
+    check_output_dir(out, "--out")
     start = time.perf_counter()
     try:
         written = write_dataset(out, seed, n6, n3, config, progress=not args.quiet)

@@ -177,7 +177,8 @@ def draw(rng: np.random.RandomState, dist: BaseDistribution) -> Any:
             return dist.low if dist.single() else min(max(x, dist.low), below_high)
         if dist.step is not None:
             x = rng.uniform(dist.low - 0.5 * dist.step, dist.high + 0.5 * dist.step)
-            return float(np.clip(np.round((x - dist.low) / dist.step) * dist.step + dist.low, dist.low, dist.high))
+            value = np.round((x - dist.low) / dist.step) * dist.step + dist.low
+            return float(np.clip(value, dist.low, dist.high))
         return min(float(rng.uniform(dist.low, dist.high)), below_high)
     raise TypeError(f"draw: unsupported distribution {type(dist).__name__}")
 
@@ -280,7 +281,9 @@ def _journal_records(path: Path, complete: bytes, leave: str) -> int:
         try:
             record = json.loads(line)
         except ValueError:  # UnicodeDecodeError included
-            raise SweepError(f"{path}: line {number} is not a journal record (not JSON text); {leave}") from None
+            raise SweepError(
+                f"{path}: line {number} is not a journal record (not JSON text); {leave}"
+            ) from None
         if not (isinstance(record, dict) and isinstance(record.get("op_code"), int)):
             raise SweepError(f"{path}: line {number} is not an Optuna journal record (no op_code); {leave}")
     with tempfile.TemporaryDirectory() as tmp:  # let Optuna replay a copy: the file stays untouched

@@ -99,13 +99,19 @@ def _edited_checkpoint(w: Path, edit: Callable[[dict], None]) -> Path:
     return w / "edited.pt"
 
 
-def _set(path: tuple[str, ...], value) -> Callable[[dict], None]:
+def _edited(path: tuple[str, ...], value) -> Callable[[Path], Path]:
+    """A builder of the workspace's checkpoint with payload[path...] set to `value`."""
     def edit(payload: dict) -> None:
         target = payload
         for key in path[:-1]:
             target = target[key]
         target[path[-1]] = value
-    return edit
+    return lambda w: _edited_checkpoint(w, edit)
+
+
+def _truncated_checkpoint(w: Path) -> Path:
+    data = (w / "model.pt").read_bytes()
+    return _bytes(w, "cut.pt", data[: len(data) // 2])
 
 
 def _nan_weights(payload: dict) -> None:
@@ -199,9 +205,21 @@ CASES = [
     Case("predict a random .npy", _predict("model.pt", lambda w: _bytes(w, "r.npy", b"\x80\x04random"), "o.npy"),
          "not a NumPy .npy file"),
     Case("predict an .npz renamed .npy", _predict("model.pt", _npz_as_npy, "o.npy"), "zip archive"),
+    # Checkpoints: damaged or hand-edited, each field checked.
     Case("predict --checkpoint a folder", _predict("data", _pairs, "o.npy"), "is a folder"),
-    Case("predict --checkpoint truncated", _predict(lambda w: _bytes(w, "t.pt", (w / "model.pt").read_bytes()[:900]),
-                                                    _pairs, "o.npy"), "truncated or damaged"),
+    Case("predict --checkpoint truncated", _predict(_truncated_checkpoint, _pairs, "o.npy"), "truncated or damaged"),
+    Case("predict --checkpoint random bytes",
+         _predict(lambda w: _bytes(w, "r.pt", b"\x80\x02random bytes"), _pairs, "o.npy"), "not a torch checkpoint"),
+    Case("checkpoint scaler lo = hi", _predict(_edited(("scaler", "hi"), -20.0), _pairs, "o.npy"), "lo < hi"),
+    Case("checkpoint scaler NaN", _predict(_edited(("scaler", "lo"), float("nan")), _pairs, "o.npy"), "lo < hi"),
+    Case("checkpoint scaler a string", _predict(_edited(("scaler", "lo"), "zero"), _pairs, "o.npy"), "lo < hi"),
+    Case("checkpoint metrics a list", _predict(_edited(("metrics",), [0.1, 0.2]), _pairs, "o.npy"),
+         "metrics must map names to numbers"),
+    Case("checkpoint NaN weights", _predict(lambda w: _edited_checkpoint(w, _nan_weights), _pairs, "o.npy"),
+         "holds NaN or infinite values"),
+    Case("checkpoint weights of another model",
+         _predict(_edited(("model_config", "kernels"), 3), _pairs, "o.npy"), "the model config needs"),
+    Case("checkpoint unknown status", _predict(_edited(("status",), "great"), _pairs, "o.npy"), "status 'great'"),
 ]
 
 
