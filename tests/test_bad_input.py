@@ -6,6 +6,7 @@ dataset, a checkpoint, course CSVs, a sweep journal) copied fresh into a tempora
 the command runs through `cli.main`, and the workspace is compared before and after. The data
 paths (data/generated, data/processed, runs) point into the workspace for every case.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -35,13 +36,22 @@ def base(tmp_path_factory) -> Path:
     """The workspace every case starts from (built once, copied per case)."""
     root = tmp_path_factory.mktemp("workspace")
     write_dataset(root / "data" / "generated" / "smoke", seed=0, n6=24, n3=8, progress=False)
-    save_checkpoint(root / "model.pt", build_model(CFG, 0), CFG, TrainConfig(), Scaler(-20.0, 270.0),
-                    {"n6_test_mse": 0.01}, "complete")
+    save_checkpoint(
+        root / "model.pt",
+        build_model(CFG, 0),
+        CFG,
+        TrainConfig(),
+        Scaler(-20.0, 270.0),
+        {"n6_test_mse": 0.01},
+        "complete",
+    )
     train = course_io.read_course_csv(root / "data" / "generated" / "smoke" / "train_data_n6.csv")
     course_io.write_course_csv(root / "train_data_n6.csv", train[:2])
     np.save(root / "pairs.npy", train[:2, :2])
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(root / "good.journal")))
+    storage = optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(root / "good.journal"))
+    )
     study = optuna.create_study(study_name="convlstm-smoke", storage=storage)
     study.optimize(lambda t: t.suggest_float("x", 0.0, 1.0), n_trials=2)
     (root / "a_file").write_text("a file, not a folder\n")
@@ -101,11 +111,13 @@ def _edited_checkpoint(w: Path, edit: Callable[[dict], None]) -> Path:
 
 def _edited(path: tuple[str, ...], value) -> Callable[[Path], Path]:
     """A builder of the workspace's checkpoint with payload[path...] set to `value`."""
+
     def edit(payload: dict) -> None:
         target = payload
         for key in path[:-1]:
             target = target[key]
         target[path[-1]] = value
+
     return lambda w: _edited_checkpoint(w, edit)
 
 
@@ -119,23 +131,40 @@ def _nan_weights(payload: dict) -> None:
     payload["state_dict"][name] = torch.full_like(payload["state_dict"][name], float("nan"))
 
 
-def _predict(ckpt: str | Callable[[Path], Path], inp: Callable[[Path], Path], out: str | Callable[[Path], Path]):
+def _predict(
+    ckpt: str | Callable[[Path], Path], inp: Callable[[Path], Path], out: str | Callable[[Path], Path]
+):
     def argv(w: Path) -> list[str]:
         c = w / ckpt if isinstance(ckpt, str) else ckpt(w)
         o = w / out if isinstance(out, str) else out(w)
         return ["predict", "--checkpoint", str(c), "--input", str(inp(w)), "--out", str(o)]
+
     return argv
 
 
 def _train(*extra: str, out: str = "trained"):
-    return lambda w: ["train", "--profile", "smoke", "--layers", "1", "--kernels", "2", "--epochs", "1",
-                      "--quiet", "--out", str(w / out), *extra]
+    return lambda w: [
+        "train",
+        "--profile",
+        "smoke",
+        "--layers",
+        "1",
+        "--kernels",
+        "2",
+        "--epochs",
+        "1",
+        "--quiet",
+        "--out",
+        str(w / out),
+        *extra,
+    ]
 
 
 def _sweep(storage: Callable[[Path], Path] | None, *extra: str):
     def argv(w: Path) -> list[str]:
         where = [] if storage is None else ["--storage", str(storage(w))]
         return ["sweep", "--profile", "smoke", "--no-progress", *where, *extra]
+
     return argv
 
 
@@ -162,10 +191,15 @@ CASES = [
     # Data that existed must survive the failure.
     Case("generate --n3 501 over a dataset", _generate("--n3", "501"), "501 distinct images of digit 3"),
     Case("train --seed -1 (kept the manifest)", _train("--seed", "-1"), "--seed: must be"),
-    Case("predict --out = --input (csv)", _predict("model.pt", _train_csv, "train_data_n6.csv"), "is the input"),
+    Case(
+        "predict --out = --input (csv)", _predict("model.pt", _train_csv, "train_data_n6.csv"), "is the input"
+    ),
     Case("predict --out = --input (npy)", _predict("model.pt", _pairs, "pairs.npy"), "is the input"),
-    Case("predict --out = --input (other spelling)",
-         _predict("model.pt", _pairs, lambda w: w / "data" / ".." / "pairs.npy"), "is the input"),
+    Case(
+        "predict --out = --input (other spelling)",
+        _predict("model.pt", _pairs, lambda w: w / "data" / ".." / "pairs.npy"),
+        "is the input",
+    ),
     # Unwritable outputs: refused before any work.
     Case("predict --out in a file", _predict("model.pt", _pairs, "a_file/out.npy"), "a_file is a file"),
     Case("predict --out a folder", _predict("model.pt", _pairs, "data"), "is a folder"),
@@ -180,46 +214,107 @@ CASES = [
     Case("generate --seed -1", _generate("--seed", "-1"), "--seed: must be"),
     Case("sweep --seed -1", _sweep(None, "--seed", "-1"), "--seed: must be"),
     # Damaged sweep journals that cannot be recovered: refused, left as they were.
-    Case("journal of random bytes", _sweep(lambda w: _bytes(w, "r.journal", np.random.default_rng(0).bytes(3000))),
-         "not an Optuna journal"),
-    Case("journal of one garbage line", _sweep(lambda w: _bytes(w, "g.journal", b"hello world\n")),
-         "line 1 is not a journal record"),
-    Case("journal with an unknown record", _sweep(lambda w: _journal(w, b'{"op_code": 99, "worker_id": "x"}\n')),
-         "cannot replay"),
-    Case("journal with a JSON list", _sweep(lambda w: _journal(w, b"[1, 2]\n")), "is not an Optuna journal record"),
-    Case("journal written on after a cut", _sweep(lambda w: _journal(w, b'{"op_code":5,"worker_id":"x"}\n', 0.5)),
-         "is not a journal record"),
+    Case(
+        "journal of random bytes",
+        _sweep(lambda w: _bytes(w, "r.journal", np.random.default_rng(0).bytes(3000))),
+        "not an Optuna journal",
+    ),
+    Case(
+        "journal of one garbage line",
+        _sweep(lambda w: _bytes(w, "g.journal", b"hello world\n")),
+        "line 1 is not a journal record",
+    ),
+    Case(
+        "journal with an unknown record",
+        _sweep(lambda w: _journal(w, b'{"op_code": 99, "worker_id": "x"}\n')),
+        "cannot replay",
+    ),
+    Case(
+        "journal with a JSON list",
+        _sweep(lambda w: _journal(w, b"[1, 2]\n")),
+        "is not an Optuna journal record",
+    ),
+    Case(
+        "journal written on after a cut",
+        _sweep(lambda w: _journal(w, b'{"op_code":5,"worker_id":"x"}\n', 0.5)),
+        "is not a journal record",
+    ),
     Case("sweep --storage a folder", _sweep(lambda w: w / "data"), "is a folder"),
     # Course CSVs and arrays: name the file and the row, say what is wrong.
-    Case("predict --input a folder", _predict("model.pt", lambda w: w / "data", "o.csv"), "is a folder, not a CSV"),
-    Case("predict --input missing", _predict("model.pt", lambda w: w / "none.csv", "o.csv"), "file not found"),
+    Case(
+        "predict --input a folder",
+        _predict("model.pt", lambda w: w / "data", "o.csv"),
+        "is a folder, not a CSV",
+    ),
+    Case(
+        "predict --input missing", _predict("model.pt", lambda w: w / "none.csv", "o.csv"), "file not found"
+    ),
     Case("inspect a folder", lambda w: ["inspect", str(w / "data")], "is a folder, not a CSV"),
-    Case("1_000 in a CSV", lambda w: ["inspect", str(_csv_with(w, "train_u.csv", "1_000", row=3))],
-         "row 3, column 6: '1_000' is not a number"),
-    Case("predict a CSV holding 1e300", _predict("model.pt", lambda w: _csv_with(w, "train_big.csv", "1e300", 2),
-         "o.csv"), "row 2 holds values"),
-    Case("predict a CSV of all -1000", _predict("model.pt", lambda w: _filled_csv(w, -1000), "o.csv"),
-         "far outside the range the model was trained on"),
-    Case("predict a .npy of 1e300", _predict("model.pt", lambda w: _npy(w, np.full((2, 2, 36, 36), 1e300)), "o.npy"),
-         "pair 0 holds values"),
-    Case("predict a random .npy", _predict("model.pt", lambda w: _bytes(w, "r.npy", b"\x80\x04random"), "o.npy"),
-         "not a NumPy .npy file"),
+    Case(
+        "1_000 in a CSV",
+        lambda w: ["inspect", str(_csv_with(w, "train_u.csv", "1_000", row=3))],
+        "row 3, column 6: '1_000' is not a number",
+    ),
+    Case(
+        "predict a CSV holding 1e300",
+        _predict("model.pt", lambda w: _csv_with(w, "train_big.csv", "1e300", 2), "o.csv"),
+        "row 2 holds values",
+    ),
+    Case(
+        "predict a CSV of all -1000",
+        _predict("model.pt", lambda w: _filled_csv(w, -1000), "o.csv"),
+        "far outside the range the model was trained on",
+    ),
+    Case(
+        "predict a .npy of 1e300",
+        _predict("model.pt", lambda w: _npy(w, np.full((2, 2, 36, 36), 1e300)), "o.npy"),
+        "pair 0 holds values",
+    ),
+    Case(
+        "predict a random .npy",
+        _predict("model.pt", lambda w: _bytes(w, "r.npy", b"\x80\x04random"), "o.npy"),
+        "not a NumPy .npy file",
+    ),
     Case("predict an .npz renamed .npy", _predict("model.pt", _npz_as_npy, "o.npy"), "zip archive"),
     # Checkpoints: damaged or hand-edited, each field checked.
     Case("predict --checkpoint a folder", _predict("data", _pairs, "o.npy"), "is a folder"),
-    Case("predict --checkpoint truncated", _predict(_truncated_checkpoint, _pairs, "o.npy"), "truncated or damaged"),
-    Case("predict --checkpoint random bytes",
-         _predict(lambda w: _bytes(w, "r.pt", b"\x80\x02random bytes"), _pairs, "o.npy"), "not a torch checkpoint"),
+    Case(
+        "predict --checkpoint truncated",
+        _predict(_truncated_checkpoint, _pairs, "o.npy"),
+        "truncated or damaged",
+    ),
+    Case(
+        "predict --checkpoint random bytes",
+        _predict(lambda w: _bytes(w, "r.pt", b"\x80\x02random bytes"), _pairs, "o.npy"),
+        "not a torch checkpoint",
+    ),
     Case("checkpoint scaler lo = hi", _predict(_edited(("scaler", "hi"), -20.0), _pairs, "o.npy"), "lo < hi"),
-    Case("checkpoint scaler NaN", _predict(_edited(("scaler", "lo"), float("nan")), _pairs, "o.npy"), "lo < hi"),
-    Case("checkpoint scaler a string", _predict(_edited(("scaler", "lo"), "zero"), _pairs, "o.npy"), "lo < hi"),
-    Case("checkpoint metrics a list", _predict(_edited(("metrics",), [0.1, 0.2]), _pairs, "o.npy"),
-         "metrics must map names to numbers"),
-    Case("checkpoint NaN weights", _predict(lambda w: _edited_checkpoint(w, _nan_weights), _pairs, "o.npy"),
-         "holds NaN or infinite values"),
-    Case("checkpoint weights of another model",
-         _predict(_edited(("model_config", "kernels"), 3), _pairs, "o.npy"), "the model config needs"),
-    Case("checkpoint unknown status", _predict(_edited(("status",), "great"), _pairs, "o.npy"), "status 'great'"),
+    Case(
+        "checkpoint scaler NaN", _predict(_edited(("scaler", "lo"), float("nan")), _pairs, "o.npy"), "lo < hi"
+    ),
+    Case(
+        "checkpoint scaler a string", _predict(_edited(("scaler", "lo"), "zero"), _pairs, "o.npy"), "lo < hi"
+    ),
+    Case(
+        "checkpoint metrics a list",
+        _predict(_edited(("metrics",), [0.1, 0.2]), _pairs, "o.npy"),
+        "metrics must map names to numbers",
+    ),
+    Case(
+        "checkpoint NaN weights",
+        _predict(lambda w: _edited_checkpoint(w, _nan_weights), _pairs, "o.npy"),
+        "holds NaN or infinite values",
+    ),
+    Case(
+        "checkpoint weights of another model",
+        _predict(_edited(("model_config", "kernels"), 3), _pairs, "o.npy"),
+        "the model config needs",
+    ),
+    Case(
+        "checkpoint unknown status",
+        _predict(_edited(("status",), "great"), _pairs, "o.npy"),
+        "status 'great'",
+    ),
 ]
 
 
@@ -251,8 +346,13 @@ def test_the_one_line_is_all_a_real_process_prints(base, tmp_path):
     before = _snapshot(w)
     argv = _predict("model.pt", lambda w: _filled_csv(w, 1e300), "o.csv")(w)
     before = _snapshot(w)
-    proc = subprocess.run([sys.executable, "-m", "convlstm_lib", *argv], capture_output=True, text=True,
-                          cwd=paths.ROOT, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "convlstm_lib", *argv],
+        capture_output=True,
+        text=True,
+        cwd=paths.ROOT,
+        timeout=120,
+    )
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "far outside" in proc.stderr
     assert _snapshot(w) == before
 

@@ -139,7 +139,8 @@ def test_bad_arrays_exit_2_naming_the_file(tmp_path, checkpoint, capsys, array, 
     [
         (b"garbage", "not a NumPy .npy file"),
         (b"PK\x03\x04 an npz renamed", "zip archive"),
-        (b"\x93NUMPY\x01\x00v\x00{'descr': '<f8', 'fortran_order': False, 'shape': (9, 2, 36, 36), }", "damaged"),
+        (b"\x93NUMPY\x01\x00v\x00{'descr': '<f8', 'fortran_order': False, 'shape': (9, 2, 36, 36), }",
+         "damaged"),
     ],
 )
 def test_unreadable_npy_says_what_it_is_and_never_advises_unpickling(tmp_path, checkpoint, content, message):
