@@ -15,3 +15,7 @@ class CheckpointError(ConvLSTMError):
 
 class OutputPathError(ConvLSTMError):
     """An output path cannot be written (a file where a folder is needed, no permission, wrong suffix)."""
+
+
+class DeviceError(ConvLSTMError, ValueError):
+    """A --device this machine cannot run on (unknown name, no CUDA in this torch build, no such GPU)."""

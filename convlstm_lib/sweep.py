@@ -519,7 +519,9 @@ def run_sweep(cfg: ProfileConfig, progress: bool = True, runs_dir: Path | None =
     (default runs/<profile>/) and returns the study.
     """
     from .datasets import prepare_datasets
+    from .training import check_device
 
+    check_device(device)  # before the study is touched: a bad device must not leave a failed trial
     runs_dir = Path(runs_dir or paths.runs_dir(cfg.profile))
     spec = storage_spec(cfg, runs_dir)
     optuna.logging.set_verbosity(optuna.logging.ERROR)

@@ -61,9 +61,9 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from . import metrics
-from .atomic import atomic_path, write_text
+from .atomic import atomic_path, check_output_dir, write_text
 from .config import ACTIVATIONS, TRAINING_SETS
-from .errors import CheckpointError, ConvLSTMError
+from .errors import CheckpointError, ConvLSTMError, DeviceError
 from .model import ConvLSTM, ModelConfig
 
 CHECKPOINT_FORMAT = "convlstm-checkpoint"
@@ -178,6 +178,34 @@ def resolve_device(name: str) -> torch.device:
         return torch.device(name)
     except RuntimeError as exc:
         raise ValueError(f"device: {name!r} is not a torch device ({exc})") from None
+
+
+def check_device(name: str, option: str = "--device") -> torch.device:
+    """`resolve_device(name)`, refused in one line (DeviceError naming `option`) unless this
+    machine can run on it: a known device type whose backend this torch build has and sees."""
+    try:
+        device = resolve_device(name)
+    except ValueError:
+        raise DeviceError(
+            f"{option} {name!r}: not a torch device; use auto, cpu, cuda, cuda:N or mps"
+        ) from None
+    if device.type == "cuda":
+        if torch.version.cuda is None:
+            raise DeviceError(
+                f"{option} {name}: this torch build ({torch.__version__}) has no CUDA; use auto or cpu"
+            )
+        count = torch.cuda.device_count()
+        if count == 0 or (device.index or 0) >= count:
+            raise DeviceError(f"{option} {name}: no such CUDA GPU here ({count} visible); use auto or cpu")
+    elif device.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise DeviceError(f"{option} {name}: MPS (Apple GPU) is not available here; use auto or cpu")
+    elif device.type != "cpu":
+        raise DeviceError(
+            f"{option} {name}: device type {device.type!r} is not supported; use auto, cpu, cuda or mps"
+        )
+    return device
 
 
 def make_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
@@ -648,10 +676,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .config import get_profile
+    from .config import check_seed, get_profile
     from .datasets import prepare_datasets
 
     try:
+        check_seed(args.seed, "--seed")
+        check_output_dir(args.out, "--out")
+        if (args.out / "model.pt").is_dir() or (args.out / "metrics.json").is_dir():
+            raise TrainArgumentError(f"--out {args.out}: holds a folder named model.pt or metrics.json")
         cfg = get_profile(args.profile, seed=args.seed)
         model_cfg = ModelConfig(
             layers=args.layers, kernels=args.kernels, kernel_size=args.kernel_size, activation=args.activation
@@ -668,7 +700,7 @@ def run(args: argparse.Namespace) -> int:
             if args.max_train_windows is None
             else args.max_train_windows,
         )
-        resolve_device(train_cfg.device)
+        check_device(train_cfg.device)
     except ValueError as exc:
         raise TrainArgumentError(str(exc)) from None
     data = prepare_datasets(cfg, progress=not args.quiet)

@@ -276,6 +276,12 @@ CASES = [
         "not a NumPy .npy file",
     ),
     Case("predict an .npz renamed .npy", _predict("model.pt", _npz_as_npy, "o.npy"), "zip archive"),
+    # Devices: checked before any data are prepared or any trial is created.
+    Case("train --device nosuch", _train("--device", "nosuch"), "not a torch device"),
+    Case("train --device cuda (CPU torch)", _train("--device", "cuda"), "--device cuda: "),
+    Case("train --device cuda:7", _train("--device", "cuda:7"), "--device cuda:7: "),
+    Case("sweep --device nosuch", _sweep(None, "--device", "nosuch"), "not a torch device"),
+    Case("sweep --device cuda (CPU torch)", _sweep(None, "--device", "cuda"), "--device cuda: "),
     # Checkpoints: damaged or hand-edited, each field checked.
     Case("predict --checkpoint a folder", _predict("data", _pairs, "o.npy"), "is a folder"),
     Case(
