@@ -81,7 +81,7 @@ from optuna.trial import FrozenTrial, TrialState
 from tqdm import tqdm
 
 from . import paths
-from .atomic import atomic_path, check_output_file, write_bytes, write_text
+from .atomic import atomic_path, check_output_dir, check_output_file, write_bytes, write_text
 from .config import ProfileConfig, check_seed, get_profile
 from .errors import ConvLSTMError
 
@@ -522,7 +522,7 @@ def run_sweep(cfg: ProfileConfig, progress: bool = True, runs_dir: Path | None =
     from .training import check_device
 
     check_device(device)  # before the study is touched: a bad device must not leave a failed trial
-    runs_dir = Path(runs_dir or paths.runs_dir(cfg.profile))
+    runs_dir = check_output_dir(Path(runs_dir or paths.runs_dir(cfg.profile)), "runs folder")
     spec = storage_spec(cfg, runs_dir)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     storage = open_storage(spec)

@@ -168,6 +168,11 @@ def _sweep(storage: Callable[[Path], Path] | None, *extra: str):
     return argv
 
 
+def _sweep_with_runs_a_file(w: Path) -> list[str]:
+    (w / "runs").write_text("a file where the runs folder goes\n")
+    return _sweep(lambda w: w / "s.journal")(w)
+
+
 def _generate(*extra: str, out: str = "data/generated/smoke"):
     return lambda w: ["generate", "--profile", "smoke", "--quiet", "--out", str(w / out), *extra]
 
@@ -239,6 +244,7 @@ CASES = [
         _sweep(lambda w: _journal(w, b'{"op_code":5,"worker_id":"x"}\n', 0.5)),
         "is not a journal record",
     ),
+    Case("sweep with runs/ a file", _sweep_with_runs_a_file, "runs is a file"),
     Case("sweep --storage a folder", _sweep(lambda w: w / "data"), "is a folder"),
     # Course CSVs and arrays: name the file and the row, say what is wrong.
     Case(
