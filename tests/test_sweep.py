@@ -64,7 +64,9 @@ def _sweep(env, runs: str, **overrides):
 
 
 def _draw(cfg, numbers_seen: int, worker: int = 0, storage=None) -> list[dict]:
-    study = optuna.create_study(sampler=sweep.TrialSeededSampler(cfg.seed, worker), storage=storage)
+    """Parameters of the next `numbers_seen` trials of study "s" (a new one unless `storage` has it)."""
+    study = optuna.create_study(study_name="s", storage=storage, load_if_exists=True,
+                                sampler=sweep.TrialSeededSampler(cfg.seed, worker))
     out = []
     for _ in range(numbers_seen):
         trial = study.ask()
@@ -98,20 +100,9 @@ def test_trial_k_draws_the_same_parameters_in_one_go_or_resumed_by_another_worke
     cfg = get_profile("quick")
     one_go = _draw(cfg, 6)
     storage = sweep.open_storage(str(tmp_path / "sweep.journal"))
-    first = _draw_on(cfg, storage, 3, worker=0)
-    resumed = _draw_on(cfg, storage, 3, worker=1)  # the same study, reopened by another worker
+    first = _draw(cfg, 3, worker=0, storage=storage)
+    resumed = _draw(cfg, 3, worker=1, storage=storage)  # the same study, reopened by another worker
     assert first + resumed == one_go
-
-
-def _draw_on(cfg, storage, count: int, worker: int) -> list[dict]:
-    study = optuna.create_study(study_name="s", storage=storage, load_if_exists=True,
-                                sampler=sweep.TrialSeededSampler(cfg.seed, worker))
-    out = []
-    for _ in range(count):
-        trial = study.ask()
-        out.append(sweep.sample_params(trial, cfg))
-        study.tell(trial, 0.0)
-    return out
 
 
 def test_draw_is_uniform_over_choices_and_log_uniform_over_ranges():
