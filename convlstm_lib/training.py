@@ -1,4 +1,4 @@
-"""Training one ConvLSTM on one of the four training sets (paper §3.3), and its checkpoints.
+"""Training one ConvLSTM on one of the four training sets (paper §3.3).
 
 `train_model(model_cfg, train_cfg, data)` trains with any optimiser of `torch.optim` by name
 (LBFGS included: every step goes through a closure) on the whole training set held in
@@ -26,49 +26,30 @@ A run that cannot train at all (an optimiser that cannot handle this model, e.g.
 with dense gradients; any error raised by a training step) raises `TrainingFailed(reason)`.
 Exceptions raised by the `on_epoch` callback (e.g. optuna.TrialPruned) propagate untouched.
 
-Metric keys (docs/ARCHITECTURE.md), all on the [0, 1] scale:
-    n6_test_mse n6_test_psnr n6_test_ssim n6_test_clean_mse n6_test_paper_loss
-    n3_mse n3_psnr n3_ssim n3_clean_mse n3_paper_loss
-(`*_clean_mse` only when the data have clean targets, i.e. generated data); per-epoch history
-entries add `epoch` (1-based) and `train_loss` (mean over the epoch's batches of the batch MSE).
-mse/psnr/ssim reductions are those of `metrics`; `*_paper_loss` is the paper's Table 1 number
-with the run's batch size (`metrics.paper_loss`).
-
-Checkpoints (`save_checkpoint` / `load_checkpoint`): one torch file holding only plain dicts,
-lists, numbers, strings and tensors (loadable with `torch.load(weights_only=True)`): the
-format marker, its version, the weights, asdict(ModelConfig), asdict(TrainConfig), the
-scaler's raw lo/hi, the status and final metrics. Written atomically.
-
-CLI: ``python -m convlstm_lib train --dataset processed --layers 4 --kernels 71 ... --out DIR``
-writes DIR/model.pt and DIR/metrics.json.
+After every epoch the model is scored by `evaluation.evaluate_model` (the metric keys of
+`metrics.METRIC_KEYS`); per-epoch history entries add `epoch` (1-based) and `train_loss` (mean
+over the epoch's batches of the batch MSE). Checkpoints: `checkpoints.py`; the CLI: `train_cli.py`.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
-import pickle
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from . import metrics
-from .atomic import atomic_path, check_output_dir, write_text
-from .config import ACTIVATIONS, TRAINING_SETS
-from .errors import CheckpointError, ConvLSTMError, DeviceError
+from .config import TRAINING_SETS
+from .devices import resolve_device
+from .errors import ConvLSTMError, one_line
+from .evaluation import as_model_input, evaluate_model, is_collapsed, metric_keys, predict_frames
 from .model import ConvLSTM, ModelConfig
 
-CHECKPOINT_FORMAT = "convlstm-checkpoint"
-CHECKPOINT_VERSION = 1
-STATUSES = ("complete", "collapsed", "diverged")
 # Above this per-pixel MSE ([0, 1] scale) a run has diverged (module docstring): even predicting
 # the opposite extreme of every pixel cannot score more than 1.
 DIVERGED_MSE = 1.0
@@ -80,10 +61,6 @@ class TrainingFailed(ConvLSTMError):
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
-
-
-class TrainArgumentError(ConvLSTMError, ValueError):
-    """A training parameter given on the command line is out of range."""
 
 
 def optimizer_names() -> list[str]:
@@ -120,7 +97,7 @@ class TrainConfig:
     optimizer: str = "Adam"
     seed: int = 0
     device: str = "auto"
-    max_train_windows: int = 0
+    max_train_windows: int = 0  # windows it trained on (after max_train_windows)
     eval_batch_size: int = 256
     collapse_std: float = 0.002
 
@@ -141,15 +118,12 @@ class TrainConfig:
         if self.collapse_std < 0:
             raise ValueError(f"collapse_std: must be >= 0, got {self.collapse_std}")
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass
 class TrainResult:
     """What `train_model` returns. `metrics` are those of the final model (NaN if diverged)."""
 
-    status: str
+    status: str  # one of statuses.RUN_STATUSES
     history: list[dict[str, float]]
     metrics: dict[str, float]
     runtime_s: float
@@ -158,55 +132,11 @@ class TrainResult:
     train_config: TrainConfig
     epochs_run: int = 0
     note: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    train_windows: int = 0  # windows it trained on (after max_train_windows)
 
 
 # ---------------------------------------------------------------------------------------------
-# Devices, optimisers, prediction
-
-
-def resolve_device(name: str) -> torch.device:
-    """'auto' -> cuda if available, else mps, else cpu; anything else as torch.device(name)."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        mps = getattr(torch.backends, "mps", None)
-        if mps is not None and mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        return torch.device(name)
-    except RuntimeError as exc:
-        raise ValueError(f"device: {name!r} is not a torch device ({exc})") from None
-
-
-def check_device(name: str, option: str = "--device") -> torch.device:
-    """`resolve_device(name)`, refused in one line (DeviceError naming `option`) unless this
-    machine can run on it: a known device type whose backend this torch build has and sees."""
-    try:
-        device = resolve_device(name)
-    except ValueError:
-        raise DeviceError(
-            f"{option} {name!r}: not a torch device; use auto, cpu, cuda, cuda:N or mps"
-        ) from None
-    if device.type == "cuda":
-        if torch.version.cuda is None:
-            raise DeviceError(
-                f"{option} {name}: this torch build ({torch.__version__}) has no CUDA; use auto or cpu"
-            )
-        count = torch.cuda.device_count()
-        if count == 0 or (device.index or 0) >= count:
-            raise DeviceError(f"{option} {name}: no such CUDA GPU here ({count} visible); use auto or cpu")
-    elif device.type == "mps":
-        mps = getattr(torch.backends, "mps", None)
-        if mps is None or not mps.is_available():
-            raise DeviceError(f"{option} {name}: MPS (Apple GPU) is not available here; use auto or cpu")
-    elif device.type != "cpu":
-        raise DeviceError(
-            f"{option} {name}: device type {device.type!r} is not supported; use auto, cpu, cuda or mps"
-        )
-    return device
-
+# Optimisers
 
 def make_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
     """torch.optim.<name>(params, lr=lr); TrainingFailed when it cannot be built."""
@@ -216,91 +146,7 @@ def make_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
     try:
         return cls(params, lr=lr)
     except (TypeError, ValueError, RuntimeError) as exc:
-        raise TrainingFailed(f"optimizer {name}: cannot be built: {_one_line(exc)}") from exc
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
-
-
-def _as_model_input(inputs) -> torch.Tensor:
-    """(N, T, H, W) or (N, T, C, H, W), numpy or torch -> float32 tensor (N, T, C, H, W)."""
-    x = torch.as_tensor(np.asarray(inputs) if not isinstance(inputs, torch.Tensor) else inputs)
-    x = x.to(torch.float32)
-    if x.ndim == 4:
-        x = x.unsqueeze(2)
-    if x.ndim != 5:
-        raise ValueError(f"inputs: expected shape (N, T, H, W) or (N, T, C, H, W), got {tuple(x.shape)}")
-    return x
-
-
-@torch.no_grad()
-def predict_frames(model: ConvLSTM, inputs, batch_size: int = 256) -> np.ndarray:
-    """Predict the next frame of every window, in eval mode.
-
-    inputs: (N, T, H, W) or (N, T, C, H, W) array or tensor, [0, 1] scale.
-    Returns float32 (N, H, W). The model's train/eval mode is restored afterwards.
-    """
-    if batch_size < 1:
-        raise ValueError(f"batch_size: must be >= 1, got {batch_size}")
-    x = _as_model_input(inputs)
-    device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    try:
-        out = [model(x[i : i + batch_size].to(device)).squeeze(1).cpu() for i in range(0, len(x), batch_size)]
-    finally:
-        model.train(was_training)
-    if not out:
-        return np.zeros((0, *x.shape[-2:]), dtype=np.float32)
-    return torch.cat(out).numpy()
-
-
-def score_predictions(
-    pred: np.ndarray, windows, prefix: str, batch_size: int | None = None
-) -> dict[str, float]:
-    """Metrics of predictions (N, H, W) against a WindowSet's targets, keys prefixed.
-
-    `{prefix}_mse/_psnr/_ssim` against the recorded targets, `{prefix}_clean_mse` against the
-    clean targets when there are any, `{prefix}_paper_loss` when `batch_size` is given.
-    """
-    out = {f"{prefix}_{k}": v for k, v in metrics.evaluate(pred, windows.targets).items()}
-    if windows.clean_targets is not None:
-        out[f"{prefix}_clean_mse"] = metrics.mse(pred, windows.clean_targets)
-    if batch_size is not None:
-        out[f"{prefix}_paper_loss"] = metrics.paper_loss(pred, windows.targets, batch_size)
-    return out
-
-
-def metric_keys(data) -> list[str]:
-    """The metric keys a run on `data` reports (clean_* only with clean targets)."""
-    keys = []
-    for prefix, ws in (("n6_test", data.n6_test), ("n3", data.n3)):
-        keys += [f"{prefix}_mse", f"{prefix}_psnr", f"{prefix}_ssim"]
-        if ws.clean_targets is not None:
-            keys.append(f"{prefix}_clean_mse")
-        keys.append(f"{prefix}_paper_loss")
-    return keys
-
-
-def evaluate_model(
-    model: ConvLSTM, data, batch_size: int, eval_batch_size: int = 256
-) -> dict[str, float] | None:
-    """The metrics of `model` on N6 test and N3 (see module docstring); None if a prediction is
-    not finite. `batch_size` is the run's training batch size, used for the paper's loss."""
-    out: dict[str, float] = {}
-    for prefix, ws in (("n6_test", data.n6_test), ("n3", data.n3)):
-        pred = predict_frames(model, ws.inputs, eval_batch_size)
-        if not np.isfinite(pred).all():
-            return None
-        out.update(score_predictions(pred, ws, prefix, batch_size))
-    return out
-
-
-def is_collapsed(pred: np.ndarray, threshold: float) -> bool:
-    """True when predictions (N, H, W) are blank: mean over images of per-image pixel std < threshold."""
-    return float(np.asarray(pred, dtype=np.float64).reshape(len(pred), -1).std(axis=1).mean()) < threshold
+        raise TrainingFailed(f"optimizer {name}: cannot be built: {one_line(exc)}") from exc
 
 
 # ---------------------------------------------------------------------------------------------
@@ -344,7 +190,7 @@ def train_model(
 
     device = resolve_device(train_cfg.device)
     model = build_model(model_cfg, train_cfg.seed).to(device)
-    x_all = _as_model_input(windows.inputs).to(device)  # (N, 2, 1, H, W)
+    x_all = as_model_input(windows.inputs).to(device)  # (N, 2, 1, H, W)
     y_all = torch.as_tensor(windows.targets, dtype=torch.float32).unsqueeze(1).to(device)  # (N, 1, H, W)
     if train_cfg.optimizer == "LBFGS":
         # LBFGS flattens every gradient with .view(-1), which needs the plain contiguous layout
@@ -419,8 +265,11 @@ def train_model(
         train_config=train_cfg,
         epochs_run=len(history),
         note=note,
+        train_windows=n,
     )
     if checkpoint_path is not None and status != "diverged":
+        from .checkpoints import save_checkpoint  # checkpoints imports TrainConfig from here
+
         save_checkpoint(checkpoint_path, model, model_cfg, train_cfg, data.scaler, final, status)
     return result
 
@@ -449,288 +298,8 @@ def _train_step(
     try:
         loss = optimizer.step(closure)
     except (RuntimeError, ValueError, TypeError) as exc:
-        raise TrainingFailed(f"optimizer {name}: training step failed: {_one_line(exc)}") from exc
+        raise TrainingFailed(f"optimizer {name}: training step failed: {one_line(exc)}") from exc
     if loss is None:
         raise TrainingFailed(f"optimizer {name}: step() returned no loss")
     return float(loss.detach()) if isinstance(loss, torch.Tensor) else float(loss)
 
-
-# ---------------------------------------------------------------------------------------------
-# Checkpoints
-
-
-@dataclass
-class Checkpoint:
-    """A loaded checkpoint: the model (eval mode) and everything saved with it."""
-
-    model: ConvLSTM
-    model_config: ModelConfig
-    train_config: TrainConfig
-    scaler_lo: float
-    scaler_hi: float
-    metrics: dict[str, float]
-    status: str
-    path: Path
-
-    @property
-    def scaler(self):
-        """The `preprocessing.Scaler` the model's training data were scaled with."""
-        from .preprocessing import Scaler
-
-        return Scaler(self.scaler_lo, self.scaler_hi)
-
-
-def save_checkpoint(
-    path,
-    model: ConvLSTM,
-    model_cfg: ModelConfig,
-    train_cfg: TrainConfig,
-    scaler,
-    final_metrics: dict[str, float],
-    status: str,
-) -> Path:
-    """Write the checkpoint atomically; returns its path. `scaler` has raw-scale .lo and .hi."""
-    payload = {
-        "format": CHECKPOINT_FORMAT,
-        "version": CHECKPOINT_VERSION,
-        "model_config": asdict(model_cfg),
-        "train_config": asdict(train_cfg),
-        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-        "scaler": {"lo": float(scaler.lo), "hi": float(scaler.hi)},
-        "metrics": {k: float(v) for k, v in final_metrics.items()},
-        "status": status,
-        "torch_version": str(torch.__version__),
-    }
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
-    return path
-
-
-def _dataclass_from(cls, values, path: Path, what: str):
-    if not isinstance(values, dict):
-        raise CheckpointError(f"{path}: {what} missing or not a mapping")
-    known = {f.name for f in fields(cls)}
-    unknown = set(values) - known
-    if unknown:
-        raise CheckpointError(f"{path}: {what} has unknown field(s) {sorted(unknown)}")
-    try:
-        return cls(**values)
-    except (TypeError, ValueError) as exc:
-        raise CheckpointError(f"{path}: {what} invalid: {_one_line(exc)}") from None
-
-
-def _read_payload(path: Path) -> Any:
-    """torch.load(weights_only=True) of `path`, any failure as one CheckpointError saying what it is.
-
-    Never suggests loading the file any other way: a checkpoint that only an unrestricted
-    (pickle) load could read is refused, because such a load can run arbitrary code.
-    """
-    if path.is_dir():
-        raise CheckpointError(f"{path}: is a folder, not a checkpoint file")
-    if not path.is_file():
-        raise CheckpointError(f"{path}: checkpoint file not found")
-    with open(path, "rb") as handle:
-        head = handle.read(4)
-    if not head:
-        raise CheckpointError(f"{path}: is empty (0 bytes), not a checkpoint")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        if head == b"PK\x03\x04":
-            raise CheckpointError(
-                f"{path}: not a convlstm checkpoint: it holds Python objects other than tensors, numbers "
-                "and strings, which are never loaded"
-            ) from None
-        raise CheckpointError(f"{path}: not a torch checkpoint file (damaged, or another format)") from None
-    except Exception:  # torch raises many kinds (RuntimeError, OSError, EOFError...) for a cut file
-        what = "truncated or damaged (an incomplete torch archive)" if head == b"PK\x03\x04" else (
-            "not a torch checkpoint file (truncated, damaged, or another format)")
-        raise CheckpointError(f"{path}: {what}; write it again with train or the sweep") from None
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _checked_scaler(scaler: Any, path: Path) -> tuple[float, float]:
-    if not (isinstance(scaler, dict) and {"lo", "hi"} <= set(scaler)):
-        raise CheckpointError(f"{path}: scaler lo/hi missing")
-    lo, hi = scaler["lo"], scaler["hi"]
-    if not (_is_number(lo) and _is_number(hi) and math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-        raise CheckpointError(f"{path}: scaler lo={lo!r}, hi={hi!r}: need finite numbers with lo < hi")
-    return float(lo), float(hi)
-
-
-def _checked_metrics(values: Any, path: Path) -> dict[str, float]:
-    if not isinstance(values, dict):
-        raise CheckpointError(f"{path}: metrics must map names to numbers, got a {type(values).__name__}")
-    for key, value in values.items():
-        if not (isinstance(key, str) and _is_number(value)):
-            raise CheckpointError(f"{path}: metrics[{key!r}] is {value!r}, not a number")
-    return {key: float(value) for key, value in values.items()}
-
-
-def _checked_weights(state: Any, model: ConvLSTM, path: Path) -> dict[str, torch.Tensor]:
-    """The state dict, each weight checked against `model`'s by name, shape and finiteness."""
-    if not isinstance(state, dict):
-        raise CheckpointError(f"{path}: state_dict missing")
-    expected = model.state_dict()
-    missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
-    if missing or unexpected:
-        parts = [f"{what} {names[:3]}" for what, names in (("missing", missing), ("unexpected", unexpected))
-                 if names]
-        raise CheckpointError(f"{path}: weights do not match the model config ({'; '.join(parts)})")
-    for name, want in expected.items():
-        got = state[name]
-        if not isinstance(got, torch.Tensor):
-            raise CheckpointError(f"{path}: weight {name} is a {type(got).__name__}, not a tensor")
-        if got.shape != want.shape:
-            raise CheckpointError(
-                f"{path}: weight {name} has shape {tuple(got.shape)} in the file, the model config needs "
-                f"{tuple(want.shape)}"
-            )
-        if got.is_floating_point() and not bool(torch.isfinite(got).all()):
-            raise CheckpointError(f"{path}: weight {name} holds NaN or infinite values")
-    return state
-
-
-def load_checkpoint(path, device: str | torch.device = "cpu") -> Checkpoint:
-    """Load a checkpoint written by `save_checkpoint`: the model ready for eval on `device`.
-
-    Every field is checked before use: the format marker and version, both configs, the scaler
-    (finite numbers, lo < hi), the metrics (names to numbers), the status, and each weight
-    (name, shape and finite values against the model the config builds). A missing, truncated,
-    corrupt, foreign or hand-edited file raises CheckpointError naming the file and the field.
-    """
-    path = Path(path)
-    payload = _read_payload(path)
-    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"{path}: not a convlstm checkpoint (format marker missing)")
-    if payload.get("version") != CHECKPOINT_VERSION:
-        raise CheckpointError(
-            f"{path}: checkpoint version {payload.get('version')!r}, expected {CHECKPOINT_VERSION}"
-        )
-    model_cfg = _dataclass_from(ModelConfig, payload.get("model_config"), path, "model_config")
-    train_cfg = _dataclass_from(TrainConfig, payload.get("train_config"), path, "train_config")
-    lo, hi = _checked_scaler(payload.get("scaler"), path)
-    metrics = _checked_metrics(payload.get("metrics", {}), path)
-    status = payload.get("status", "")
-    if status not in STATUSES:
-        raise CheckpointError(f"{path}: status {status!r} is not one of {STATUSES}")
-    model = ConvLSTM(model_cfg)
-    model.load_state_dict(_checked_weights(payload.get("state_dict"), model, path))
-    model.to(resolve_device(device) if isinstance(device, str) else device).eval()
-    return Checkpoint(
-        model=model,
-        model_config=model_cfg,
-        train_config=train_cfg,
-        scaler_lo=lo,
-        scaler_hi=hi,
-        metrics=metrics,
-        status=status,
-        path=path,
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# CLI: python -m convlstm_lib train ...
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    m, t = ModelConfig(), TrainConfig()
-    parser.add_argument(
-        "--dataset", choices=TRAINING_SETS, default=t.dataset, help="training set (default %(default)s)"
-    )
-    parser.add_argument(
-        "--layers", type=int, default=m.layers, help="ConvLSTM layers, 1-7 (default %(default)s)"
-    )
-    parser.add_argument(
-        "--kernels", type=int, default=m.kernels, help="hidden channels, 1-100 (default %(default)s)"
-    )
-    parser.add_argument(
-        "--kernel-size", type=int, default=m.kernel_size, help="odd kernel side (default %(default)s)"
-    )
-    parser.add_argument("--activation", choices=ACTIVATIONS, default=m.activation, help="output activation")
-    parser.add_argument("--lr", type=float, default=t.lr, help="learning rate (default %(default)s)")
-    parser.add_argument(
-        "--batch-size", type=int, default=t.batch_size, help="batch size (default %(default)s)"
-    )
-    parser.add_argument(
-        "--optimizer", default=t.optimizer, help="a torch.optim optimiser by name (default %(default)s)"
-    )
-    parser.add_argument("--epochs", type=int, default=t.epochs, help="epochs (default %(default)s)")
-    parser.add_argument("--seed", type=int, default=t.seed, help="seed of data, weights and shuffling")
-    parser.add_argument("--device", default=t.device, help="auto (cuda, mps, cpu), or a torch device")
-    parser.add_argument(
-        "--max-train-windows",
-        type=int,
-        default=None,
-        help="subsample the training set (default: the profile's value)",
-    )
-    parser.add_argument(
-        "--profile", default="quick", help="data profile: smoke, quick or paper (default quick)"
-    )
-    parser.add_argument("--out", type=Path, required=True, help="output folder for model.pt and metrics.json")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
-
-
-def run(args: argparse.Namespace) -> int:
-    from .config import check_seed, get_profile
-    from .datasets import prepare_datasets
-
-    try:
-        check_seed(args.seed, "--seed")
-        check_output_dir(args.out, "--out")
-        if (args.out / "model.pt").is_dir() or (args.out / "metrics.json").is_dir():
-            raise TrainArgumentError(f"--out {args.out}: holds a folder named model.pt or metrics.json")
-        cfg = get_profile(args.profile, seed=args.seed)
-        model_cfg = ModelConfig(
-            layers=args.layers, kernels=args.kernels, kernel_size=args.kernel_size, activation=args.activation
-        )
-        train_cfg = TrainConfig(
-            dataset=args.dataset,
-            lr=args.lr,
-            batch_size=args.batch_size,
-            epochs=args.epochs,
-            optimizer=args.optimizer,
-            seed=args.seed,
-            device=args.device,
-            max_train_windows=cfg.max_train_windows
-            if args.max_train_windows is None
-            else args.max_train_windows,
-        )
-        check_device(train_cfg.device)
-    except ValueError as exc:
-        raise TrainArgumentError(str(exc)) from None
-    data = prepare_datasets(cfg, progress=not args.quiet)
-    result = train_model(
-        model_cfg,
-        train_cfg,
-        data,
-        progress=not args.quiet,
-        checkpoint_path=None if args.out is None else args.out / "model.pt",
-    )
-    summary = {
-        "status": result.status,
-        "note": result.note,
-        "runtime_s": result.runtime_s,
-        "epochs_run": result.epochs_run,
-        "metrics": result.metrics,
-        "history": result.history,
-        "model_config": asdict(model_cfg),
-        "train_config": asdict(train_cfg),
-        "profile": cfg.profile,
-    }
-    write_text(args.out / "metrics.json", json.dumps(summary, indent=2, default=float) + "\n")
-    print(
-        f"status: {result.status}{' (' + result.note + ')' if result.note else ''}; "
-        f"{result.epochs_run} epochs in {result.runtime_s:.1f} s"
-    )
-    for key, value in result.metrics.items():
-        print(f"  {key:<20} {value:.6g}")
-    print(
-        f"wrote {args.out / 'model.pt' if result.status != 'diverged' else '(no model: diverged)'} "
-        f"and {args.out / 'metrics.json'}"
-    )
-    return 0 if result.status == "complete" else 1

@@ -23,10 +23,11 @@ import pytest
 import torch
 
 from convlstm_lib import cli, course_io, paths
+from convlstm_lib.checkpoints import save_checkpoint
 from convlstm_lib.generator import write_dataset
 from convlstm_lib.model import ModelConfig
 from convlstm_lib.preprocessing import Scaler
-from convlstm_lib.training import TrainConfig, build_model, save_checkpoint
+from convlstm_lib.training import TrainConfig, build_model
 
 CFG = ModelConfig(layers=1, kernels=2)
 
