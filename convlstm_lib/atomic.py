@@ -106,7 +106,7 @@ def check_output_dir(folder: str | os.PathLike, name: str) -> Path:
     folder = Path(folder)
     problem = _unwritable(folder)
     if problem is not None:
-        raise OutputPathError(f"{name} {folder}: {problem}")
+        raise OutputPathError(f"{name} {folder}: {problem.removeprefix(f'{folder} ')}")
     return folder
 
 

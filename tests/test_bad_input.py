@@ -211,7 +211,7 @@ CASES = [
     Case("predict --out a folder", _predict("model.pt", _pairs, "data"), "is a folder"),
     Case("predict csv -> .npy", _predict("model.pt", _train_csv, "out.npy"), "must end in .csv"),
     Case("predict npy -> .csv", _predict("model.pt", _pairs, "out.csv"), "must end in .npy"),
-    Case("generate --out a file", _generate(out="a_file"), "a_file is a file, not a folder"),
+    Case("generate --out a file", _generate(out="a_file"), "a_file: is a file, not a folder"),
     Case("generate --out in a file", _generate(out="a_file/x"), "a_file is a file"),
     Case("train --out a file", _train(out="a_file"), "is a file, not a folder"),
     Case("sweep --storage in a file", _sweep(lambda w: w / "a_file" / "s.journal"), "a_file is a file"),
