@@ -32,11 +32,9 @@
 # Every number comes from `convlstm_lib.results` (tested in `tests/test_results.py`).
 
 # %% tags=["parameters"]
+# The profile (`convlstm_lib/config.py`) fills in every other setting; run_all.py passes both.
 profile = "quick"
 seed = 0
-n6 = 400
-n3 = 100
-max_train_windows = 0
 
 # %%
 import matplotlib.pyplot as plt
@@ -53,7 +51,7 @@ from convlstm_lib.evaluation import predict_frames
 from convlstm_lib.figures import save_figure
 from convlstm_lib.sweep import load_trials
 
-cfg = get_profile(profile, seed=seed, n6=n6, n3=n3, max_train_windows=max_train_windows)
+cfg = get_profile(profile, seed=seed)
 ds = prepare_datasets(cfg, progress=False)
 raw = sources.load_raw(cfg, progress=False)
 trials = load_trials(cfg)
