@@ -127,6 +127,12 @@ def _truncated_checkpoint(w: Path) -> Path:
     return _bytes(w, "cut.pt", data[: len(data) // 2])
 
 
+def _huge_weights(payload: dict) -> None:  # every weight 1e38: finite, but the predictions overflow
+    payload["state_dict"] = {
+        k: torch.full_like(v, 1e38) if v.is_floating_point() else v for k, v in payload["state_dict"].items()
+    }
+
+
 def _nan_weights(payload: dict) -> None:
     name = next(iter(payload["state_dict"]))
     payload["state_dict"][name] = torch.full_like(payload["state_dict"][name], float("nan"))
@@ -322,6 +328,11 @@ CASES = [
         "checkpoint weights of another model",
         _predict(_edited(("model_config", "kernels"), 3), _pairs, "o.npy"),
         "the model config needs",
+    ),
+    Case(
+        "predictions not finite",
+        _predict(lambda w: _edited_checkpoint(w, _huge_weights), _pairs, "o.npy"),
+        "predictions are not finite",
     ),
     Case(
         "checkpoint unknown status",
