@@ -363,11 +363,11 @@ def test_bad_input_is_one_line_exit_2_and_loses_nothing(base, tmp_path, monkeypa
     assert _snapshot(w) == before
 
 
+@pytest.mark.slow  # a fresh interpreter imports torch: about 10 s here
 def test_the_one_line_is_all_a_real_process_prints(base, tmp_path):
     """The table runs in-process; this checks one case end to end (no warnings, no traceback)."""
     w = tmp_path / "w"
     shutil.copytree(base, w)
-    before = _snapshot(w)
     argv = _predict("model.pt", lambda w: _filled_csv(w, 1e300), "o.csv")(w)
     before = _snapshot(w)
     proc = subprocess.run(
