@@ -61,7 +61,8 @@ def show_sequences(rows: Sequence[tuple[str, np.ndarray]], title: str, test_fram
             ax.add_patch(plt.Rectangle((t * (w + gap) - 1.5, r * (h + gap) - 1.5), w + 2, h + 2,
                                        fill=False, edgecolor="tab:red", linewidth=2))
     ax.set_xticks([t * (w + gap) + (w - 1) / 2 for t in range(n_frames)])
-    ax.set_xticklabels([f"{t + 1}" + ("\ntest" if t in shown_tests else "") for t in range(n_frames)], fontsize=8)
+    labels = [f"{t + 1}" + ("\ntest" if t in shown_tests else "") for t in range(n_frames)]
+    ax.set_xticklabels(labels, fontsize=8)
     ticks = ax.xaxis.get_major_ticks()
     for t in shown_tests:  # labels sit on top (label2) after tick_top() below; colour both
         ticks[t].label1.set_color("tab:red")
