@@ -428,6 +428,6 @@ payload = {
 }
 if generated:
     payload["generator_config"] = asdict(GeneratorConfig.from_json(raw.truth_n6["config"]))
-target = paths.runs_dir(cfg.profile) / "results" / "data.json"
+target = paths.results_dir(cfg.profile) / "data.json"
 write_text(target, json.dumps(payload, indent=2, allow_nan=False) + "\n")
 print(target)
