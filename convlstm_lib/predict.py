@@ -15,8 +15,10 @@ Two kinds of input, told apart by the file suffix:
 Values go in and come out on the raw scale (the course's 0-255); the checkpoint's scaler maps
 them to the [0, 1] scale the model was trained on and back. Predictions are not clipped.
 Bad input (a malformed CSV, an array of the wrong shape or with NaN/inf, a damaged
-checkpoint) raises a `ConvLSTMError` subclass: the CLI prints one line and exits 2.
-Output files are written atomically.
+checkpoint, values far outside the raw range the model was trained on, an output path that is
+the input, has the other format's suffix or cannot be written) raises a `ConvLSTMError`
+subclass before anything is written: the CLI prints one line and exits 2. A prediction that is
+not finite is never written. Output files are written atomically.
 
     python -m convlstm_lib predict --checkpoint runs/quick/artifacts/best_model.pt \
         --input data/train_data_n6.csv --out predictions_n6.csv
@@ -30,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from . import course_io, tasks
-from .atomic import atomic_path
+from .atomic import atomic_path, check_output_file
 from .checkpoints import Checkpoint, load_checkpoint
 from .errors import CheckpointError, ConvLSTMError, CourseDataError
 from .evaluation import predict_frames
@@ -64,19 +66,38 @@ def predict_raw(checkpoint: Checkpoint, pairs: np.ndarray, batch_size: int = 256
     return scaler.inverse(pred, dtype=np.float32)
 
 
+NPY_MAGIC, ZIP_MAGIC = b"\x93NUMPY", b"PK\x03\x04"
+
+
 def load_pairs(path: Path, height: int, width: int, frames: int = 2, task_note: str = "") -> np.ndarray:
     """A .npy of input windows (N, frames, height, width), validated; PredictInputError naming
-    the file (a wrong shape's message ends with `task_note`)."""
+    the file (a wrong shape's message ends with `task_note`).
+
+    The file is read only as a plain NumPy array (never unpickled): anything else (an .npz
+    archive, pickled objects, other bytes) is refused, saying what it is.
+    """
+    if path.is_dir():
+        raise PredictInputError(f"{path}: is a folder, not a .npy file")
     try:
-        arr = np.load(path, allow_pickle=False)
+        with open(path, "rb") as handle:
+            magic = handle.read(len(NPY_MAGIC))
     except FileNotFoundError:
         raise PredictInputError(f"{path}: file not found") from None
-    except (ValueError, OSError, EOFError) as exc:
-        raise PredictInputError(f"{path}: not a readable .npy array ({exc})") from None
-    if not isinstance(arr, np.ndarray) or not (np.issubdtype(arr.dtype, np.number) and arr.dtype.kind != "c"):
-        raise PredictInputError(
-            f"{path}: expected a real numeric array, got dtype {getattr(arr, 'dtype', '?')}"
-        )
+    except OSError as exc:
+        raise PredictInputError(f"{path}: cannot be read ({exc.strerror})") from None
+    if magic.startswith(ZIP_MAGIC):
+        raise PredictInputError(f"{path}: is a zip archive (an .npz of several arrays?), not a .npy array")
+    if magic != NPY_MAGIC:
+        raise PredictInputError(f"{path}: not a NumPy .npy file (it lacks the .npy header)")
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        what = "holds Python objects, not numbers" if "allow_pickle" in str(exc) else "damaged .npy header"
+        raise PredictInputError(f"{path}: not a readable .npy array ({what})") from None
+    except (OSError, EOFError):
+        raise PredictInputError(f"{path}: truncated or damaged .npy array") from None
+    if not (np.issubdtype(arr.dtype, np.number) and arr.dtype.kind != "c"):
+        raise PredictInputError(f"{path}: expected a real numeric array, got dtype {arr.dtype}")
     if arr.ndim != 4 or arr.shape[1:] != (frames, height, width):
         raise PredictInputError(
             f"{path}: expected shape (N, {frames}, {height}, {width}), got {arr.shape}{task_note}"
@@ -167,34 +188,78 @@ def predict_course(
     return np.stack(out, axis=1)
 
 
+def check_in_range(values: np.ndarray, checkpoint: Checkpoint, where: str, item: str, first: int) -> None:
+    """Refuse inputs far outside the raw range the model was trained on (`course_io.far_outside`).
+
+    `item` names what axis 0 counts ("row", "pair") and `first` the number of its first entry.
+    """
+    lo, hi = checkpoint.scaler_lo, checkpoint.scaler_hi
+    index = course_io.far_outside(values, lo, hi)
+    if index is not None:
+        row = np.asarray(values[index], dtype=np.float64)
+        raise PredictInputError(
+            f"{where}: {item} {index + first} holds values {row.min():g} to {row.max():g}, far outside "
+            f"the range the model was trained on ({lo:g} to {hi:g}, raw scale); refusing to predict"
+        )
+
+
+def _finite_predictions(pred: np.ndarray, where: Path) -> np.ndarray:
+    if not np.isfinite(pred).all():
+        raise PredictInputError(
+            f"{where}: the model's predictions are not finite (NaN or inf); nothing was written"
+        )
+    return pred
+
+
+def check_paths(input_path: Path, out_path: Path) -> None:
+    """Before any work: --out must not be --input, must suit the input's format, must be writable."""
+    suffix = ".npy" if input_path.suffix.lower() == ".npy" else ".csv"
+    if out_path.resolve() == input_path.resolve() or (
+        out_path.exists() and input_path.exists() and out_path.samefile(input_path)
+    ):
+        raise PredictInputError(f"--out {out_path}: is the input file; give another name")
+    check_output_file(out_path, "--out", (suffix,))
+
+
 def predict_file(
-    checkpoint_path: str | Path, input_path: str | Path, out_path: str | Path, batch_size: int = 256,
+    checkpoint_path: str | Path,
+    input_path: str | Path,
+    out_path: str | Path,
+    batch_size: int = 256,
     interp_checkpoint_path: str | Path | None = None,
 ) -> tuple[Path, int]:
     """Run the checkpoint(s) on a train CSV or a .npy of windows (see module docstring); write
-    `out_path`. Returns (out_path, number of predicted frames).
+    `out_path`. Returns (out_path, number of predicted frames). Inputs far outside the model's
+    training range and non-finite predictions raise PredictInputError; nothing is written then.
     """
-    checkpoint = load_checkpoint(checkpoint_path)
     input_path, out_path = Path(input_path), Path(out_path)
+    check_paths(input_path, out_path)
+    checkpoint = load_checkpoint(checkpoint_path)
     cfg = checkpoint.model_config
     if input_path.suffix.lower() == ".npy":
         if interp_checkpoint_path is not None:
             raise PredictInputError(f"--interp-checkpoint: only for a course train CSV, not {input_path}")
         task = checkpoint_task(checkpoint)
         windows = load_pairs(input_path, cfg.height, cfg.width, task.frames_in, _task_note(checkpoint))
-        pred = predict_raw(checkpoint, windows, batch_size)
+        item = "pair" if task.frames_in == 2 else "window"
+        check_in_range(windows, checkpoint, str(input_path), item, 0)
+        pred = _finite_predictions(predict_raw(checkpoint, windows, batch_size), input_path)
         with atomic_path(out_path) as tmp, open(tmp, "wb") as handle:
             np.save(handle, pred)
         return out_path, len(pred)
     interp = None if interp_checkpoint_path is None else load_checkpoint(interp_checkpoint_path)
     sequences = read_train_sequences(input_path)
     for ck in (checkpoint, interp):
-        if ck is not None and sequences.shape[-2:] != (ck.model_config.height, ck.model_config.width):
+        if ck is None:
+            continue
+        if sequences.shape[-2:] != (ck.model_config.height, ck.model_config.width):
             raise CourseDataError(
                 f"{input_path}: frames are {sequences.shape[-2:]}, {ck.path} expects"
                 f" {ck.model_config.height}x{ck.model_config.width}"
             )
-    frames = predict_course(checkpoint, sequences, interp, batch_size)  # (N, 2, H, W)
+        rows = sequences.reshape(-1, sequences.shape[-2] * sequences.shape[-1])
+        check_in_range(rows, ck, str(input_path), "row", 1)
+    frames = _finite_predictions(predict_course(checkpoint, sequences, interp, batch_size), input_path)
     course_io.write_course_csv(out_path, frames, decimals=PREDICTION_DECIMALS)
     return out_path, frames.shape[0] * frames.shape[1]
 
