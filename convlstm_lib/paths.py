@@ -5,7 +5,7 @@ Data flow one way (cookiecutter-data-science):
     data/                       course CSVs a user drops in (used instead of generating)
     data/generated/<profile>/   generated course CSVs + ground truth (.npz)
     data/processed/<profile>/   windows and the four training sets (.npz)
-    runs/<profile>/             sweep journal, trial checkpoints, trials.csv
+    runs/<profile>/             sweep journal, trial checkpoints, trials.csv, history.json
     report/                     executed notebooks, figures, report.html/.pdf, results.json
 
 Notebooks and tests import from here; nobody writes "../data".
@@ -31,6 +31,8 @@ COURSE_FILES = {
     "train_n3": "train_data_n3.csv",
     "test_n3": "test_data_n3.csv",
 }
+# runs/<profile>/: every sweep trial's per-epoch test metrics (the learning curves).
+TRIAL_HISTORY_NAME = "history.json"
 GROUND_TRUTH_FILES = {"n6": "ground_truth_n6.npz", "n3": "ground_truth_n3.npz"}
 
 

@@ -82,6 +82,22 @@ def test_same_seed_samples_same_parameters_whatever_the_worker():
     assert sweep.worker_seed(0, 0) != sweep.worker_seed(0, 1)
 
 
+@pytest.mark.parametrize("profile", ["smoke", "quick", "paper"])
+def test_every_training_set_is_trained_in_every_profile(profile):
+    cfg = get_profile(profile)
+    drawn = _draw(cfg, min(cfg.n_trials, 12))
+    n = len(cfg.training_sets)
+    assert [p["dataset"] for p in drawn] == [cfg.training_sets[k % n] for k in range(len(drawn))]
+    assert {p["dataset"] for p in drawn} == set(cfg.training_sets)  # the profile has trials enough
+    # the cycle does not tie the other parameters to the training set: they stay random
+    assert len({(p["activation"], p["layers"], p["kernels"], p["optimizer"]) for p in drawn[:n]}) > 1
+
+
+def test_cycling_follows_the_profiles_training_sets():
+    cfg = get_profile("quick", training_sets=("denoised", "base"))
+    assert [p["dataset"] for p in _draw(cfg, 5)] == ["denoised", "base", "denoised", "base", "denoised"]
+
+
 def test_parameters_stay_in_the_profiles_space():
     cfg = get_profile("quick")
     for p in _draw(cfg, 40):
@@ -97,7 +113,7 @@ def test_same_seed_gives_the_same_sweep_and_trials_csv_has_its_columns(env):
     _, first, t1 = _sweep(env, "a")
     _, _, t2 = _sweep(env, "b")
     assert list(t1.columns) == list(sweep.TRIAL_COLUMNS)
-    assert len(t1) == 3 and (t1["status"] == "complete").all() and (t1["state"] == "COMPLETE").all()
+    assert len(t1) == 4 and (t1["status"] == "complete").all() and (t1["state"] == "COMPLETE").all()
     cols = ["number", *sweep.PARAM_NAMES, "n6_test_mse", "n3_mse", "n6_test_ssim", "seed"]
     assert t1[cols].equals(t2[cols])
     for col in sweep.METRIC_KEYS:  # generated data: every metric is there, clean ones included
@@ -107,7 +123,22 @@ def test_same_seed_gives_the_same_sweep_and_trials_csv_has_its_columns(env):
         assert Path(rel).is_file() if Path(rel).is_absolute() else (paths.ROOT / rel).is_file()
         assert Path(rel).name.startswith("trial_") and Path(rel).parent.name == "trials"
     summary = sweep.summarise(t1)
-    assert summary["counted"] == 3 and summary["best"]["n6_test_mse"] == t1["n6_test_mse"].min()
+    assert summary["counted"] == 4 and summary["best"]["n6_test_mse"] == t1["n6_test_mse"].min()
+
+
+def test_learning_curves_are_exported_per_trial_and_epoch(env):
+    cfg, _, trials = _sweep(env, "curves", epochs=2)
+    curves = sweep.load_history(cfg, runs_dir=env[0] / "curves")
+    assert sorted(curves) == trials["number"].tolist()
+    for number, curve in curves.items():
+        assert curve["epoch"].tolist() == [1, 2]
+        final = trials.set_index("number").loc[number]
+        # the last epoch's numbers are the trial's final metrics
+        assert curve["n6_test_mse"].iloc[-1] == pytest.approx(final["n6_test_mse"])
+        assert curve["n3_mse"].iloc[-1] == pytest.approx(final["n3_mse"])
+    (env[0] / "curves" / sweep.HISTORY_FILE).write_text("{broken")
+    with pytest.raises(sweep.SweepError, match="history.json: not valid JSON"):
+        sweep.load_history(cfg, runs_dir=env[0] / "curves")
 
 
 def test_resuming_a_finished_sweep_runs_nothing_and_a_larger_total_only_the_rest(env):
