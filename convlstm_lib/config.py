@@ -50,6 +50,8 @@ class ProfileConfig:
     prune: bool = False
     storage: str = ""  # "" = journal file runs/<profile>/sweep.journal; or a path / database URL
     study: str = ""  # "" = "convlstm-<profile>"
+    # 04: Table 1's best row re-trained with this many seeds in all (the sweep's own run included)
+    seed_runs: int = 3
     # 02 / 05 robustness: corruption intensities in [0, 1] and the missing-region step
     noise_levels: int = 100
     figure5_rows: int = 6
@@ -59,7 +61,7 @@ class ProfileConfig:
         if self.profile not in PROFILES_NAMES:
             raise ValueError(f"profile: unknown profile {self.profile!r}; choose one of {PROFILES_NAMES}")
         positive = ("n6", "n3", "n_trials", "epochs", "workers", "noise_levels", "figure5_rows",
-                    "region_step")
+                    "region_step", "seed_runs")
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be >= 1, got {getattr(self, name)}")
@@ -102,7 +104,7 @@ PROFILES: dict[str, ProfileConfig] = {
         profile="smoke", n6=24, n3=8, n_trials=4, epochs=1, layers_max=1, kernels_min=2, kernels_max=4,
         lr_min=1e-3, lr_max=1e-2, batch_size_min=16, batch_size_max=32,
         optimizers=("Adam", "RMSprop"), max_train_windows=64,
-        noise_levels=3, figure5_rows=3, region_step=12,
+        noise_levels=3, figure5_rows=3, region_step=12, seed_runs=2,
     ),
     "quick": ProfileConfig(
         profile="quick", n_trials=12, epochs=4, layers_max=2, kernels_min=4, kernels_max=16,

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -83,7 +85,7 @@ overview = pd.DataFrame(
     index=["N6", "N3"],
 )
 display(Markdown(
-    f"Source: **{raw.source}** (`{raw.directory}`), loaded in {load_s:.1f} s. "
+    f"Source: **{raw.source}** (`{raw.directory.resolve().relative_to(paths.ROOT)}`), loaded in {load_s:.1f} s. "
     + ("Generated with seed "
        f"{raw.truth_n6['seed']}; the generator's settings are saved with the data (`manifest.json`)."
        if generated else "Course data: no ground truth.")
@@ -377,4 +379,3 @@ if generated:
     payload["generator_config"] = asdict(GeneratorConfig.from_json(raw.truth_n6["config"]))
 target = paths.runs_dir(cfg.profile) / "results" / "data.json"
 write_text(target, json.dumps(payload, indent=2, allow_nan=False) + "\n")
-print(target)

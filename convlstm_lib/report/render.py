@@ -9,7 +9,8 @@ redraws collapsed) and a template block that leaves stderr (the log) out.
 Hand-written here, because nbconvert cannot do it:
 
 * **maths at build time**: nbconvert's Markdown renderer passes TeX through for MathJax, which a
-  reader's browser would fetch from a CDN; `MathMLRenderer` turns each formula into MathML with
+  reader's browser would fetch from a CDN (and reads `\\(x\\)` as escaped brackets: such
+  formulas become `$x$` first); `MathMLRenderer` turns each formula into MathML with
   `latex2mathml` while the Markdown is parsed (so an equation line never becomes a bullet).
   latex2mathml has no `aligned` environment; `split` lays out the same right/left column pairs
   and is used in its place;
@@ -37,7 +38,7 @@ from jinja2 import pass_context
 from latex2mathml.converter import convert as latex_to_mathml
 from nbconvert import HTMLExporter
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
-from nbconvert.preprocessors import TagRemovePreprocessor
+from nbconvert.preprocessors import CoalesceStreamsPreprocessor, TagRemovePreprocessor
 
 from ..atomic import atomic_path, write_text
 from ..errors import ConvLSTMError
@@ -53,6 +54,8 @@ CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrom
 PDF_INSTALL_HINT = "install Chromium (Debian/Ubuntu: `apt-get install chromium`; macOS: Google Chrome)"
 PDF_TIMEOUT_S = 180
 _TAG = re.compile(r"<[^>]+>")
+_LATEX_INLINE = re.compile(r"(?<!\\)\\\((.+?)\\\)", re.S)
+_LATEX_DISPLAY = re.compile(r"(?<!\\)\\\[(.+?)\\\]", re.S)
 
 CSS = """
 :root { --ink: #1d232b; --muted: #5b6673; --rule: #d9dee4; --accent: #1f5f99; --soft: #f5f7f9; }
@@ -116,6 +119,12 @@ def tex_to_mathml(tex: str, display: str = "inline") -> str:
     """TeX -> MathML (`display` 'inline' or 'block'); `aligned` is laid out as `split`."""
     tex = tex.replace("{aligned}", "{split}")
     return latex_to_mathml(tex.strip(), display=display)
+
+
+def latex_delimiters_to_dollars(source: str) -> str:
+    r"""`\(x\)` -> `$x$` and `\[x\]` -> `$$x$$`: Markdown would read `\(` as an escaped bracket."""
+    source = _LATEX_DISPLAY.sub(lambda m: f"$${m.group(1)}$$", source)
+    return _LATEX_INLINE.sub(lambda m: f"${m.group(1)}$", source)
 
 
 class MathMLRenderer(IPythonRenderer):
@@ -194,6 +203,7 @@ class ReportExporter(HTMLExporter):
             remove_cell_tags=REMOVE_CELL, remove_input_tags=REMOVE_INPUT,
             remove_all_outputs_tags=REMOVE_OUTPUT, enabled=True,
         ), enabled=True)
+        self.register_preprocessor(CoalesceStreamsPreprocessor(enabled=True), enabled=True)
 
     @pass_context
     def markdown2html(self, context: Any, source: str) -> str:
@@ -203,7 +213,7 @@ class ReportExporter(HTMLExporter):
             embed_images=self.embed_images, anchor_link_text=self.anchor_link_text,
             exclude_anchor_links=self.exclude_anchor_links,
         )
-        return MarkdownWithMath(renderer=renderer).render(source)
+        return MarkdownWithMath(renderer=renderer).render(latex_delimiters_to_dollars(source))
 
 
 def _read(item: nbformat.NotebookNode | str | Path) -> nbformat.NotebookNode:

@@ -67,12 +67,17 @@ def _sweep_line(results: Mapping[str, Any]) -> str:
 
 
 def _best_line(best: Mapping[str, Any]) -> str:
+    """`trial 8, a ConvLSTM trained on the denoised set: 2 layer(s) x 15 kernels, ...` (what is known)."""
     p = best.get("parameters") or {}
     label = paper.LABELS.get(best.get("training_set"), best.get("training_set"))
-    model = best.get("model", "ConvLSTM")
-    return (f"trial {best.get('trial')}, a {model} trained on the <em>{_esc(label)}</em> set: "
-            f"{p.get('layers')} layer(s) x {p.get('kernels')} kernels, {_esc(p.get('activation'))}, "
-            f"{_esc(p.get('optimizer'))} at learning rate {format_number(p.get('lr'))}, batch {p.get('batch_size')}")
+    line = f"trial {best['trial']}, " if best.get("trial") is not None else ""
+    line += f"a {_esc(best.get('model', 'ConvLSTM'))}"
+    if label:
+        line += f" trained on the <em>{_esc(label)}</em> set"
+    if {"layers", "kernels", "activation", "optimizer", "lr", "batch_size"} <= set(p):
+        line += (f": {p['layers']} layer(s) x {p['kernels']} kernels, {_esc(p['activation'])}, "
+                 f"{_esc(p['optimizer'])} at learning rate {format_number(p['lr'])}, batch {p['batch_size']}")
+    return line
 
 
 def headline_table(results: Mapping[str, Any]) -> pd.DataFrame:
