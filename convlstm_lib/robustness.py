@@ -186,7 +186,9 @@ def tolerance(curve: pd.DataFrame, factor: float = 2.0, x: str = "intensity") ->
     return float(curve[x].iloc[max(over[0] - 1, 0)])
 
 
-def tolerance_table(noise: pd.DataFrame, region: pd.DataFrame, factor: float = 2.0) -> dict[str, dict[str, float]]:
+def tolerance_table(
+    noise: pd.DataFrame, region: pd.DataFrame, factor: float = 2.0
+) -> dict[str, dict[str, float]]:
     """`tolerance` of every curve: {kind or 'missing_region': {test set: level}}.
 
     noise: rows (kind, test_set, intensity, mse), as `RobustnessResult.noise_table()`;

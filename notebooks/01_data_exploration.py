@@ -85,7 +85,8 @@ overview = pd.DataFrame(
     index=["N6", "N3"],
 )
 display(Markdown(
-    f"Source: **{raw.source}** (`{raw.directory.resolve().relative_to(paths.ROOT)}`), loaded in {load_s:.1f} s. "
+    f"Source: **{raw.source}** (`{raw.directory.resolve().relative_to(paths.ROOT)}`), "
+    f"loaded in {load_s:.1f} s. "
     + ("Generated with seed "
        f"{raw.truth_n6['seed']}; the generator's settings are saved with the data (`manifest.json`)."
        if generated else "Course data: no ground truth.")

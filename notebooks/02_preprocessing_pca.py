@@ -268,5 +268,6 @@ for kind in corruption.NOISE_KINDS:
     for _level, _arr in corruption.iter_levels(ds.n6_test.inputs, kind, levels, seed=cfg.seed):
         pass
     speed[corruption.KIND_LABELS[kind]] = (time.perf_counter() - t0) / len(levels)
-display(tables.for_reader(pd.Series(speed, name="seconds per level").to_frame(), {"": "corruption"}, index=True,
+display(tables.for_reader(pd.Series(speed, name="seconds per level").to_frame(), {"": "corruption"},
+                          index=True,
                           caption="Time to corrupt the N6 test inputs, per level"))

@@ -189,7 +189,8 @@ plt.show()
 # %%
 complete = trials[trials["status"] == "complete"]
 by_set = complete.groupby("dataset")["n6_test_mse"].agg(["count", "min", "median"])
-display(tables.for_reader(by_set, {"count": "complete trials", "min": "best N6 MSE", "median": "median N6 MSE"},
+labels = {"count": "complete trials", "min": "best N6 MSE", "median": "median N6 MSE"}
+display(tables.for_reader(by_set, labels,
                           caption="N6 test MSE per training set", index=True))
 best = summary["best"]
 if best is not None:

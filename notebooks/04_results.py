@@ -217,7 +217,8 @@ display(Markdown(
 spread = seeds.retrain_with_seeds(best, ds, epochs=cfg.epochs, sweep_seed=cfg.seed, runs=cfg.seed_runs)
 display(tables.for_reader(
     pd.DataFrame({"seed": spread["seeds"], "n6_test_mse": spread["n6_test_mse"], "n3_mse": spread["n3_mse"]}),
-    caption=f"Trial {spread['trial']}'s configuration, {len(spread['seeds'])} seeds (the first is the sweep's)"))
+    caption=f"Trial {spread['trial']}'s configuration, {len(spread['seeds'])} seeds "
+            "(the first is the sweep's)"))
 display(Markdown(
     f"N6 test MSE over {len(spread['seeds'])} seeds: **{spread['mean']:.3g} ± {spread['spread']:.2g}** "
     f"(mean ± standard deviation); the extra runs took {spread['extra_runs_s']:.0f} s."
@@ -248,7 +249,8 @@ labels = {
 shown_comparison = comparison.assign(training_set=comparison["training_set"].map(results.TRAINING_SET_LABELS))
 formats = {label: "{:.3e}" for key, label in labels.items() if "mse" in key or "loss" in key}
 formats.update({"our batch": "{:.0f}", "N6 ours/paper": "{:.2f}", "N3 ours/paper": "{:.2f}"})
-display(tables.for_reader(shown_comparison, labels, caption="Our best row of each training set beside the paper's",
+display(tables.for_reader(shown_comparison, labels,
+                          caption="Our best row of each training set beside the paper's",
                           missing_note="A dash: no complete trial on that training set."))
 paper_cols = ["training_set", "batch_size", "activation", "layers", "kernels", "lr", "optimizer",
               "n6_loss", "n3_loss"]

@@ -40,8 +40,8 @@ profile = "quick"
 seed = 0
 n6 = 400
 n3 = 100
-noise_levels = 21
-region_step = 2
+noise_levels = 11
+region_step = 6
 
 # %%
 import matplotlib.pyplot as plt
@@ -142,7 +142,8 @@ tolerance_table = pd.DataFrame(tolerances).T.rename(
     index={**corruption.KIND_LABELS, "missing_region": "missing region (side, px)"}, columns=labels
 )
 display(tables.for_reader(tolerance_table, {"": "corruption"}, index=True,
-                          caption="Largest intensity (or region side) with the loss within 2 x the clean loss"))
+                          caption="Largest intensity (or region side) with the loss within 2 x the "
+                          "clean loss"))
 
 at_max = noise[noise["intensity"] == noise["intensity"].max()]
 at_max = at_max.pivot(index="kind", columns="test_set", values="mse")
@@ -186,7 +187,8 @@ display(Markdown(
 
 # %%
 verdicts = [(c, v) for c, v in judge({"robustness": record}) if v.status != NOT_TESTED]
-display(Markdown("\n".join(f"* {c.section}, \"{c.quote}\": **{v.status}**; here {v.ours}." for c, v in verdicts)))
+display(Markdown("\n".join(f"* {c.section}, \"{c.quote}\": **{v.status}**; here {v.ours}."
+                           for c, v in verdicts)))
 
 # %% [markdown]
 # ## Limitations

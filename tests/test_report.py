@@ -1,5 +1,6 @@
 """The report renderer (convlstm_lib/report/render.py) on hand-made executed notebooks: no code,
 typeset maths, tags, one document with a table of contents, stderr left out, the PDF."""
+
 from __future__ import annotations
 
 import re
@@ -19,8 +20,14 @@ from convlstm_lib.report.summary import format_duration
 PNG_B64 = (
     "iVBORw0KGgoAAAANSUhEUgAAAAIAAAABCAIAAAB7QOjdAAAAEElEQVR4nGP4z8DAwPCfAQAP+gH/1EqI5QAAAABJRU5ErkJggg=="
 )
-STAMP = ReportStamp(commit="0123abcd-dirty", profile="smoke", seed=7, date="2025-01-13T12:00:00+00:00",
-                    runtime_s=75.2, device="cpu (2 threads)")
+STAMP = ReportStamp(
+    commit="0123abcd-dirty",
+    profile="smoke",
+    seed=7,
+    date="2025-01-13T12:00:00+00:00",
+    runtime_s=75.2,
+    device="cpu (2 threads)",
+)
 EQUATION = r"""$$\begin{aligned}
 i_t &= \sigma(W_{xi} * \mathcal{X}_t + W_{ci} \odot \mathcal{C}_{t-1} + b_i) \\
 \mathcal{C}_t &= f_t \odot \mathcal{C}_{t-1}
@@ -33,35 +40,66 @@ def executed_notebook(title: str = "Data") -> nbformat.NotebookNode:
     """What papermill leaves behind: markdown, parameters + injected cells, outputs of every kind."""
     params = new_code_cell("profile = 'quick'\nseed = 0", metadata={"tags": ["parameters"]})
     injected = new_code_cell("# Parameters\nprofile = 'smoke'\n", metadata={"tags": ["injected-parameters"]})
-    plot = new_code_cell("secret_plot_code(x)", outputs=[
-        new_output("stream", name="stdout", text="hello "),
-        new_output("stream", name="stdout", text="world\n"),
-        new_output("stream", name="stderr", text="bar:   0%|          | 0/3\rbar: 100%|##########| 3/3\n"),
-        new_output("display_data", data={"image/png": PNG_B64, "text/plain": "<Figure size 2x1>"}),
-    ])
-    table = new_code_cell("table1_frame", outputs=[new_output(
-        "execute_result", execution_count=4,
-        data={"text/html": "<table><caption>Table 1</caption><tr><td>3.69e-06</td></tr></table>",
-              "text/plain": "  mse\n0 3.69e-06"},
-    )])
-    hidden = new_code_cell("removed_entirely()", metadata={"tags": ["remove-cell"]},
-                           outputs=[new_output("stream", name="stdout", text="never shown\n")])
-    quiet = new_code_cell("no_output_shown()", metadata={"tags": ["remove-output"]},
-                          outputs=[new_output("stream", name="stdout", text="also never shown\n")])
-    return new_notebook(cells=[
-        new_markdown_cell(f"# {title}\n\nThe *story*, with weights \\(W_{{ci}}, W_{{cf}}\\) and $x_t$:\n\n"
-                          f"{EQUATION}\n\n| a | b |\n|---|---|\n| 1 | 2 |"),
-        params, injected,
-        new_markdown_cell("## Summary\n\nText."),
-        plot, table, hidden, quiet,
-    ])
+    plot = new_code_cell(
+        "secret_plot_code(x)",
+        outputs=[
+            new_output("stream", name="stdout", text="hello "),
+            new_output("stream", name="stdout", text="world\n"),
+            new_output(
+                "stream", name="stderr", text="bar:   0%|          | 0/3\rbar: 100%|##########| 3/3\n"
+            ),
+            new_output("display_data", data={"image/png": PNG_B64, "text/plain": "<Figure size 2x1>"}),
+        ],
+    )
+    table = new_code_cell(
+        "table1_frame",
+        outputs=[
+            new_output(
+                "execute_result",
+                execution_count=4,
+                data={
+                    "text/html": "<table><caption>Table 1</caption><tr><td>3.69e-06</td></tr></table>",
+                    "text/plain": "  mse\n0 3.69e-06",
+                },
+            )
+        ],
+    )
+    hidden = new_code_cell(
+        "removed_entirely()",
+        metadata={"tags": ["remove-cell"]},
+        outputs=[new_output("stream", name="stdout", text="never shown\n")],
+    )
+    quiet = new_code_cell(
+        "no_output_shown()",
+        metadata={"tags": ["remove-output"]},
+        outputs=[new_output("stream", name="stdout", text="also never shown\n")],
+    )
+    return new_notebook(
+        cells=[
+            new_markdown_cell(
+                f"# {title}\n\nThe *story*, with weights \\(W_{{ci}}, W_{{cf}}\\) and $x_t$:\n\n"
+                f"{EQUATION}\n\n| a | b |\n|---|---|\n| 1 | 2 |"
+            ),
+            params,
+            injected,
+            new_markdown_cell("## Summary\n\nText."),
+            plot,
+            table,
+            hidden,
+            quiet,
+        ]
+    )
 
 
 @pytest.fixture(scope="module")
 def page() -> str:
-    return render_html([executed_notebook("Data"), executed_notebook("Results")], title="A report",
-                       stamp=STAMP.rows(), front='<p id="front">FRONT</p>',
-                       back='<section><h1 id="beside-the-paper">Beside the paper</h1></section>')
+    return render_html(
+        [executed_notebook("Data"), executed_notebook("Results")],
+        title="A report",
+        stamp=STAMP.rows(),
+        front='<p id="front">FRONT</p>',
+        back='<section><h1 id="beside-the-paper">Beside the paper</h1></section>',
+    )
 
 
 def test_document_order_stamp_and_contents(page):
@@ -69,11 +107,19 @@ def test_document_order_stamp_and_contents(page):
     assert "<title>A report</title>" in page
     assert "<th>profile</th><td>smoke</td>" in page and "<th>wall time</th><td>1 min 15 s</td>" in page
     # title + stamp + front matter, then the contents, then the notebooks in order, then the back
-    order = [page.index(s) for s in ('id="front"', 'id="contents"', ">Data</h1>", ">Results</h1>",
-                                     'id="beside-the-paper"')]
+    order = [
+        page.index(s)
+        for s in ('id="front"', 'id="contents"', ">Data</h1>", ">Results</h1>", 'id="beside-the-paper"')
+    ]
     assert order == sorted(order)
-    toc = page[page.index('<nav class="toc">'): page.index("</nav>")]
-    assert re.findall(r'href="#([^"]+)"', toc) == ["data", "summary-2", "results", "summary-3", "beside-the-paper"]
+    toc = page[page.index('<nav class="toc">') : page.index("</nav>")]
+    assert re.findall(r'href="#([^"]+)"', toc) == [
+        "data",
+        "summary-2",
+        "results",
+        "summary-3",
+        "beside-the-paper",
+    ]
     ids = re.findall(r'<h[1-6] id="([^"]+)"', page)
     assert len(ids) == len(set(ids))  # unique across notebooks
 
@@ -101,7 +147,9 @@ def test_tex_to_mathml_handles_equation_2_environment():
     assert out.count("<mtr>") == 2 and 'display="block"' in out
 
 
-@pytest.mark.parametrize(("seconds", "text"), [(9.44, "9.4 s"), (75.2, "1 min 15 s"), (3725, "1 h 2 min 5 s")])
+@pytest.mark.parametrize(
+    ("seconds", "text"), [(9.44, "9.4 s"), (75.2, "1 min 15 s"), (3725, "1 h 2 min 5 s")]
+)
 def test_format_duration(seconds, text):
     assert format_duration(seconds) == text
 

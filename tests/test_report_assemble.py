@@ -1,4 +1,5 @@
-"""Report assembly (convlstm_lib/report/assemble.py): results.json from the result files, the stamp, bad input."""
+"""Report assembly (convlstm_lib/report/assemble.py): results.json, the stamp, bad input."""
+
 from __future__ import annotations
 
 import json
@@ -17,7 +18,7 @@ from convlstm_lib.report import assemble
 
 def test_merge_results_and_build_results(tmp_path):
     (tmp_path / "b.json").write_text('{"x": 1}')
-    (tmp_path / "a.json").write_text('[1, 2]')
+    (tmp_path / "a.json").write_text("[1, 2]")
     (tmp_path / "skip.txt").write_text("not json results")
     assert assemble.merge_results(tmp_path) == {"a": [1, 2], "b": {"x": 1}}
     assert assemble.merge_results(tmp_path / "missing") == {}
@@ -31,13 +32,27 @@ def test_merge_results_and_build_results(tmp_path):
 
     cfg = get_profile("smoke")
     merged = {"best": {"mse": math.inf, "hist": (1.0, math.nan)}, "counts": {"n": 3}}
-    results = assemble.build_results(cfg, merged, commit="abc", date="d", runtime_s=1.234, device="cpu",
-                                    checkpoint=paths.ROOT / "report" / "best_model.pt")
+    results = assemble.build_results(
+        cfg,
+        merged,
+        commit="abc",
+        date="d",
+        runtime_s=1.234,
+        device="cpu",
+        checkpoint=paths.ROOT / "report" / "best_model.pt",
+    )
     assert results["best"] == {"mse": None, "hist": [1.0, None], "checkpoint": "report/best_model.pt"}
     assert results["runtime_s"] == 1.23 and results["counts"] == {"n": 3}
     json.dumps(results, allow_nan=False)  # strict JSON
-    no_best = assemble.build_results(cfg, {}, commit="abc", date="d", runtime_s=1, device="cpu",
-                                    checkpoint=paths.ROOT / "report" / "best_model.pt")
+    no_best = assemble.build_results(
+        cfg,
+        {},
+        commit="abc",
+        date="d",
+        runtime_s=1,
+        device="cpu",
+        checkpoint=paths.ROOT / "report" / "best_model.pt",
+    )
     assert "best" not in no_best
 
 
@@ -64,12 +79,29 @@ def test_a_missing_executed_notebook_is_an_error_before_anything_is_written(tmp_
     (staging / "notebooks").mkdir(parents=True)
     nbformat.write(nbformat.v4.new_notebook(), staging / "notebooks" / "01_a.ipynb")
     with pytest.raises(assemble.ReportError, match="no executed notebook for 02_b"):
-        assemble.assemble(get_profile("smoke"), tmp_path / "runs", staging, tmp_path / "out", ["01_a", "02_b"],
-                          commit="c", date="d", start=time.perf_counter(), pdf=False)
+        assemble.assemble(
+            get_profile("smoke"),
+            tmp_path / "runs",
+            staging,
+            tmp_path / "out",
+            ["01_a", "02_b"],
+            commit="c",
+            date="d",
+            start=time.perf_counter(),
+            pdf=False,
+        )
     assert sorted(p.name for p in staging.iterdir()) == ["notebooks"]
 
 
 def test_the_stamp_rows():
-    stamp = assemble.ReportStamp(commit="abc", profile="quick", seed=0, date="d", runtime_s=75.2, device="cpu")
-    assert dict(stamp.rows()) == {"commit": "abc", "profile": "quick", "seed": "0", "date": "d",
-                                  "wall time": "1 min 15 s", "device": "cpu"}
+    stamp = assemble.ReportStamp(
+        commit="abc", profile="quick", seed=0, date="d", runtime_s=75.2, device="cpu"
+    )
+    assert dict(stamp.rows()) == {
+        "commit": "abc",
+        "profile": "quick",
+        "seed": "0",
+        "date": "d",
+        "wall time": "1 min 15 s",
+        "device": "cpu",
+    }

@@ -1,4 +1,5 @@
 """tables.for_reader: what a reader sees of a DataFrame (numbers, names, missing values, index)."""
+
 from __future__ import annotations
 
 import math
@@ -10,18 +11,41 @@ import pytest
 from convlstm_lib.tables import MISSING, MISSING_NOTE, WIDE_COLUMNS, for_reader, format_number
 
 
-@pytest.mark.parametrize(("value", "text"), [
-    (6000.0, "6000"), (6000, "6000"), (np.int64(12), "12"), (0.0012893, "1.29e-03"), (3.69e-6, "3.69e-06"),
-    (31.18, "31.2"), (0.8474, "0.847"), (0.5, "0.500"), (0.05, "0.0500"), (123456.0, "1.23e+05"), (0.0, "0"),
-    (math.nan, MISSING), (None, MISSING), (pd.NA, MISSING), (math.inf, "inf"), ("tanh", "tanh"), (True, "True"),
-])
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (6000.0, "6000"),
+        (6000, "6000"),
+        (np.int64(12), "12"),
+        (0.0012893, "1.29e-03"),
+        (3.69e-6, "3.69e-06"),
+        (31.18, "31.2"),
+        (0.8474, "0.847"),
+        (0.5, "0.500"),
+        (0.05, "0.0500"),
+        (123456.0, "1.23e+05"),
+        (0.0, "0"),
+        (math.nan, MISSING),
+        (None, MISSING),
+        (pd.NA, MISSING),
+        (math.inf, "inf"),
+        ("tanh", "tanh"),
+        (True, "True"),
+    ],
+)
 def test_format_number(value, text):
     assert format_number(value) == text
 
 
 def test_counts_stored_as_floats_print_as_integers_and_nan_as_a_dash_with_a_note():
-    frame = pd.DataFrame({"number": [3.0, 1.0], "batch_size": [41.0, np.nan], "n6_test_mse": [1.289e-3, np.nan],
-                          "dataset": ["denoised", "base"]})
+    frame = pd.DataFrame(
+        {
+            "number": [3.0, 1.0],
+            "batch_size": [41.0, np.nan],
+            "n6_test_mse": [1.289e-3, np.nan],
+            "dataset": ["denoised", "base"],
+        }
+    )
     table = for_reader(frame, caption="Trials")
     assert list(table.frame.columns) == ["trial", "batch size", "N6 MSE", "training set"]
     assert table.cells() == [["3", "41", "1.29e-03", "denoised"], ["1", MISSING, MISSING, "base"]]

@@ -86,6 +86,7 @@ figure { margin: .8rem 0; }
 figure.table figcaption { font-weight: bold; margin-bottom: .2rem; }
 p.table-note, p.note { color: var(--muted); font-size: .8rem; margin: .2rem 0 0; }
 math[display="block"] { margin: .6rem 0; font-size: 1.05em; }
+mtd[columnalign="right"] { text-align: right; } mtd[columnalign="left"] { text-align: left; }
 table.claims td, table.claims th { text-align: left; }
 td.agrees { color: #17613a; font-weight: bold; } td.disagrees { color: #a02a1a; font-weight: bold; }
 td.not-tested { color: var(--muted); font-weight: bold; }
