@@ -92,12 +92,14 @@ def for_reader(
     """`frame` formatted for a reader (module docstring). Columns keep their order.
 
     `index`: True keeps the index as a first column (named by its name, or `labels[""]`),
-    False drops it, "auto" keeps it only when it is not a plain 0..n-1 range.
+    False drops it, "auto" keeps it only when it is named or not integers (row numbers, even
+    reordered by a sort, are dropped).
     `note` is printed under the table; `missing_note` is added when any cell is missing.
     """
     frame = pd.DataFrame(frame)
-    plain_range = isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0 and frame.index.step == 1
-    keep_index = (not plain_range) if index == "auto" else bool(index)
+    # "auto": an index means something when it is named or not a row number (e.g. after sorting)
+    meaningful = frame.index.name is not None or not pd.api.types.is_integer_dtype(frame.index)
+    keep_index = meaningful if index == "auto" else bool(index)
     if keep_index:
         name = frame.index.name if frame.index.name is not None else (labels or {}).get("", "")
         frame = frame.reset_index(names=[name or " "])

@@ -61,6 +61,7 @@ import time
 
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
+from matplotlib.ticker import MaxNLocator
 
 from convlstm_lib import sweep, tables
 from convlstm_lib.config import get_profile
@@ -167,6 +168,7 @@ for name, group in scored.groupby("dataset"):
     ax_mse.scatter(normal["number"], normal["n6_test_mse"], color=colours.get(name), label=name, s=36)
     ax_mse.scatter(odd["number"], odd["n6_test_mse"], color=colours.get(name), marker="x", s=36)
 ax_mse.set_yscale("log")
+ax_mse.xaxis.set_major_locator(MaxNLocator(integer=True))
 ax_mse.set_xlabel("trial")
 ax_mse.set_ylabel("N6 test MSE (per pixel, [0, 1])")
 ax_mse.set_title("Final N6 test MSE per trial (x: collapsed or pruned)")

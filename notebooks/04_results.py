@@ -180,7 +180,8 @@ display(tables.for_reader(pd.DataFrame(floor).T, {
 best = results.best_trial(trials)
 table = results.table1(trials)
 shown = pd.concat([table, results.baseline_rows(baseline_scores)], ignore_index=True)
-shown["training_set"] = shown["training_set"].map(lambda s: results.TRAINING_SET_LABELS.get(s, s))
+shown["training_set"] = shown["training_set"].map(
+    lambda s: results.TRAINING_SET_LABELS.get(s, s.replace("_", "-")))
 per_pixel_cols = ["training_set", "trial", "batch_size", "activation", "layers", "kernels", "lr", "optimizer",
                   "n6_test_mse", "n6_test_psnr", "n6_test_ssim", "n6_test_clean_mse",
                   "n3_mse", "n3_psnr", "n3_ssim", "n3_clean_mse"]

@@ -40,7 +40,7 @@ profile = "quick"
 seed = 0
 n6 = 400
 n3 = 100
-noise_levels = 11
+noise_levels = 9
 region_step = 6
 
 # %%

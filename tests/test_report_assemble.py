@@ -32,27 +32,12 @@ def test_merge_results_and_build_results(tmp_path):
 
     cfg = get_profile("smoke")
     merged = {"best": {"mse": math.inf, "hist": (1.0, math.nan)}, "counts": {"n": 3}}
-    results = assemble.build_results(
-        cfg,
-        merged,
-        commit="abc",
-        date="d",
-        runtime_s=1.234,
-        device="cpu",
-        checkpoint=paths.ROOT / "report" / "best_model.pt",
-    )
+    stamp = dict(commit="abc", date="d", device="cpu", checkpoint=paths.ROOT / "report" / "best_model.pt")
+    results = assemble.build_results(cfg, merged, runtime_s=1.234, **stamp)
     assert results["best"] == {"mse": None, "hist": [1.0, None], "checkpoint": "report/best_model.pt"}
     assert results["runtime_s"] == 1.23 and results["counts"] == {"n": 3}
     json.dumps(results, allow_nan=False)  # strict JSON
-    no_best = assemble.build_results(
-        cfg,
-        {},
-        commit="abc",
-        date="d",
-        runtime_s=1,
-        device="cpu",
-        checkpoint=paths.ROOT / "report" / "best_model.pt",
-    )
+    no_best = assemble.build_results(cfg, {}, runtime_s=1, **stamp)
     assert "best" not in no_best
 
 

@@ -57,7 +57,7 @@ def test_the_summary_states_the_run_and_the_headline_from_results_only():
     page = text(summary_html(RESULTS))
     assert "sequences generated from MNIST digits" in page and "400 N6 and 100 N3" in page
     assert "Profile quick (seed 0) on cpu (2 threads), 18 min 23 s wall time" in page
-    assert "12 of 12 trials x 4 epochs" in page and "wall-clock budget" not in page
+    assert "12 of 12 trials of 4 epochs each" in page and "wall-clock budget" not in page
     assert "trial 8, a ConvLSTM trained on the denoised set: 2 layer(s) x 15 kernels, tanh, RAdam" in page
     assert "1.29e-03 31.2 0.848 1.65e-03 30.3 0.852" in page  # the best row, 3 significant figures
     assert "the paper's best (denoised), converted 7.37e-04 - - 9.70e-04 - -" in page

@@ -69,7 +69,7 @@ a { color: var(--accent); }
 header.front h1.title { font-size: 1.9rem; border: 0; margin: 0 0 .4rem; }
 table.stamp { border-collapse: collapse; font-size: .85rem; margin-bottom: .8rem; }
 table.stamp th { text-align: left; color: var(--muted); font-weight: normal; padding: 0 1em 0 0; }
-table.stamp td { padding: 0; }
+table.stamp td { padding: 0; text-align: left; }
 section.summary { border: 1px solid var(--rule); background: var(--soft); padding: .2rem 1.2rem .6rem; }
 section.summary h2 { margin-top: .6em; }
 nav.toc { border: 1px solid var(--rule); padding: .5rem 1.5rem; margin: 1rem 0 2rem; }
@@ -93,7 +93,6 @@ td.not-tested { color: var(--muted); font-weight: bold; }
 blockquote { margin: 0; padding-left: .6rem; border-left: 3px solid var(--rule); }
 @page { size: A4; margin: 15mm 13mm 16mm;
         @bottom-right { content: counter(page) " / " counter(pages); font-size: 8pt; color: #5b6673; } }
-@page wide { size: A4 landscape; margin: 12mm 12mm 14mm; }
 @media print {
   body { max-width: none; margin: 0; padding: 0; font-size: 10pt; }
   h1 { break-before: page; }
@@ -104,9 +103,10 @@ blockquote { margin: 0; padding-left: .6rem; border-left: 3px solid var(--rule);
   img, figure, pre, math, tr, .output_png, section.summary { break-inside: avoid; }
   figure.table { break-inside: auto; }
   table { font-size: 8pt; }
-  figure.table.wide { page: wide; }
-  figure.table.wide table { font-size: 7.5pt; }
-  th { overflow-wrap: anywhere; }
+  figure.table.wide table { font-size: 6.6pt; }
+  figure.table.wide th, figure.table.wide td { padding: .15em .28em; }
+  figure.table td { white-space: nowrap; }
+  th { overflow-wrap: break-word; hyphens: auto; }
   a { color: inherit; text-decoration: none; }
 }
 """

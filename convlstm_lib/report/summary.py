@@ -57,7 +57,8 @@ def _sweep_line(results: Mapping[str, Any]) -> str:
     epochs = cfg.get("epochs")
     if counted is None or planned is None:
         return ""
-    line = f"random search of {counted} of {planned} trials x {epochs} epochs"
+    plural = "s" if epochs != 1 else ""
+    line = f"random search, {counted} of {planned} trials of {epochs} epoch{plural} each"
     if counted < planned:
         budget = sweep.get("budget_s")
         cut = f" of {format_duration(budget)}" if budget else ""
@@ -113,7 +114,7 @@ def _optional_lines(results: Mapping[str, Any]) -> list[str]:
     if seeds and seeds.get("n6_test_mse"):
         values = seeds["n6_test_mse"]
         lines.append(f"The best configuration re-trained with {len(values)} seeds: N6 MSE "
-                     f"{format_number(seeds['mean'])} ± {format_number(seeds['spread'])} (mean ± half range).")
+                     f"{format_number(seeds['mean'])} ± {format_number(seeds['spread'])} (mean ± standard deviation).")
     models = results.get("models")
     if isinstance(models, Mapping) and models:
         best_of = ", ".join(f"{_esc(name)} {format_number(m.get('n6_test_mse'))}" for name, m in models.items()
@@ -165,7 +166,7 @@ def summary_html(results: Mapping[str, Any], runtime_s: float | None = None) -> 
         table = headline_table(results)
         parts.append(f"<p><strong>Best model</strong>: {_best_line(best)}.</p>")
         labels = {"model": " "}
-        parts.append(for_reader(table, labels, note=PAPER_ONLY_MSE_NOTE,
+        parts.append(for_reader(table, labels, missing_note=PAPER_ONLY_MSE_NOTE,
                                 caption="Per-pixel error on the [0, 1] scale").to_html())
         parts.append(f"<p>{_ratio_line(results, table)}</p>")
     else:
