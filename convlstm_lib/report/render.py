@@ -90,6 +90,7 @@ mtd[columnalign="right"] { text-align: right; } mtd[columnalign="left"] { text-a
 table.claims td, table.claims th { text-align: left; }
 td.agrees { color: #17613a; font-weight: bold; } td.disagrees { color: #a02a1a; font-weight: bold; }
 td.not-tested { color: var(--muted); font-weight: bold; }
+td.agrees, td.disagrees, td.not-tested { white-space: nowrap; }
 blockquote { margin: 0; padding-left: .6rem; border-left: 3px solid var(--rule); }
 @page { size: A4; margin: 15mm 13mm 16mm;
         @bottom-right { content: counter(page) " / " counter(pages); font-size: 8pt; color: #5b6673; } }
@@ -103,9 +104,9 @@ blockquote { margin: 0; padding-left: .6rem; border-left: 3px solid var(--rule);
   img, figure, pre, math, tr, .output_png, section.summary { break-inside: avoid; }
   figure.table { break-inside: auto; }
   table { font-size: 8pt; }
-  figure.table.wide table { font-size: 6.6pt; }
-  figure.table.wide th, figure.table.wide td { padding: .15em .28em; }
-  figure.table td { white-space: nowrap; }
+  figure.table.wide table { font-size: 6.2pt; }
+  figure.table.wide th, figure.table.wide td { padding: .15em .22em; }
+  figure.table.wide td:not(:first-child) { white-space: nowrap; }
   th { overflow-wrap: break-word; hyphens: auto; }
   a { color: inherit; text-decoration: none; }
 }
