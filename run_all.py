@@ -349,7 +349,7 @@ def run(options: RunOptions) -> RunSummary:
     summary = RunSummary()
 
     if full_run:  # results and figures of an earlier run must not leak into this report
-        for sub in ("figures", "results"):
+        for sub in (paths.FIGURES, paths.RESULTS):
             _clear(runs_dir / sub)
     output_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.partial-", dir=output_dir.parent))

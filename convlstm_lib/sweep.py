@@ -73,25 +73,23 @@ from optuna.trial import FrozenTrial, TrialState
 from tqdm import tqdm
 
 from . import paths
-from .atomic import atomic_path, write_text
+from .atomic import atomic_path
 from .config import ProfileConfig, get_profile
 from .errors import ConvLSTMError
+from .jsonio import write_json
+from .metrics import METRIC_KEYS
+from .statuses import COUNTED_FAIL_STATUSES
 
 # Per-epoch metrics kept for the learning curves (runs/<profile>/HISTORY_FILE).
 HISTORY_KEYS = ("n6_test_mse", "n3_mse")
-HISTORY_FILE = paths.TRIAL_HISTORY_NAME
+HISTORY_FILE = paths.TRIAL_HISTORY
 # Categorical parameters the sampler cycles through (trial k: choice k mod n) instead of drawing.
 CYCLED_PARAMS = ("dataset",)
 PARAM_NAMES = ("dataset", "activation", "layers", "kernels", "lr", "batch_size", "optimizer")
-METRIC_KEYS = (
-    "n6_test_mse", "n6_test_psnr", "n6_test_ssim", "n6_test_clean_mse", "n6_test_paper_loss",
-    "n3_mse", "n3_psnr", "n3_ssim", "n3_clean_mse", "n3_paper_loss",
-)
 TRIAL_COLUMNS = (
     "number", "state", "status", "reason", *PARAM_NAMES, *METRIC_KEYS,
     "epochs_run", "runtime_s", "time_saved_s", "seed", "checkpoint",
 )
-COUNTED_FAIL_STATUSES = ("diverged", "failed")
 # Configuration fields that define a study: resuming with different values would mix trials.
 STUDY_FIELDS = (
     "seed", "n6", "n3", "max_train_windows", "epochs", "layers_min", "layers_max", "kernels_min",
@@ -178,7 +176,7 @@ def sample_params(trial: optuna.Trial, cfg: ProfileConfig) -> dict[str, Any]:
 
 
 def journal_path(cfg: ProfileConfig, runs_dir: Path | None = None) -> Path:
-    return (runs_dir or paths.runs_dir(cfg.profile)) / "sweep.journal"
+    return (runs_dir or paths.runs_dir(cfg.profile)) / paths.SWEEP_JOURNAL
 
 
 def storage_spec(cfg: ProfileConfig, runs_dir: Path | None = None) -> str:
@@ -419,7 +417,7 @@ def _worker_main(spec: WorkerSpec) -> None:
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // cfg.workers))
     data = subsample(load_datasets(spec.processed_dir), cfg.max_train_windows, cfg.seed)
     study = open_study(cfg, open_storage(spec.storage), spec.worker)
-    trials_dir = Path(spec.runs_dir) / "trials"
+    trials_dir = Path(spec.runs_dir) / paths.TRIALS
     _work(study, Objective(cfg, data, trials_dir, cfg.n_trials, spec.device))
 
 
@@ -447,14 +445,14 @@ def run_sweep(cfg: ProfileConfig, progress: bool = True, runs_dir: Path | None =
                    disable=not progress)
         try:
             if cfg.workers == 1:
-                _work(study, Objective(cfg, data, runs_dir / "trials", cfg.n_trials, device), bar)
+                _work(study, Objective(cfg, data, runs_dir / paths.TRIALS, cfg.n_trials, device), bar)
             else:
                 _run_processes(cfg, spec, runs_dir, device, study, bar)
         finally:
             bar.close()
-    export_trials(study, runs_dir / "trials.csv")
+    export_trials(study, runs_dir / paths.TRIALS_CSV)
     export_history(study, runs_dir / HISTORY_FILE)
-    write_summary(cfg, study, runs_dir / "sweep.json", spec, time.perf_counter() - started)
+    write_summary(cfg, study, runs_dir / paths.SWEEP_SUMMARY, spec, time.perf_counter() - started)
     return study
 
 
@@ -513,7 +511,7 @@ def export_history(study: optuna.Study, target: Path) -> dict[str, list[dict[str
     The learning curves of notebook 04: `{"0": [{"epoch": 1, "n6_test_mse": ..., "n3_mse": ...}, ...]}`.
     """
     history = {str(t.number): t.user_attrs.get("history", []) for t in study.get_trials(deepcopy=False)}
-    write_text(target, json.dumps(history, indent=1) + "\n")
+    write_json(target, history)
     return history
 
 
@@ -560,13 +558,13 @@ def write_summary(cfg: ProfileConfig, study: optuna.Study, target: Path, spec: s
         "config": cfg.to_dict(), "study": cfg.study_name, "storage": redact(spec), "wall_s_this_run": wall_s,
         **summarise(trials_frame(study)),
     }
-    write_text(target, json.dumps(summary, indent=2, default=str) + "\n")
+    write_json(target, summary)
     return summary
 
 
 def load_trials(cfg: ProfileConfig, runs_dir: Path | None = None) -> pd.DataFrame:
     """runs/<profile>/trials.csv as a DataFrame (columns TRIAL_COLUMNS)."""
-    target = Path(runs_dir or paths.runs_dir(cfg.profile)) / "trials.csv"
+    target = Path(runs_dir or paths.runs_dir(cfg.profile)) / paths.TRIALS_CSV
     if not target.is_file():
         raise SweepError(
             f"{target}: no trials yet; run the sweep first (notebook 03 or `python -m convlstm_lib sweep`)"
@@ -609,7 +607,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise SweepError(str(exc)) from None
     study = run_sweep(cfg, progress=not args.no_progress, device=args.device)
-    summary = json.loads((paths.runs_dir(cfg.profile) / "sweep.json").read_text())
+    summary = json.loads((paths.runs_dir(cfg.profile) / paths.SWEEP_SUMMARY).read_text())
     print(f"study {study.study_name}: {summary['counted']}/{cfg.n_trials} trials counted; "
           f"statuses {summary['status_counts']}")
     if cfg.prune:

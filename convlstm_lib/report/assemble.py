@@ -9,7 +9,6 @@ paper (`render`, `summary`); the PDF printed from that HTML.
 from __future__ import annotations
 
 import json
-import math
 import shutil
 import subprocess
 import sys
@@ -20,14 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from .. import paths
-from ..atomic import write_text
 from ..config import ProfileConfig
+from ..devices import describe_device
 from ..errors import ConvLSTMError
+from ..jsonio import jsonable, write_json
 from .render import render_html, write_html, write_pdf
 from .summary import beside_the_paper_html, format_duration, summary_html
 
 TITLE = "Convolutional LSTM for image-sequence modelling: reproduction report"
-CHECKPOINT_NAME = "best_model.pt"
 RESERVED_KEYS = ("profile", "seed", "commit", "date", "runtime_s", "device", "config")
 
 
@@ -73,29 +72,6 @@ def git_commit(root: Path = paths.ROOT, ignore: Path | None = None) -> str:
     return head + ("-dirty" if status.strip() else "")
 
 
-def describe_device() -> str:
-    """The accelerator torch would train on: `cuda: <name>`, `mps`, or `cpu (N threads)`."""
-    import torch
-
-    if torch.cuda.is_available():
-        return f"cuda: {torch.cuda.get_device_name(0)}"
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        return "mps"
-    return f"cpu ({torch.get_num_threads()} threads)"
-
-
-def _finite(value: Any) -> Any:
-    """JSON-safe copy: NaN/inf floats become None (strict JSON has no such numbers), tuples lists."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(k): _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
-
-
 def merge_results(results_dir: Path) -> dict[str, Any]:
     """Every `*.json` in `results_dir`, keyed by file stem (sorted). Bad JSON raises naming the file."""
     merged: dict[str, Any] = {}
@@ -134,7 +110,7 @@ def build_results(
     results.update(merged)
     if checkpoint is not None and isinstance(results.get("best"), dict):
         results["best"] = {**results["best"], "checkpoint": _repo_relative(checkpoint)}
-    return _finite(results)
+    return jsonable(results)
 
 
 @dataclass
@@ -158,24 +134,24 @@ def assemble(
     missing = [n for n in notebooks if not (staging / "notebooks" / f"{n}.ipynb").is_file()]
     if missing:
         raise ReportError(f"{staging / 'notebooks'}: no executed notebook for {', '.join(missing)}")
-    figures = runs_dir / "figures"
+    figures = runs_dir / paths.FIGURES
     if figures.is_dir():
         shutil.copytree(figures, staging / "figures")
     checkpoint: Path | None = None
-    artifacts = runs_dir / "artifacts"
+    artifacts = runs_dir / paths.ARTIFACTS
     if artifacts.is_dir():
         for file in sorted(p for p in artifacts.iterdir() if p.is_file()):
             shutil.copy2(file, staging / file.name)
-            if file.name == CHECKPOINT_NAME:
+            if file.name == paths.BEST_MODEL:
                 checkpoint = Path(output_dir).resolve() / file.name
-    merged = merge_results(runs_dir / "results")
+    merged = merge_results(runs_dir / paths.RESULTS)
     if "best" in merged and checkpoint is None:
-        print(f"report: warning: results have 'best' but {artifacts / CHECKPOINT_NAME} is missing",
+        print(f"report: warning: results have 'best' but {artifacts / paths.BEST_MODEL} is missing",
               file=sys.stderr)
     device = describe_device()
     results = build_results(cfg, merged, commit=commit, date=date, runtime_s=time.perf_counter() - start,
                             device=device, checkpoint=checkpoint)
-    write_text(staging / "results.json", json.dumps(results, indent=2, allow_nan=False) + "\n")
+    write_json(staging / "results.json", results)
 
     timings = Timings()
     t0 = time.perf_counter()

@@ -6,7 +6,7 @@ SSIM beside copy-last and the paper's best converted to per-pixel MSE, and one l
 agrees and one on what disagrees with the paper. Sections that other notebooks add to
 results.json (`models`, `frame4`, `frame16`, `seeds`) get a line each when present.
 
-`beside_the_paper_html(results)`: the closing section, every claim of `paper.CLAIMS` beside
+`beside_the_paper_html(results)`: the closing section, every claim of `claims.CLAIMS` beside
 this reproduction's number and verdict. No number is typed here: all come from `results`.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from ..tables import for_reader, format_number
-from . import paper
+from . import claims
 
 METRICS = ("n6_test_mse", "n6_test_psnr", "n6_test_ssim", "n3_mse", "n3_psnr", "n3_ssim")
 PAPER_ONLY_MSE_NOTE = (
@@ -70,7 +70,7 @@ def _sweep_line(results: Mapping[str, Any]) -> str:
 def _best_line(best: Mapping[str, Any]) -> str:
     """`trial 8, a ConvLSTM trained on the denoised set: 2 layer(s) x 15 kernels, ...` (what is known)."""
     p = best.get("parameters") or {}
-    label = paper.LABELS.get(best.get("training_set"), best.get("training_set"))
+    label = claims.set_label(best["training_set"]) if best.get("training_set") else None
     line = f"trial {best['trial']}, " if best.get("trial") is not None else ""
     line += f"a {_esc(best.get('model', 'ConvLSTM'))}"
     if label:
@@ -90,7 +90,7 @@ def headline_table(results: Mapping[str, Any]) -> pd.DataFrame:
     comparison = [r for r in results.get("paper_comparison") or [] if r.get("paper_n6_mse") is not None]
     if comparison:
         top = min(comparison, key=lambda r: r["paper_n6_mse"])
-        label = paper.LABELS.get(top["training_set"], top["training_set"])
+        label = claims.set_label(top["training_set"])
         rows.append({"model": f"the paper's best ({label}), converted", "n6_test_mse": top["paper_n6_mse"],
                      "n3_mse": top.get("paper_n3_mse")})
     frame = pd.DataFrame(rows, columns=["model", *METRICS])
@@ -114,11 +114,12 @@ def _optional_lines(results: Mapping[str, Any]) -> list[str]:
     if seeds and seeds.get("n6_test_mse"):
         values = seeds["n6_test_mse"]
         lines.append(f"The best configuration re-trained with {len(values)} seeds: N6 MSE "
-                     f"{format_number(seeds['mean'])} ± {format_number(seeds['spread'])} (mean ± standard deviation).")
+                     f"{format_number(seeds['mean'])} ± {format_number(seeds['spread'])} "
+                     "(mean ± standard deviation).")
     models = results.get("models")
     if isinstance(models, Mapping) and models:
-        best_of = ", ".join(f"{_esc(name)} {format_number(m.get('n6_test_mse'))}" for name, m in models.items()
-                            if isinstance(m, Mapping))
+        best_of = ", ".join(f"{_esc(name)} {format_number(m.get('n6_test_mse'))}"
+                            for name, m in models.items() if isinstance(m, Mapping))
         lines.append(f"Best N6 MSE of each model family at equal budget: {best_of}.")
     frame4 = results.get("frame4")
     if isinstance(frame4, Mapping) and frame4:
@@ -134,19 +135,21 @@ def _optional_lines(results: Mapping[str, Any]) -> list[str]:
 
 
 def _verdict_lines(results: Mapping[str, Any]) -> list[str]:
-    verdicts = paper.judge(results)
-    counts = {s: sum(v.status == s for _, v in verdicts) for s in (paper.AGREES, paper.DISAGREES, paper.NOT_TESTED)}
+    verdicts = claims.judge(results)
+    statuses = (claims.AGREES, claims.DISAGREES, claims.NOT_TESTED)
+    counts = {s: sum(v.status == s for _, v in verdicts) for s in statuses}
     lines = []
-    for status, word in ((paper.AGREES, "Agrees with the paper"), (paper.DISAGREES, "Disagrees with the paper")):
+    words = {claims.AGREES: "Agrees with the paper", claims.DISAGREES: "Disagrees with the paper"}
+    for status, word in words.items():
         found = [(c, v) for c, v in verdicts if v.status == status]
         if found:
             claim, verdict = found[0]
             more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
             lines.append(f"<strong>{word}</strong>{more}: “{_esc(claim.quote)}” ({claim.section}) — "
                          f"{_esc(verdict.ours)}.")
-    lines.append(f"{counts[paper.AGREES]} of the paper's claims agree, {counts[paper.DISAGREES]} disagree, "
-                 f"{counts[paper.NOT_TESTED]} not tested: see <a href=\"#beside-the-paper\">This reproduction "
-                 "beside the paper</a>.")
+    lines.append(f"{counts[claims.AGREES]} of the paper's claims agree, {counts[claims.DISAGREES]} disagree, "
+                 f"{counts[claims.NOT_TESTED]} not tested: see "
+                 '<a href="#beside-the-paper">This reproduction beside the paper</a>.')
     return lines
 
 
@@ -156,7 +159,8 @@ def summary_html(results: Mapping[str, Any], runtime_s: float | None = None) -> 
     wall = runtime_s if runtime_s is not None else results.get("runtime_s")
     run = (f"Profile <strong>{_esc(results.get('profile'))}</strong> (seed {results.get('seed')}) on "
            f"{_esc(device)}" + (f", {format_duration(wall)} wall time" if wall is not None else ""))
-    items = [f"<li><strong>Data</strong>: {_data_line(results)}.</li>", f"<li><strong>Run</strong>: {run}.</li>"]
+    items = [f"<li><strong>Data</strong>: {_data_line(results)}.</li>",
+             f"<li><strong>Run</strong>: {run}.</li>"]
     sweep = _sweep_line(results)
     if sweep:
         items.append(f"<li><strong>Search</strong>: {sweep}.</li>")
@@ -180,7 +184,7 @@ def summary_html(results: Mapping[str, Any], runtime_s: float | None = None) -> 
 def beside_the_paper_html(results: Mapping[str, Any]) -> str:
     """The closing section: each claim (quoted, with its section), ours, the verdict."""
     rows = []
-    for claim, verdict in paper.judge(results):
+    for claim, verdict in claims.judge(results):
         css = verdict.status.replace(" ", "-")
         rows.append(f"<tr><td>{claim.section}</td><td><blockquote>{_esc(claim.quote)}</blockquote></td>"
                     f"<td>{_esc(verdict.ours)}</td><td class=\"{css}\">{verdict.status}</td></tr>")
@@ -188,10 +192,10 @@ def beside_the_paper_html(results: Mapping[str, Any]) -> str:
         '<section class="beside-paper"><h1 id="beside-the-paper">This reproduction beside the paper</h1>'
         "<p>Each claim of the paper's results (§4) and conclusion (§5), quoted exactly, beside this "
         "reproduction's number that decides it. The verdicts are computed from <code>results.json</code> "
-        "by <code>convlstm_lib/report/paper.py</code>. <em>Not tested</em>: this run has nothing that "
+        "by <code>convlstm_lib/report/claims.py</code>. <em>Not tested</em>: this run has nothing that "
         "decides the claim (e.g. a profile too small to reach the paper's model size). \"Robust\" is read "
-        f"as a loss within {paper.ROBUST_FACTOR:g} x the clean loss; the robustness numbers are per-pixel MSEs "
-        "on the [0, 1] scale, so only the shape of the paper's curves compares.</p>"
+        f"as a loss within {claims.ROBUST_FACTOR:g} x the clean loss; the robustness numbers are per-pixel "
+        "MSEs on the [0, 1] scale, so only the shape of the paper's curves compares.</p>"
         '<figure class="table"><table class="claims"><thead><tr><th>§</th><th>The paper says</th>'
         "<th>This reproduction</th><th>Verdict</th></tr></thead><tbody>"
         + "".join(rows) + "</tbody></table></figure></section>"

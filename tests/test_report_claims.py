@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from convlstm_lib import paths
-from convlstm_lib.report import paper
-from convlstm_lib.report.paper import AGREES, DISAGREES, NOT_TESTED, judge, loss_by_set
+from convlstm_lib.report import claims
+from convlstm_lib.report.claims import AGREES, DISAGREES, NOT_TESTED, judge, loss_by_set
 
 # CI keeps the paper in ../shared/ beside the clone; a worktree may sit one folder deeper.
 PAPER_NAME = "shared/paper/convlstm-image-sequence-report.md"
@@ -26,7 +26,7 @@ def _words(text: str) -> str:
 def test_every_quote_is_verbatim_in_the_paper_and_in_the_section_named():
     text = PAPER.read_text()
     sections = {"§4": ("## 4 Results", "## 5 Conclusion"), "§5": ("## 5 Conclusion", "## References")}
-    for claim in paper.CLAIMS:
+    for claim in claims.CLAIMS:
         start, end = sections[claim.section]
         body = _words(text[text.index(start) : text.index(end)])
         assert _words(claim.quote) in body, f"not verbatim in {claim.section}: {claim.quote!r}"
@@ -69,7 +69,7 @@ class verdicts(dict):  # noqa: N801  (reads as a function: verdicts(results)["Ou
     def __init__(self, results: dict) -> None:
         super().__init__((claim.quote, verdict) for claim, verdict in judge(results))
 
-    def __getitem__(self, start: str) -> paper.Verdict:
+    def __getitem__(self, start: str) -> claims.Verdict:
         (found,) = [v for quote, v in self.items() if quote.startswith(start)]
         return found
 

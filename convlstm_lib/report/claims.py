@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..results import TRAINING_SET_LABELS
 from ..tables import format_number
 
 AGREES, DISAGREES, NOT_TESTED = "agrees", "disagrees", "not tested"
@@ -19,7 +20,11 @@ ROBUST_FACTOR = 2.0
 PAPER_ROBUST_BELOW = 0.2
 # "Throughout each of the types of noise": N3 worse at (nearly) every level.
 THROUGHOUT_SHARE = 0.9
-LABELS = {"base": "base", "cleaned": "outliers removed", "denoised": "denoised", "processed": "fully processed"}
+
+
+def set_label(name: str) -> str:
+    """A training set as a sentence names it: `cleaned` -> `removed outliers`."""
+    return TRAINING_SET_LABELS.get(name, name).lower()
 
 
 @dataclass(frozen=True)
@@ -58,18 +63,19 @@ def _best_set(results: Mapping[str, Any]) -> Verdict:
         return Verdict(NOT_TESTED, "no complete trial")
     mse = _get(results, "best", "n6_test_mse")
     return Verdict(AGREES if best == "denoised" else DISAGREES,
-                   f"our best trial was trained on the {LABELS.get(best, best)} set (N6 MSE {_n(mse)})")
+                   f"our best trial was trained on the {set_label(best)} set (N6 MSE {_n(mse)})")
 
 
 def _by_set(results: Mapping[str, Any], stat: str, lowest: str, what: str) -> Verdict:
     sets = _get(results, "loss_by_set") or {}
     usable = {k: v for k, v in sets.items() if v.get(stat) is not None and v.get("count", 0) >= 2}
     if len(usable) < 2:
-        return Verdict(NOT_TESTED, f"fewer than two training sets with two or more complete trials for a {what}")
+        return Verdict(NOT_TESTED,
+                       f"fewer than two training sets with two or more complete trials for a {what}")
     winner = min(usable, key=lambda k: usable[k][stat])
-    values = ", ".join(f"{LABELS.get(k, k)} {_n(v[stat])}" for k, v in usable.items())
+    values = ", ".join(f"{set_label(k)} {_n(v[stat])}" for k, v in usable.items())
     return Verdict(AGREES if winner == lowest else DISAGREES,
-                   f"lowest {what}: {LABELS.get(winner, winner)} ({values}; N6 MSE)")
+                   f"lowest {what}: {set_label(winner)} ({values}; N6 MSE)")
 
 
 def _model_size(results: Mapping[str, Any]) -> Verdict:
@@ -79,7 +85,8 @@ def _model_size(results: Mapping[str, Any]) -> Verdict:
         return Verdict(NOT_TESTED, "no best trial")
     size = f"our best: {best.get('layers')} layer(s) x {best.get('kernels')} kernels"
     if layers_max < 4 or kernels_max < 71:
-        return Verdict(NOT_TESTED, f"{size}; this profile draws at most {layers_max} layers x {kernels_max} kernels")
+        limit = f"this profile draws at most {layers_max} layers x {kernels_max} kernels"
+        return Verdict(NOT_TESTED, f"{size}; {limit}")
     return Verdict(AGREES if best.get("layers") == 4 else DISAGREES, size)
 
 
@@ -155,7 +162,8 @@ def _other_models(family: str, label: str) -> Callable[[Mapping[str, Any]], Verd
 CLAIMS: tuple[Claim, ...] = (
     Claim("§4", "Interestingly, the best model seen across all trials, was trained on the denoised dataset.",
           _best_set),
-    Claim("§4", "we found the dataset with outliers removed achieved the lowest median test loss over all runs",
+    Claim("§4", "we found the dataset with outliers removed achieved the lowest median test loss over all "
+                "runs",
           lambda r: _by_set(r, "median", "cleaned", "median test loss")),
     Claim("§4", "The fully processed dataset however, had the lowest variance in test loss.",
           lambda r: _by_set(r, "variance", "processed", "variance of the test loss")),
@@ -168,8 +176,8 @@ CLAIMS: tuple[Claim, ...] = (
                 "than the N6 dataset.", _n3_worse),
     Claim("§4", "as more approximately half of the image is removed, the loss decreases below the loss "
                 "achieved on the unaugmented dataset.", _half_removed),
-    Claim("§5", "other models such as RNNs could be investigated to see if the computational complexity of the "
-                "model could be reduced.", _other_models("convrnn", "a convolutional RNN")),
+    Claim("§5", "other models such as RNNs could be investigated to see if the computational complexity "
+                "of the model could be reduced.", _other_models("convrnn", "a convolutional RNN")),
     Claim("§5", "Future work in this field could investigate how other models for spatial-temporal learning "
                 "perform in comparison to our model, such as the models developed as part of the OpenSTL "
                 "benchmark", _other_models("simvp", "a SimVP-style model (OpenSTL)")),
