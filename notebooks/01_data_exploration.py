@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from convlstm_lib import calibration, paths, sources
+from convlstm_lib import calibration, paths, sources, tables
 from convlstm_lib.atomic import write_text
 from convlstm_lib.config import get_profile
 from convlstm_lib.course_io import TEST_FRAMES
@@ -85,12 +85,13 @@ overview = pd.DataFrame(
     index=["N6", "N3"],
 )
 display(Markdown(
-    f"Source: **{raw.source}** (`{raw.directory}`), loaded in {load_s:.1f} s. "
+    f"Source: **{raw.source}** (`{raw.directory.resolve().relative_to(paths.ROOT)}`), "
+    f"loaded in {load_s:.1f} s. "
     + ("Generated with seed "
        f"{raw.truth_n6['seed']}; the generator's settings are saved with the data (`manifest.json`)."
        if generated else "Course data: no ground truth.")
 ))
-display(overview)
+display(tables.for_reader(overview, {"": "set"}, index=True, caption="The raw sequences"))
 
 # %% [markdown]
 # ## The sequences (Figure 3)
@@ -195,7 +196,7 @@ if generated:
         "noisy minimum": [float(raw.n6[:, t].min()) for t in TEST_FRAMES],
         "noisy maximum": [float(raw.n6[:, t].max()) for t in TEST_FRAMES],
     }).set_index("frame")
-    display(snr.round(2))
+    display(tables.for_reader(snr, caption="Signal and noise of the test frames (raw scale)"))
 else:
     display(Markdown("Course data carry no noise-free frames: this comparison needs generated data."))
 
@@ -230,9 +231,11 @@ shown_table = table.drop(columns=["quantity"]).set_index("description").rename(
     columns={"generated": "N6 generated" if generated else "N6 course", "real": "N6 real (SPEC §1)",
              "within_25pct": "passes"}
 )
-display(shown_table.style.format(
-    {c: "{:.4g}" for c in shown_table.columns if shown_table[c].dtype.kind == "f"}
-).map(lambda ok: "" if ok else "color: red; font-weight: bold", subset=["passes"]))
+display(tables.for_reader(
+    shown_table.assign(passes=shown_table["passes"].map({True: "yes", False: "NO"})), {"": "quantity"},
+    index=True, caption="Generated data beside the course data (SPEC §1)",
+    missing_note="A dash: the ratio is undefined (the real value is 0; the rule then compares the "
+    "difference)."))
 display(Markdown(
     f"**{int(table['within_25pct'].sum())} of {len(table)}** quantities pass their rule "
     f"(measured on {raw.n6.shape[0]} N6 sequences in {measure_s:.1f} s, N3 alongside)."
@@ -342,7 +345,8 @@ for name, seqs, truth in (("N6", raw.n6, raw.truth_n6), ("N3", raw.n3, raw.truth
         }
     outlier_rows[name] = row
 outlier_table = pd.DataFrame(outlier_rows).T
-display(outlier_table.round(3))
+display(tables.for_reader(outlier_table, {"": "set"}, index=True,
+                          caption="Outlier transitions: injected and flagged"))
 display(Markdown("The paper flags 33 transitions in its N6 (400 x 15 = 6,000 transitions: 0.55 %)."))
 
 # %%
@@ -379,4 +383,3 @@ if generated:
     payload["generator_config"] = asdict(GeneratorConfig.from_json(raw.truth_n6["config"]))
 target = paths.results_dir(cfg.profile) / "data.json"
 write_text(target, json.dumps(payload, indent=2, allow_nan=False) + "\n")
-print(target)
