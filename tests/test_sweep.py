@@ -145,9 +145,9 @@ def test_resuming_a_finished_sweep_runs_nothing_and_a_larger_total_only_the_rest
     _, _, before = _sweep(env, "resume")
     _, _, again = _sweep(env, "resume")
     assert again.equals(before)
-    _, _, more = _sweep(env, "resume", n_trials=5)
-    assert len(more) == 5
-    assert more.iloc[:3][["number", "n6_test_mse"]].equals(before[["number", "n6_test_mse"]])
+    _, _, more = _sweep(env, "resume", n_trials=6)
+    assert len(more) == 6
+    assert more.iloc[:4][["number", "n6_test_mse"]].equals(before[["number", "n6_test_mse"]])
 
 
 def test_a_study_with_other_settings_is_refused(env):
