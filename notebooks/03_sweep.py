@@ -125,7 +125,7 @@ tables.for_reader(pd.DataFrame(
 # ## Running (or resuming) the sweep
 #
 # Each trial trains through `training.train_model` and reports its N6-test MSE after every epoch.
-# Trials that diverge (NaN loss) or cannot train at all (an optimiser that cannot handle the
+# Trials that diverge (a loss that is no longer a finite number) or cannot train at all (an optimiser that cannot handle the
 # model) are recorded with their reason and the sweep goes on; they count toward the total and
 # are never re-run. A trial whose process was killed is marked failed and made up for.
 
