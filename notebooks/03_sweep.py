@@ -125,9 +125,10 @@ tables.for_reader(pd.DataFrame(
 # ## Running (or resuming) the sweep
 #
 # Each trial trains through `training.train_model` and reports its N6-test MSE after every epoch.
-# Trials that diverge (a loss that is no longer a finite number) or cannot train at all (an optimiser that cannot handle the
-# model) are recorded with their reason and the sweep goes on; they count toward the total and
-# are never re-run. A trial whose process was killed is marked failed and made up for.
+# Trials that diverge (a loss that is no longer a finite number) or cannot train at all (an
+# optimiser that cannot handle the model) are recorded with their reason and the sweep goes on;
+# they count toward the total and are never re-run. A trial whose process was killed is marked
+# failed and made up for.
 
 # %%
 start = time.perf_counter()
