@@ -93,7 +93,8 @@ def ssim(pred, target) -> float:
 def _ssim(p: torch.Tensor, t: torch.Tensor) -> float:
     if min(p.shape[-2:]) < SSIM_SETTINGS["kernel_size"]:
         raise ValueError(f"pred: SSIM needs images of at least 11x11 pixels, got {tuple(p.shape[-2:])}")
-    # float32 is 5x faster than float64 here and agrees to ~1e-4 (relative), below what we report.
+    # float32: faster than float64 and agrees to ~1e-4 (relative), below the 3 significant figures
+    # reported (timing: benchmarks/README.md, "Measured choices in the library").
     p, t = p.to(torch.float32), t.to(torch.float32)
     return float(structural_similarity_index_measure(p, t, reduction="elementwise_mean", **SSIM_SETTINGS))
 

@@ -34,13 +34,9 @@
 # Every number comes from `convlstm_lib.results` (tested in `tests/test_results.py`).
 
 # %% tags=["parameters"]
+# The profile (`convlstm_lib/config.py`) fills in every other setting; run_all.py passes both.
 profile = "quick"
 seed = 0
-n6 = 400
-n3 = 100
-max_train_windows = 0
-epochs = 4
-seed_runs = 3
 
 # %%
 import matplotlib.pyplot as plt
@@ -69,8 +65,7 @@ from convlstm_lib.figures import save_figure
 from convlstm_lib.report.claims import loss_by_set
 from convlstm_lib.sweep import load_history, load_trials
 
-cfg = get_profile(profile, seed=seed, n6=n6, n3=n3, max_train_windows=max_train_windows, epochs=epochs,
-                  seed_runs=seed_runs)
+cfg = get_profile(profile, seed=seed)
 ds = prepare_datasets(cfg, progress=False)
 raw = sources.load_raw(cfg, progress=False)
 trials = load_trials(cfg)

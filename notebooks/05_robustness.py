@@ -36,12 +36,9 @@
 # `runs/<profile>/artifacts/best_model.pt`.
 
 # %% tags=["parameters"]
+# The profile (`convlstm_lib/config.py`) fills in every other setting; run_all.py passes both.
 profile = "quick"
 seed = 0
-n6 = 400
-n3 = 100
-noise_levels = 9
-region_step = 6
 
 # %%
 import matplotlib.pyplot as plt
@@ -55,7 +52,7 @@ from convlstm_lib.datasets import prepare_datasets
 from convlstm_lib.figures import save_figure
 from convlstm_lib.report.claims import NOT_TESTED, judge
 
-cfg = get_profile(profile, seed=seed, n6=n6, n3=n3, noise_levels=noise_levels, region_step=region_step)
+cfg = get_profile(profile, seed=seed)
 ds = prepare_datasets(cfg, progress=False)
 ckpt = load_checkpoint(paths.artifacts_dir(cfg.profile) / paths.BEST_MODEL)
 model = ckpt.model
