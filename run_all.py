@@ -13,9 +13,9 @@
    rendered inline (Agg-based `matplotlib_inline`), tqdm quietened. A failing cell stops the
    run (exit 1) with one paragraph naming the notebook and the cell; the partly executed
    notebook is kept in a temporary folder the message names.
-4. After every notebook succeeded: copies `runs/<profile>/figures/` and the files in
-   `runs/<profile>/artifacts/`, merges `runs/<profile>/results/*.json` (key = file stem) with
-   the run's stamp into `results.json`, renders `report.html` and `report.pdf`.
+4. After every notebook succeeded, `convlstm_lib.report.assemble` builds the report folder:
+   figures, artifacts, `results.json` (every `runs/<profile>/results/*.json` with the run's
+   stamp), `report.html` and `report.pdf`.
 
 Everything is built in a temporary folder beside the output folder and moved into place only
 when the whole run succeeded (`report.html` last), so a failed run never leaves a half-written
@@ -28,10 +28,8 @@ import argparse
 import ast
 import contextlib
 import datetime as dt
-import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -46,10 +44,9 @@ import nbformat
 from convlstm_lib import paths
 from convlstm_lib.atomic import check_output_dir
 from convlstm_lib.config import PROFILES_NAMES, ProfileConfig, check_seed, field_names, get_profile
-from convlstm_lib.devices import describe_device
 from convlstm_lib.errors import ConvLSTMError
-from convlstm_lib.jsonio import jsonable, write_json
-from convlstm_lib.report import ReportStamp, format_duration, render_html, write_html, write_pdf
+from convlstm_lib.report.assemble import assemble, git_commit
+from convlstm_lib.report.summary import format_duration
 
 NOTEBOOK_GLOB = "[0-9][0-9]_*.py"
 KERNEL_NAME = "python3"
@@ -64,7 +61,6 @@ KERNEL_ENV = {
     "PYDEVD_DISABLE_FILE_VALIDATION": "1",
 }
 KERNEL_WARNING_FILTERS = ("ignore:IProgress not found",)
-RESERVED_KEYS = ("profile", "seed", "commit", "date", "runtime_s", "device", "config")
 
 
 class NotebookError(ConvLSTMError):
@@ -288,86 +284,12 @@ def execute(spec: NotebookSpec, parameters: dict[str, Any], output: Path, *, pro
         raise NotebookFailed(failure_message(spec, exc, kept)) from exc
 
 
-# --------------------------------------------------------------------------- results
-
-
-def git_commit(root: Path = paths.ROOT, ignore: Path | None = None) -> str:
-    """`git rev-parse HEAD` of `root`, plus '-dirty' when files changed (untracked too); else 'unknown'.
-
-    `ignore` (the report's own output folder, when inside `root`) does not make the tree dirty:
-    a previous report about to be replaced is output, not source.
-    """
-    exclude = []
-    if ignore is not None and ignore.resolve().is_relative_to(root.resolve()):
-        exclude = ["--", ".", f":(exclude){ignore.resolve().relative_to(root.resolve()).as_posix()}"]
-    try:
-        head = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        status = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", *exclude],
-            capture_output=True, text=True, check=True,
-        ).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return head + ("-dirty" if status.strip() else "")
-
-
-def merge_results(results_dir: Path) -> dict[str, Any]:
-    """Every `*.json` in `results_dir`, keyed by file stem (sorted). Bad JSON raises naming the file."""
-    merged: dict[str, Any] = {}
-    for path in sorted(Path(results_dir).glob("*.json")):
-        if path.stem in RESERVED_KEYS:
-            raise ConvLSTMError(f"{path}: the name {path.stem!r} is reserved for results.json's stamp")
-        try:
-            merged[path.stem] = json.loads(path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ConvLSTMError(f"{path}: not valid JSON ({exc})") from None
-    return merged
-
-
-def _repo_relative(path: Path, root: Path = paths.ROOT) -> str:
-    """`path` relative to the repository root when inside it, else absolute (POSIX separators)."""
-    path = path.resolve()
-    try:
-        return path.relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
-
-
-def build_results(
-    cfg: ProfileConfig, merged: dict[str, Any], *, commit: str, date: str, runtime_s: float, device: str,
-    checkpoint: Path | None,
-) -> dict[str, Any]:
-    """results.json: the stamp, the profile config, then every notebook result file by stem.
-
-    `checkpoint` (the published best_model.pt) goes to results['best']['checkpoint'] when
-    'best' exists.
-    """
-    results: dict[str, Any] = {
-        "profile": cfg.profile, "seed": cfg.seed, "commit": commit, "date": date,
-        "runtime_s": round(runtime_s, 2), "device": device, "config": cfg.to_dict(),
-    }
-    results.update(merged)
-    if checkpoint is not None and isinstance(results.get("best"), dict):
-        results["best"] = {**results["best"], "checkpoint": _repo_relative(checkpoint)}
-    return jsonable(results)
-
-
 # --------------------------------------------------------------------------- publishing
 
 
 def _clear(folder: Path) -> None:
     if folder.is_dir():
         shutil.rmtree(folder)
-
-
-def make_readable(folder: Path) -> None:
-    """Give everything under `folder` the modes of a normally created file (atomic temp files are 0600)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    for path in folder.rglob("*"):
-        os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~umask)
 
 
 def publish(
@@ -455,58 +377,17 @@ def run(options: RunOptions) -> RunSummary:
                 raise NotebookError(
                     f"notebooks found but not executed (added during the run?): {', '.join(missed)}"
                 )
-            _assemble_report(cfg, options, runs_dir, staging, summary, commit=commit, date=date, start=start)
-        make_readable(staging)
+            timings = assemble(cfg, runs_dir, staging, output_dir, summary.executed, commit=commit, date=date,
+                               start=start, pdf=options.pdf)
+            summary.html_s, summary.pdf_s = timings.html_s, timings.pdf_s
+            pdf_note = f", PDF {summary.pdf_s:.1f} s" if options.pdf else ""
+            _say(options.quiet, f"report: HTML {summary.html_s:.1f} s{pdf_note}")
         replace = ("figures", "notebooks") if full_run else ()
         summary.published = publish(staging, output_dir, replace_dirs=replace)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     summary.runtime_s = time.perf_counter() - start
     return summary
-
-
-def _assemble_report(
-    cfg: ProfileConfig, options: RunOptions, runs_dir: Path, staging: Path, summary: RunSummary,
-    *, commit: str, date: str, start: float,
-) -> None:
-    """Into `staging`: figures/, the artifacts, report.html (+ .pdf) and results.json."""
-    figures = runs_dir / paths.FIGURES
-    names: list[str] = []
-    if figures.is_dir():
-        shutil.copytree(figures, staging / "figures")
-        names = sorted(
-            p.relative_to(staging).as_posix() for p in (staging / "figures").rglob("*") if p.is_file()
-        )
-    checkpoint: Path | None = None
-    artifacts = runs_dir / paths.ARTIFACTS
-    if artifacts.is_dir():
-        for file in sorted(p for p in artifacts.iterdir() if p.is_file()):
-            shutil.copy2(file, staging / file.name)
-            if file.name == paths.BEST_MODEL:
-                checkpoint = Path(options.output_dir).resolve() / file.name
-    merged = merge_results(runs_dir / paths.RESULTS)
-    if "best" in merged and checkpoint is None:
-        print(f"run_all: warning: results have 'best' but {artifacts / paths.BEST_MODEL} is missing",
-              file=sys.stderr)
-    device = describe_device()
-
-    stamp = ReportStamp(commit=commit, profile=cfg.profile, seed=cfg.seed, date=date,
-                        runtime_s=time.perf_counter() - start, device=device)
-    t0 = time.perf_counter()
-    executed = [staging / "notebooks" / f"{name}.ipynb" for name in summary.executed]
-    html_text = render_html(executed, stamp, figure_files=names, names=summary.executed)
-    write_html(html_text, staging / "report.html")
-    summary.html_s = time.perf_counter() - t0
-    if options.pdf:
-        t0 = time.perf_counter()
-        pdf = write_pdf(html_text, staging / "report.pdf")
-        summary.pdf_s = time.perf_counter() - t0 if pdf is not None else 0.0
-    pdf_note = f", PDF {summary.pdf_s:.1f} s" if options.pdf else ""
-    _say(options.quiet, f"report: HTML {summary.html_s:.1f} s{pdf_note}")
-
-    results = build_results(cfg, merged, commit=commit, date=date, runtime_s=time.perf_counter() - start,
-                            device=device, checkpoint=checkpoint)
-    write_json(staging / "results.json", results)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

@@ -5,7 +5,7 @@ Data flow one way (cookiecutter-data-science):
     data/                       course CSVs a user drops in (used instead of generating)
     data/generated/<profile>/   generated course CSVs + ground truth (.npz)
     data/processed/<profile>/   windows and the four training sets (.npz)
-    runs/<profile>/             sweep journal, trials.csv, sweep.json and the folders below
+    runs/<profile>/             sweep journal, trials.csv, history.json, sweep.json and the folders below
       trials/                   one checkpoint per trial
       figures/                  every notebook figure (PNG + SVG), copied next to the report
       results/                  one JSON per notebook result, merged into report/results.json
@@ -56,6 +56,7 @@ ARTIFACTS = "artifacts"
 TRIALS = "trials"
 SWEEP_JOURNAL = "sweep.journal"
 TRIALS_CSV = "trials.csv"
+TRIAL_HISTORY = "history.json"  # every trial's per-epoch test metrics: the learning curves
 SWEEP_SUMMARY = "sweep.json"
 BEST_MODEL = "best_model.pt"
 

@@ -180,6 +180,22 @@ def tolerance(curve: pd.DataFrame, factor: float = 2.0, x: str = "intensity") ->
     return float(curve[x].iloc[max(over[0] - 1, 0)])
 
 
+def tolerance_table(
+    noise: pd.DataFrame, region: pd.DataFrame, factor: float = 2.0
+) -> dict[str, dict[str, float]]:
+    """`tolerance` of every curve: {kind or 'missing_region': {test set: level}}.
+
+    noise: rows (kind, test_set, intensity, mse), as `RobustnessResult.noise_table()`;
+    region: rows (test_set, size, mse), as `RobustnessResult.region_table()` (level = side in px).
+    """
+    table: dict[str, dict[str, float]] = {}
+    for (kind, name), rows in noise.groupby(["kind", "test_set"], sort=False):
+        table.setdefault(str(kind), {})[str(name)] = tolerance(rows, factor)
+    for name, rows in region.groupby("test_set", sort=False):
+        table.setdefault("missing_region", {})[str(name)] = tolerance(rows, factor, x="size")
+    return table
+
+
 @dataclass
 class RobustnessResult:
     """Curves on both test sets; `record()` is robustness.json."""

@@ -2,7 +2,7 @@
 
 Search space (drawn in this order for every trial, bounds from `config.ProfileConfig`):
 
-    dataset     categorical  cfg.training_sets      (base, cleaned, denoised, processed)
+    dataset     categorical  cfg.training_sets      cycled: trial k gets training_sets[k % len]
     activation  categorical  cfg.activations        (relu, tanh)
     layers      int          cfg.layers_min..cfg.layers_max
     kernels     int          cfg.kernels_min..cfg.kernels_max
@@ -41,7 +41,8 @@ Storage: ``runs/<profile>/sweep.journal`` (Optuna JournalStorage on a file: safe
 processes on one machine) unless cfg.storage names another journal file or a database URL
 (``postgresql://user:pw@host/db``: workers on many machines, see docs/SWEEP.md).
 
-Outputs under runs/<profile>/: ``trials.csv`` (one row a trial, `TRIAL_COLUMNS`), ``sweep.json``
+Outputs under runs/<profile>/: ``trials.csv`` (one row a trial, `TRIAL_COLUMNS`), ``history.json``
+(every trial's per-epoch N6-test and N3 MSE: the learning curves), ``sweep.json``
 (configuration, counts, estimated time saved by pruning, best trial), ``trials/trial_NNNNN.pt``
 (checkpoints of complete and collapsed trials). All written atomically.
 
@@ -88,6 +89,11 @@ from .jsonio import write_json
 from .metrics import METRIC_KEYS
 from .statuses import COUNTED_FAIL_STATUSES
 
+# Per-epoch metrics kept for the learning curves (runs/<profile>/HISTORY_FILE).
+HISTORY_KEYS = ("n6_test_mse", "n3_mse")
+HISTORY_FILE = paths.TRIAL_HISTORY
+# Categorical parameters the sampler cycles through (trial k: choice k mod n) instead of drawing.
+CYCLED_PARAMS = ("dataset",)
 PARAM_NAMES = ("dataset", "activation", "layers", "kernels", "lr", "batch_size", "optimizer")
 TRIAL_COLUMNS = (
     "number", "state", "status", "reason", *PARAM_NAMES, *METRIC_KEYS,
@@ -147,6 +153,8 @@ class TrialSeededSampler(RandomSampler):
         self._trial_rng = np.random.RandomState(trial_seed(self.sweep_seed, trial.number))
 
     def sample_independent(self, study, trial, param_name, param_distribution) -> Any:
+        if param_name in CYCLED_PARAMS:  # trial k takes choice k mod n: every choice in every sweep
+            return param_distribution.choices[trial.number % len(param_distribution.choices)]
         return draw(self._trial_rng, param_distribution)
 
 
@@ -182,7 +190,12 @@ def draw(rng: np.random.RandomState, dist: BaseDistribution) -> Any:
 
 
 def sample_params(trial: optuna.Trial, cfg: ProfileConfig) -> dict[str, Any]:
-    """Draw one configuration of the search space (module docstring) through `trial`."""
+    """Draw one configuration of the search space (module docstring) through `trial`.
+
+    The training set cycles over trials (trial k gets `cfg.training_sets[k % len]`, chosen by
+    `TrialSeededSampler`, see CYCLED_PARAMS) so that every profile, however few its trials,
+    trains on all four sets; the other parameters are drawn at random, seeded per trial.
+    """
     return {
         "dataset": trial.suggest_categorical("dataset", list(cfg.training_sets)),
         "activation": trial.suggest_categorical("activation", list(cfg.activations)),
@@ -428,7 +441,11 @@ class Objective:
         checkpoint = self.trials_dir / f"trial_{trial.number:05d}.pt"
         start = time.perf_counter()
 
+        curve: list[dict[str, float]] = []
+
         def on_epoch(epoch: int, entry: dict[str, float]) -> None:
+            curve.append({"epoch": epoch, **{k: float(entry[k]) for k in HISTORY_KEYS if k in entry}})
+            trial.set_user_attr("history", curve)
             trial.report(entry["n6_test_mse"], epoch)
             if trial.should_prune():
                 per_epoch = (time.perf_counter() - start) / epoch
@@ -542,6 +559,7 @@ def run_sweep(cfg: ProfileConfig, progress: bool = True, runs_dir: Path | None =
         finally:
             bar.close()
     export_trials(study, runs_dir / paths.TRIALS_CSV)
+    export_history(study, runs_dir / HISTORY_FILE)
     write_summary(cfg, study, runs_dir / paths.SWEEP_SUMMARY, spec, time.perf_counter() - started)
     return study
 
@@ -593,6 +611,28 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
         })
     frame = pd.DataFrame(rows, columns=list(TRIAL_COLUMNS))
     return frame.sort_values("number").reset_index(drop=True)
+
+
+def export_history(study: optuna.Study, target: Path) -> dict[str, list[dict[str, float]]]:
+    """Every trial's per-epoch test metrics (HISTORY_KEYS), by trial number, as JSON at `target`.
+
+    The learning curves of notebook 04: `{"0": [{"epoch": 1, "n6_test_mse": ..., "n3_mse": ...}, ...]}`.
+    """
+    history = {str(t.number): t.user_attrs.get("history", []) for t in study.get_trials(deepcopy=False)}
+    write_json(target, history)
+    return history
+
+
+def load_history(cfg: ProfileConfig, runs_dir: Path | None = None) -> dict[int, pd.DataFrame]:
+    """runs/<profile>/history.json as {trial number: one row per epoch}; trials without epochs left out."""
+    target = Path(runs_dir or paths.runs_dir(cfg.profile)) / HISTORY_FILE
+    if not target.is_file():
+        raise SweepError(f"{target}: no learning curves yet; run the sweep first (notebook 03)")
+    try:
+        raw = json.loads(target.read_text())
+    except json.JSONDecodeError as exc:
+        raise SweepError(f"{target}: not valid JSON ({exc})") from None
+    return {int(k): pd.DataFrame(v) for k, v in raw.items() if v}
 
 
 def export_trials(study: optuna.Study, target: Path) -> pd.DataFrame:
@@ -693,5 +733,5 @@ __all__ = [
     "PARAM_NAMES", "METRIC_KEYS", "TRIAL_COLUMNS", "SweepError", "TrialSeededSampler", "Objective",
     "WorkerSpec", "worker_seed", "trial_seed", "sample_params", "open_storage", "open_study",
     "storage_spec", "fail_dead_trials", "is_counted", "count_finished", "run_sweep", "trials_frame",
-    "export_trials", "summarise", "load_trials", "add_arguments", "run",
+    "export_trials", "export_history", "load_history", "summarise", "load_trials", "add_arguments", "run",
 ]

@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from convlstm_lib import calibration, paths, sources
+from convlstm_lib import calibration, paths, sources, tables
 from convlstm_lib.atomic import write_text
 from convlstm_lib.config import get_profile
 from convlstm_lib.course_io import TEST_FRAMES
@@ -84,12 +84,13 @@ overview = pd.DataFrame(
     index=["N6", "N3"],
 )
 display(Markdown(
-    f"Source: **{raw.source}** (`{raw.directory}`), loaded in {load_s:.1f} s. "
+    f"Source: **{raw.source}** (`{raw.directory.resolve().relative_to(paths.ROOT)}`), "
+    f"loaded in {load_s:.1f} s. "
     + ("Generated with seed "
        f"{raw.truth_n6['seed']}; the generator's settings are saved with the data (`manifest.json`)."
        if generated else "Course data: no ground truth.")
 ))
-display(overview)
+display(tables.for_reader(overview, {"": "set"}, index=True, caption="The raw sequences"))
 
 # %% [markdown]
 # ## The sequences (Figure 3)
@@ -158,7 +159,7 @@ if generated:
         "noisy minimum": [float(raw.n6[:, t].min()) for t in TEST_FRAMES],
         "noisy maximum": [float(raw.n6[:, t].max()) for t in TEST_FRAMES],
     }).set_index("frame")
-    display(snr.round(2))
+    display(tables.for_reader(snr, caption="Signal and noise of the test frames (raw scale)"))
 else:
     display(Markdown("Course data carry no noise-free frames: this comparison needs generated data."))
 
@@ -397,7 +398,8 @@ for name, seqs, truth in (("N6", raw.n6, raw.truth_n6), ("N3", raw.n3, raw.truth
         }
     outlier_rows[name] = row
 outlier_table = pd.DataFrame(outlier_rows).T
-display(outlier_table.round(3))
+display(tables.for_reader(outlier_table, {"": "set"}, index=True,
+                          caption="Outlier transitions: injected and flagged"))
 display(Markdown("The paper flags 33 transitions in its N6 (400 x 15 = 6,000 transitions: 0.55 %)."))
 
 # %%
@@ -433,4 +435,3 @@ if generated:
     payload["generator_config"] = asdict(GeneratorConfig.from_json(raw.truth_n6["config"]))
 target = paths.results_dir(cfg.profile) / "data.json"
 write_text(target, json.dumps(payload, indent=2, allow_nan=False) + "\n")
-print(target)

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from convlstm_lib import corruption, preprocessing, sources
+from convlstm_lib import corruption, preprocessing, sources, tables
 from convlstm_lib.config import get_profile
 from convlstm_lib.datasets import prepare_datasets
 from convlstm_lib.figures import save_figure
@@ -124,7 +124,8 @@ if "precision" in out:
         "precision": f"{out['precision']:.3f} ({out['true_positives']} of {out['flagged_transitions']})",
         "recall": f"{out['recall']:.3f} ({out['true_positives']} of {out['injected']})",
     })
-display(pd.Series(rows, name="outliers").to_frame())
+display(tables.for_reader(pd.Series(rows, name="value").to_frame(), {"": "outliers"}, index=True,
+                          caption="Outlier transitions found by PCA and the Mahalanobis distance"))
 
 # %% [markdown]
 # Where along the sequence the flagged transitions fall (transition t joins frames t and t+1):
@@ -213,7 +214,8 @@ sizes = pd.DataFrame({
     "windows": pd.Series(info["sizes"]),
     "used for training": pd.Series({name: len(ws) for name, ws in ds.train.items()}, dtype="Int64"),
 })
-display(sizes)
+display(tables.for_reader(sizes, {"": "set"}, index=True, caption="Windows per set",
+                          missing_note="A dash: a test set, not used for training."))
 
 # %% [markdown]
 # ## Corruptions for the robustness study (Figure 5)
@@ -261,4 +263,6 @@ for kind in corruption.NOISE_KINDS:
     for _level, _arr in corruption.iter_levels(ds.n6_test.inputs, kind, levels, seed=cfg.seed):
         pass
     speed[corruption.KIND_LABELS[kind]] = (time.perf_counter() - t0) / len(levels)
-display(pd.Series(speed, name="seconds per level").to_frame())
+display(tables.for_reader(pd.Series(speed, name="seconds per level").to_frame(), {"": "corruption"},
+                          index=True,
+                          caption="Time to corrupt the N6 test inputs, per level"))

@@ -21,6 +21,10 @@
 # 1e-5..0.1, a batch size in 32-256, an optimiser of `torch.optim` and one of the four training
 # sets of notebook 02. Runs that collapse to blank images were set aside (30 of 200).
 #
+# One change to the paper's draw: the training set is not drawn but **cycled** (trial *k* trains
+# on set *k* mod 4), so that even a sweep of a dozen trials compares all four sets with three
+# trials each; every other parameter is drawn at random as in the paper.
+#
 # This notebook runs that search with `convlstm_lib.sweep` on Optuna, narrowed by the profile
 # (the `quick` profile: 12 trials x 4 epochs, small models, six optimisers). The search is
 # **resumable**: its trials live in an Optuna journal (`runs/<profile>/sweep.journal`, or a
@@ -38,8 +42,9 @@ import time
 
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
+from matplotlib.ticker import MaxNLocator
 
-from convlstm_lib import sweep
+from convlstm_lib import sweep, tables
 from convlstm_lib.config import get_profile
 from convlstm_lib.figures import save_figure
 
@@ -80,24 +85,25 @@ sizes = {
     "largest in this profile": ModelConfig(layers=cfg.layers_max, kernels=cfg.kernels_max),
     "paper's best (Table 1, denoised)": ModelConfig(layers=4, kernels=71, activation="relu"),
 }
-pd.DataFrame(
+tables.for_reader(pd.DataFrame(
     [
         {
             "model": name, "layers": m.layers, "kernels": m.kernels,
             "parameters": count_parameters(ConvLSTM(m)),
-            "GFLOP per training window": round(train_step_flops(m) / 1e9, 3),
+            "GFLOP per training window": train_step_flops(m) / 1e9,
         }
         for name, m in sizes.items()
     ]
-).set_index("model")
+), caption="Model sizes")
 
 # %% [markdown]
 # ## Running (or resuming) the sweep
 #
 # Each trial trains through `training.train_model` and reports its N6-test MSE after every epoch.
-# Trials that diverge (NaN loss) or cannot train at all (an optimiser that cannot handle the
-# model) are recorded with their reason and the sweep goes on; they count toward the total and
-# are never re-run. A trial whose process was killed is marked failed and made up for.
+# Trials that diverge (a loss that is no longer a finite number) or cannot train at all (an
+# optimiser that cannot handle the model) are recorded with their reason and the sweep goes on;
+# they count toward the total and are never re-run. A trial whose process was killed is marked
+# failed and made up for.
 
 # %%
 start = time.perf_counter()
@@ -105,11 +111,11 @@ study = sweep.run_sweep(cfg, progress=True)
 elapsed = time.perf_counter() - start
 trials = sweep.load_trials(cfg)
 summary = sweep.summarise(trials)
+statuses = ", ".join(f"{count} {status}" for status, count in summary["status_counts"].items())
 display(Markdown(
     f"Study **{cfg.study_name}**: {summary['counted']} of {cfg.n_trials} trials done "
-    f"({elapsed:.1f} s in this run; {summary['train_time_s']:.1f} s of training in all). "
-    f"Statuses: {summary['status_counts']}."
-    + (f" Pruning saved an estimated {summary['time_saved_s']:.1f} s of training." if cfg.prune else "")
+    f"({elapsed:.0f} s in this run; {summary['train_time_s']:.0f} s of training in all): {statuses}."
+    + (f" Pruning saved an estimated {summary['time_saved_s']:.0f} s of training." if cfg.prune else "")
 ))
 
 # %% [markdown]
@@ -123,9 +129,9 @@ display(Markdown(
 shown = ["number", "status", *sweep.PARAM_NAMES, "n6_test_mse", "n6_test_ssim", "n3_mse", "n6_test_clean_mse",
          "epochs_run", "runtime_s"]
 table = trials[shown].sort_values("n6_test_mse", na_position="last")
-display(table.style.format({"lr": "{:.2e}", "n6_test_mse": "{:.2e}", "n3_mse": "{:.2e}",
-                            "n6_test_clean_mse": "{:.2e}", "n6_test_ssim": "{:.3f}", "runtime_s": "{:.1f}"},
-                           na_rep="-").hide(axis="index"))
+display(tables.for_reader(table, caption="The trials, best first",
+                          missing_note="A dash: the trial has no such number (it did not complete, or "
+                          "the data have no noise-free frames)."))
 
 # %%
 fig, (ax_mse, ax_status) = plt.subplots(1, 2, figsize=(12, 4.2), gridspec_kw={"width_ratios": [2.2, 1]})
@@ -138,6 +144,7 @@ for name, group in scored.groupby("dataset"):
     ax_mse.scatter(normal["number"], normal["n6_test_mse"], color=colours.get(name), label=name, s=36)
     ax_mse.scatter(odd["number"], odd["n6_test_mse"], color=colours.get(name), marker="x", s=36)
 ax_mse.set_yscale("log")
+ax_mse.xaxis.set_major_locator(MaxNLocator(integer=True))
 ax_mse.set_xlabel("trial")
 ax_mse.set_ylabel("N6 test MSE (per pixel, [0, 1])")
 ax_mse.set_title("Final N6 test MSE per trial (x: collapsed or pruned)")
@@ -155,19 +162,20 @@ plt.show()
 #
 # The paper's question: does cleaning or denoising the training data help? Among complete trials,
 # the best and median N6-test MSE per training set (a small sweep only hints at an answer;
-# notebook 04 retrains the winners).
+# notebook 04 re-evaluates the best trial's stored model and re-trains it with other seeds).
 
 # %%
 complete = trials[trials["status"] == "complete"]
 by_set = complete.groupby("dataset")["n6_test_mse"].agg(["count", "min", "median"])
-display(by_set.style.format({"min": "{:.2e}", "median": "{:.2e}"}))
+labels = {"count": "complete trials", "min": "best N6 MSE", "median": "median N6 MSE"}
+display(tables.for_reader(by_set, labels,
+                          caption="N6 test MSE per training set", index=True))
 best = summary["best"]
 if best is not None:
     display(Markdown(
         f"Best trial: **{best['number']}** ({best['dataset']}, {best['activation']}, "
         f"{best['layers']} layer(s) x {best['kernels']} kernels, {best['optimizer']} lr {best['lr']:.2e}, "
-        f"batch {best['batch_size']}): N6 test MSE {best['n6_test_mse']:.2e}, N3 MSE {best['n3_mse']:.2e}; "
-        f"checkpoint `{best['checkpoint']}`."
+        f"batch {best['batch_size']}): N6 test MSE {best['n6_test_mse']:.3g}, N3 MSE {best['n3_mse']:.3g}."
     ))
 else:
     display(Markdown("No trial completed: see the reasons in the table above."))

@@ -85,6 +85,22 @@ def test_same_seed_samples_same_parameters_whatever_the_worker():
     assert sweep.worker_seed(0, 0) != sweep.worker_seed(0, 1)
 
 
+@pytest.mark.parametrize("profile", ["smoke", "quick", "paper"])
+def test_every_training_set_is_trained_in_every_profile(profile):
+    cfg = get_profile(profile)
+    drawn = _draw(cfg, min(cfg.n_trials, 12))
+    n = len(cfg.training_sets)
+    assert [p["dataset"] for p in drawn] == [cfg.training_sets[k % n] for k in range(len(drawn))]
+    assert {p["dataset"] for p in drawn} == set(cfg.training_sets)  # the profile has trials enough
+    # the cycle does not tie the other parameters to the training set: they stay random
+    assert len({(p["activation"], p["layers"], p["kernels"], p["optimizer"]) for p in drawn[:n]}) > 1
+
+
+def test_cycling_follows_the_profiles_training_sets():
+    cfg = get_profile("quick", training_sets=("denoised", "base"))
+    assert [p["dataset"] for p in _draw(cfg, 5)] == ["denoised", "base", "denoised", "base", "denoised"]
+
+
 def test_parameters_stay_in_the_profiles_space():
     cfg = get_profile("quick")
     for p in _draw(cfg, 40):
@@ -127,7 +143,7 @@ def test_same_seed_gives_the_same_sweep_and_trials_csv_has_its_columns(env):
     _, first, t1 = _sweep(env, "a")
     _, _, t2 = _sweep(env, "b")
     assert list(t1.columns) == list(sweep.TRIAL_COLUMNS)
-    assert len(t1) == 3 and (t1["status"] == "complete").all() and (t1["state"] == "COMPLETE").all()
+    assert len(t1) == 4 and (t1["status"] == "complete").all() and (t1["state"] == "COMPLETE").all()
     cols = ["number", *sweep.PARAM_NAMES, "n6_test_mse", "n3_mse", "n6_test_ssim", "seed"]
     assert t1[cols].equals(t2[cols])
     for col in sweep.METRIC_KEYS:  # generated data: every metric is there, clean ones included
@@ -137,16 +153,31 @@ def test_same_seed_gives_the_same_sweep_and_trials_csv_has_its_columns(env):
         assert Path(rel).is_file() if Path(rel).is_absolute() else (paths.ROOT / rel).is_file()
         assert Path(rel).name.startswith("trial_") and Path(rel).parent.name == "trials"
     summary = sweep.summarise(t1)
-    assert summary["counted"] == 3 and summary["best"]["n6_test_mse"] == t1["n6_test_mse"].min()
+    assert summary["counted"] == 4 and summary["best"]["n6_test_mse"] == t1["n6_test_mse"].min()
+
+
+def test_learning_curves_are_exported_per_trial_and_epoch(env):
+    cfg, _, trials = _sweep(env, "curves", epochs=2)
+    curves = sweep.load_history(cfg, runs_dir=env[0] / "curves")
+    assert sorted(curves) == trials["number"].tolist()
+    for number, curve in curves.items():
+        assert curve["epoch"].tolist() == [1, 2]
+        final = trials.set_index("number").loc[number]
+        # the last epoch's numbers are the trial's final metrics
+        assert curve["n6_test_mse"].iloc[-1] == pytest.approx(final["n6_test_mse"])
+        assert curve["n3_mse"].iloc[-1] == pytest.approx(final["n3_mse"])
+    (env[0] / "curves" / sweep.HISTORY_FILE).write_text("{broken")
+    with pytest.raises(sweep.SweepError, match="history.json: not valid JSON"):
+        sweep.load_history(cfg, runs_dir=env[0] / "curves")
 
 
 def test_resuming_a_finished_sweep_runs_nothing_and_a_larger_total_only_the_rest(env):
     _, _, before = _sweep(env, "resume")
     _, _, again = _sweep(env, "resume")
     assert again.equals(before)
-    _, _, more = _sweep(env, "resume", n_trials=5)
-    assert len(more) == 5
-    assert more.iloc[:3][["number", "n6_test_mse"]].equals(before[["number", "n6_test_mse"]])
+    _, _, more = _sweep(env, "resume", n_trials=6)
+    assert len(more) == 6
+    assert more.iloc[:4][["number", "n6_test_mse"]].equals(before[["number", "n6_test_mse"]])
 
 
 def test_a_study_with_other_settings_is_refused(env):
@@ -230,7 +261,7 @@ def test_a_journal_cut_mid_record_is_set_aside_and_the_sweep_resumes_with_every_
     journal = runs / "sweep.journal"
     original = journal.read_bytes()
     lines = original.splitlines(keepends=True)
-    last_start = max(i for i, line in enumerate(lines) if b'"datetime_start"' in line)  # trial 2 begins
+    last_start = max(i for i, line in enumerate(lines) if b'"datetime_start"' in line)  # last trial
     damaged = b"".join(lines[:last_start]) + lines[last_start][:25]  # a crash while writing it
     journal.write_bytes(damaged)
     capsys.readouterr()
@@ -240,9 +271,9 @@ def test_a_journal_cut_mid_record_is_set_aside_and_the_sweep_resumes_with_every_
     copies = list(runs.glob("sweep.journal.damaged-*"))
     assert len(copies) == 1 and copies[0].read_bytes() == damaged and copies[0].name in err
     after = sweep.load_trials(cfg, runs_dir=runs)
-    assert sweep.count_finished(study) == 3 and (after["status"] == "complete").all()
+    assert sweep.count_finished(study) == len(before) and (after["status"] == "complete").all()
     cols = ["number", *sweep.PARAM_NAMES, "seed"]
-    assert after[cols].equals(before[cols])  # trial 2 re-run from scratch draws what it drew before
+    assert after[cols].equals(before[cols])  # the last trial, re-run, draws what it drew
     assert sweep.check_journal(journal) is None  # the repaired journal is whole
 
 
