@@ -123,14 +123,25 @@ def _optional_lines(results: Mapping[str, Any]) -> list[str]:
         lines.append(f"Best N6 MSE of each model family at equal budget: {best_of}.")
     frame4 = results.get("frame4")
     if isinstance(frame4, Mapping) and frame4:
-        parts = ", ".join(f"{_esc(k.replace('_', ' '))} {format_number(v.get('n6_test_mse'))}"
-                          for k, v in frame4.items() if isinstance(v, Mapping))
-        lines.append(f"Frame 4 (N6 MSE) predicted by {parts}.")
+        scored = {k: v for k, v in frame4.items() if isinstance(v, Mapping) and "n6_test_mse" in v}
+        parts = ", ".join(f"{_esc(k.replace('_', ' '))} {format_number(v['n6_test_mse'])}"
+                          for k, v in scored.items())
+        ratios = frame4.get("ratios") if isinstance(frame4.get("ratios"), Mapping) else {}
+        labels = (("interpolate_to_extrapolate", "extrapolation"),
+                  ("interpolate_to_neighbour_mean", "the neighbour mean"))
+        versus = [f"{format_number(ratios[key])} x {label}"
+                  for key, label in labels if ratios.get(key) is not None]
+        ratio_text = f"; interpolation is {' and '.join(versus)}" if versus else ""
+        held = (f" The course CSV holds frame 4 by {_esc(frame4['course_csv'])}."
+                if frame4.get("course_csv") else "")
+        lines.append(f"Frame 4 (N6 MSE) predicted by {parts}{ratio_text}.{held}")
     frame16 = results.get("frame16")
     if isinstance(frame16, Mapping) and frame16:
-        parts = ", ".join(f"{_esc(k)} frames {format_number(v.get('n6_test_mse'))}"
-                          for k, v in frame16.items() if isinstance(v, Mapping))
-        lines.append(f"Frame 16 (N6 MSE) by context length: {parts}.")
+        parts = ", ".join(f"{_esc(k)} {format_number(v['n6_test_mse'])}"
+                          for k, v in frame16.items() if isinstance(v, Mapping) and "n6_test_mse" in v)
+        held = (f" The course CSV holds frame 16 by {_esc(frame16['course_csv'])}."
+                if frame16.get("course_csv") else "")
+        lines.append(f"Frame 16 (N6 MSE) by context length: {parts}.{held}")
     return lines
 
 
@@ -157,7 +168,7 @@ def summary_html(results: Mapping[str, Any], runtime_s: float | None = None) -> 
     """The first page's summary (HTML), from `results` (results.json's content)."""
     device = results.get("device", "unknown")
     wall = runtime_s if runtime_s is not None else results.get("runtime_s")
-    run = (f"Profile <strong>{_esc(results.get('profile'))}</strong> (seed {results.get('seed')}) on "
+    run = (f"<strong>{_esc(results.get('profile'))}</strong> profile (seed {results.get('seed')}) on "
            f"{_esc(device)}" + (f", {format_duration(wall)} wall time" if wall is not None else ""))
     items = [f"<li><strong>Data</strong>: {_data_line(results)}.</li>",
              f"<li><strong>Run</strong>: {run}.</li>"]
