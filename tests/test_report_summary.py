@@ -56,7 +56,7 @@ def text(html: str) -> str:
 def test_the_summary_states_the_run_and_the_headline_from_results_only():
     page = text(summary_html(RESULTS))
     assert "sequences generated from MNIST digits" in page and "400 N6 and 100 N3" in page
-    assert "Profile quick (seed 0) on cpu (2 threads), 18 min 23 s wall time" in page
+    assert "quick profile (seed 0) on cpu (2 threads), 18 min 23 s wall time" in page
     assert "12 of 12 trials of 4 epochs each" in page and "wall-clock budget" not in page
     assert "trial 8, a ConvLSTM trained on the denoised set: 2 layer(s) x 15 kernels, tanh, RAdam" in page
     assert "1.29e-03 31.2 0.848 1.65e-03 30.3 0.852" in page  # the best row, 3 significant figures
@@ -80,14 +80,22 @@ def test_sections_other_notebooks_add_get_a_line_when_present():
     results = {
         **RESULTS,
         "models": {"convlstm": {"n6_test_mse": 1.3e-3}, "convgru": {"n6_test_mse": 1.1e-3}},
-        "frame4": {"interpolate": {"n6_test_mse": 4e-4}, "neighbour_mean": {"n6_test_mse": 1.47e-3}},
-        "frame16": {"2": {"n6_test_mse": 2e-3}, "14": {"n6_test_mse": 1.8e-3}},
+        # the shapes task_study writes: scored entries, a ratios mapping, the task the course CSV holds
+        "frame4": {"frame": 4, "interpolate": {"n6_test_mse": 4e-4},
+                   "neighbour_mean": {"n6_test_mse": 1.47e-3},
+                   "ratios": {"interpolate_to_extrapolate": 0.45, "interpolate_to_neighbour_mean": 0.272},
+                   "course_csv": "interpolate-2"},
+        "frame16": {"frame": 16, "extrapolate-2": {"n6_test_mse": 2e-3},
+                    "extrapolate-11": {"n6_test_mse": 1.8e-3}, "course_csv": "extrapolate-11"},
         "seeds": {"n6_test_mse": [1.29e-3, 1.35e-3, 1.31e-3], "mean": 1.3167e-3, "spread": 3.1e-5},
     }
     page = text(summary_html(results))
     assert "convlstm 1.30e-03, convgru 1.10e-03" in page
     assert "interpolate 4.00e-04, neighbour mean 1.47e-03" in page
-    assert "2 frames 2.00e-03, 14 frames 1.80e-03" in page
+    assert "interpolation is 0.450 x extrapolation and 0.272 x the neighbour mean" in page
+    assert "course CSV holds frame 4 by interpolate-2" in page and "ratios" not in page
+    assert "extrapolate-2 2.00e-03, extrapolate-11 1.80e-03" in page
+    assert "course CSV holds frame 16 by extrapolate-11" in page
     assert "3 seeds: N6 MSE 1.32e-03 ± 3.10e-05" in page
 
 
