@@ -20,6 +20,8 @@ PAPER_OPTIMIZERS = (
 )
 TRAINING_SETS = ("base", "cleaned", "denoised", "processed")
 ACTIVATIONS = ("relu", "tanh")
+# Model kinds (`model.build_model`): the paper's ConvLSTM first, then the models its future work names.
+MODELS = ("convlstm", "convgru", "convrnn", "simvp")
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,9 @@ class ProfileConfig:
     optimizers: tuple[str, ...] = PAPER_OPTIMIZERS
     activations: tuple[str, ...] = ACTIVATIONS
     training_sets: tuple[str, ...] = TRAINING_SETS
+    models: tuple[str, ...] = ("convlstm",)  # model kinds the sweep cycles through (MODELS)
     max_train_windows: int = 0  # 0 = every training window
+    sweep_budget_s: float = 0.0  # wall-clock safety net of the sweep; 0 = none (sweep module docstring)
     workers: int = 1
     prune: bool = False
     storage: str = ""  # "" = journal file runs/<profile>/sweep.journal; or a path / database URL
@@ -79,12 +83,15 @@ class ProfileConfig:
                 "batch_size_min/batch_size_max: need 1 <= min <= max, "
                 f"got {self.batch_size_min}..{self.batch_size_max}"
             )
-        for name, allowed in (("activations", ACTIVATIONS), ("training_sets", TRAINING_SETS)):
+        if self.sweep_budget_s < 0:
+            raise ValueError(f"sweep_budget_s: must be >= 0 (0 = no budget), got {self.sweep_budget_s}")
+        allowed_values = (("activations", ACTIVATIONS), ("training_sets", TRAINING_SETS), ("models", MODELS))
+        for name, allowed in allowed_values:
             bad = [v for v in getattr(self, name) if v not in allowed]
             if bad or not getattr(self, name):
                 raise ValueError(f"{name}: {bad or 'empty'} not in {allowed}")
         # Notebook parameters arrive as lists (JSON); keep tuples so the config stays hashable.
-        for name in ("optimizers", "activations", "training_sets"):
+        for name in ("optimizers", "activations", "training_sets", "models"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
 
     @property
@@ -99,7 +106,8 @@ PROFILES_NAMES = ("smoke", "quick", "paper")
 
 PROFILES: dict[str, ProfileConfig] = {
     "smoke": ProfileConfig(
-        profile="smoke", n6=24, n3=8, n_trials=3, epochs=1, layers_max=1, kernels_min=2, kernels_max=4,
+        profile="smoke", n6=24, n3=8, n_trials=4, epochs=1, models=MODELS, layers_max=1, kernels_min=2,
+        kernels_max=4,
         lr_min=1e-3, lr_max=1e-2, batch_size_min=16, batch_size_max=32,
         optimizers=("Adam", "RMSprop"), max_train_windows=64,
         noise_levels=3, figure5_rows=3, region_step=12,

@@ -46,7 +46,7 @@ import json
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -57,9 +57,11 @@ from tqdm import tqdm
 
 from . import metrics
 from .atomic import atomic_path, write_text
-from .config import ACTIVATIONS, TRAINING_SETS
+from .config import ACTIVATIONS, MODELS, TRAINING_SETS
 from .errors import CheckpointError, ConvLSTMError
-from .model import ConvLSTM, ModelConfig
+from .model import ModelConfig
+from .model import build_model as _new_model
+from .precision import PRECISIONS, autocast, resolve_precision
 
 CHECKPOINT_FORMAT = "convlstm-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -103,6 +105,7 @@ class TrainConfig:
     max_train_windows: use a seeded random subset of this many training windows (0 = all)
     eval_batch_size:   windows per forward pass when predicting for the metrics
     collapse_std:      threshold of the collapse criterion (see the module docstring)
+    precision:         'fp32', 'bf16' or 'auto' (`precision` module: autocast where it pays)
     """
 
     dataset: str = "processed"
@@ -115,6 +118,7 @@ class TrainConfig:
     max_train_windows: int = 0
     eval_batch_size: int = 256
     collapse_std: float = 0.002
+    precision: str = "auto"
 
     def __post_init__(self) -> None:
         if self.dataset not in TRAINING_SETS:
@@ -132,6 +136,8 @@ class TrainConfig:
             )
         if self.collapse_std < 0:
             raise ValueError(f"collapse_std: must be >= 0, got {self.collapse_std}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision: must be one of {PRECISIONS}, got {self.precision!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -145,7 +151,7 @@ class TrainResult:
     history: list[dict[str, float]]
     metrics: dict[str, float]
     runtime_s: float
-    model: ConvLSTM
+    model: torch.nn.Module
     model_config: ModelConfig
     train_config: TrainConfig
     epochs_run: int = 0
@@ -200,7 +206,7 @@ def _as_model_input(inputs) -> torch.Tensor:
 
 
 @torch.no_grad()
-def predict_frames(model: ConvLSTM, inputs, batch_size: int = 256) -> np.ndarray:
+def predict_frames(model: torch.nn.Module, inputs, batch_size: int = 256) -> np.ndarray:
     """Predict the next frame of every window, in eval mode.
 
     inputs: (N, T, H, W) or (N, T, C, H, W) array or tensor, [0, 1] scale.
@@ -249,7 +255,7 @@ def metric_keys(data) -> list[str]:
 
 
 def evaluate_model(
-    model: ConvLSTM, data, batch_size: int, eval_batch_size: int = 256
+    model: torch.nn.Module, data, batch_size: int, eval_batch_size: int = 256
 ) -> dict[str, float] | None:
     """The metrics of `model` on N6 test and N3 (see module docstring); None if a prediction is
     not finite. `batch_size` is the run's training batch size, used for the paper's loss."""
@@ -271,11 +277,11 @@ def is_collapsed(pred: np.ndarray, threshold: float) -> bool:
 # Training
 
 
-def build_model(model_cfg: ModelConfig, seed: int) -> ConvLSTM:
+def build_model(model_cfg: ModelConfig, seed: int) -> torch.nn.Module:
     """A freshly initialised model; the same seed gives the same weights (global RNG untouched)."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return ConvLSTM(model_cfg)
+        return _new_model(model_cfg)
 
 
 def train_model(
@@ -306,7 +312,10 @@ def train_model(
             f"model_cfg: height/width {model_cfg.height}x{model_cfg.width} do not match frames {frame_shape}"
         )
 
+    # The model is built for the data's window length (simvp stacks the frames as channels).
+    model_cfg = replace(model_cfg, frames=windows.inputs.shape[1])
     device = resolve_device(train_cfg.device)
+    dtype = resolve_precision(train_cfg.precision, device)
     model = build_model(model_cfg, train_cfg.seed).to(device)
     x_all = _as_model_input(windows.inputs).to(device)  # (N, 2, 1, H, W)
     y_all = torch.as_tensor(windows.targets, dtype=torch.float32).unsqueeze(1).to(device)  # (N, 1, H, W)
@@ -325,7 +334,7 @@ def train_model(
         total=train_cfg.epochs * batches_per_epoch,
         disable=not progress,
         leave=False,
-        desc=f"{train_cfg.optimizer} {model_cfg.layers}x{model_cfg.kernels}",
+        desc=f"{model_cfg.model} {train_cfg.optimizer} {model_cfg.layers}x{model_cfg.kernels}",
         unit="batch",
     )
     try:
@@ -335,7 +344,8 @@ def train_model(
             losses = []
             for b in range(batches_per_epoch):
                 idx = order[b * train_cfg.batch_size : (b + 1) * train_cfg.batch_size]
-                loss = _train_step(model, optimizer, x_all[idx], y_all[idx], train_cfg.optimizer)
+                with autocast(device, dtype):
+                    loss = _train_step(model, optimizer, x_all[idx], y_all[idx], train_cfg.optimizer)
                 bar.update(1)
                 if not math.isfinite(loss):
                     status, note = "diverged", f"training loss {loss} in epoch {epoch}, batch {b + 1}"
@@ -388,7 +398,7 @@ def _make_parameters_contiguous(model: torch.nn.Module) -> None:
 
 
 def _train_step(
-    model: ConvLSTM, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, name: str
+    model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, name: str
 ) -> float:
     """One optimiser step on batch x (B, T, 1, H, W) -> y (B, 1, H, W); the batch's mean MSE.
 
@@ -398,7 +408,7 @@ def _train_step(
 
     def closure() -> torch.Tensor:
         optimizer.zero_grad(set_to_none=True)
-        loss = F.mse_loss(model(x), y)
+        loss = F.mse_loss(model(x).float(), y)  # float32 loss also under autocast
         loss.backward()
         return loss
 
@@ -419,7 +429,7 @@ def _train_step(
 class Checkpoint:
     """A loaded checkpoint: the model (eval mode) and everything saved with it."""
 
-    model: ConvLSTM
+    model: torch.nn.Module
     model_config: ModelConfig
     train_config: TrainConfig
     scaler_lo: float
@@ -438,7 +448,7 @@ class Checkpoint:
 
 def save_checkpoint(
     path,
-    model: ConvLSTM,
+    model: torch.nn.Module,
     model_cfg: ModelConfig,
     train_cfg: TrainConfig,
     scaler,
@@ -503,11 +513,13 @@ def load_checkpoint(path, device: str | torch.device = "cpu") -> Checkpoint:
         raise CheckpointError(f"{path}: state_dict missing")
     if not (isinstance(scaler, dict) and {"lo", "hi"} <= set(scaler)):
         raise CheckpointError(f"{path}: scaler lo/hi missing")
-    model = ConvLSTM(model_cfg)
+    model = _new_model(model_cfg)
     try:
         model.load_state_dict(state)
     except (RuntimeError, KeyError, TypeError) as exc:
-        raise CheckpointError(f"{path}: weights do not match the model config ({_one_line(exc)})") from None
+        raise CheckpointError(
+            f"{path}: weights do not match a {model_cfg.model} model of this config ({_one_line(exc)})"
+        ) from None
     model.to(resolve_device(device) if isinstance(device, str) else device).eval()
     return Checkpoint(
         model=model,
@@ -531,7 +543,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--dataset", choices=TRAINING_SETS, default=t.dataset, help="training set (default %(default)s)"
     )
     parser.add_argument(
-        "--layers", type=int, default=m.layers, help="ConvLSTM layers, 1-7 (default %(default)s)"
+        "--model", default=m.model, help=f"model kind, one of {', '.join(MODELS)} (default %(default)s)"
+    )
+    parser.add_argument(
+        "--layers", type=int, default=m.layers, help="recurrent layers (simvp: translator blocks), 1-7"
     )
     parser.add_argument(
         "--kernels", type=int, default=m.kernels, help="hidden channels, 1-100 (default %(default)s)"
@@ -550,6 +565,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=int, default=t.epochs, help="epochs (default %(default)s)")
     parser.add_argument("--seed", type=int, default=t.seed, help="seed of data, weights and shuffling")
     parser.add_argument("--device", default=t.device, help="auto (cuda, mps, cpu), or a torch device")
+    parser.add_argument(
+        "--precision", default=t.precision, help=f"one of {', '.join(PRECISIONS)} (default %(default)s)"
+    )
     parser.add_argument(
         "--max-train-windows",
         type=int,
@@ -570,7 +588,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         cfg = get_profile(args.profile, seed=args.seed)
         model_cfg = ModelConfig(
-            layers=args.layers, kernels=args.kernels, kernel_size=args.kernel_size, activation=args.activation
+            model=args.model, layers=args.layers, kernels=args.kernels, kernel_size=args.kernel_size,
+            activation=args.activation,
         )
         train_cfg = TrainConfig(
             dataset=args.dataset,
@@ -580,11 +599,12 @@ def run(args: argparse.Namespace) -> int:
             optimizer=args.optimizer,
             seed=args.seed,
             device=args.device,
+            precision=args.precision,
             max_train_windows=cfg.max_train_windows
             if args.max_train_windows is None
             else args.max_train_windows,
         )
-        resolve_device(train_cfg.device)
+        resolve_precision(train_cfg.precision, resolve_device(train_cfg.device))
     except ValueError as exc:
         raise TrainArgumentError(str(exc)) from None
     data = prepare_datasets(cfg, progress=not args.quiet)
@@ -602,7 +622,7 @@ def run(args: argparse.Namespace) -> int:
         "epochs_run": result.epochs_run,
         "metrics": result.metrics,
         "history": result.history,
-        "model_config": asdict(model_cfg),
+        "model_config": asdict(result.model_config),
         "train_config": asdict(train_cfg),
         "profile": cfg.profile,
     }
