@@ -337,3 +337,74 @@ def test_train_cli_bad_parameter_is_one_line_exit_2(tmp_path):
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "layers" in proc.stderr and "Traceback" not in proc.stderr
+
+
+# --- model kinds and precision -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["convgru", "convrnn", "simvp"])
+def test_every_model_kind_trains_and_round_trips_through_its_checkpoint(tmp_path, data, kind):
+    cfg = ModelConfig(model=kind, layers=1, kernels=4)
+    path = tmp_path / f"{kind}.pt"
+    result = train_model(cfg, TrainConfig(epochs=2, batch_size=8, lr=1e-2, collapse_std=0.0), data,
+                         progress=False, checkpoint_path=path)
+    assert result.status == "complete" and len(result.history) == 2
+    assert result.history[1]["train_loss"] < result.history[0]["train_loss"]  # it learns
+    ckpt = load_checkpoint(path)
+    assert ckpt.model_config.model == kind and ckpt.model_config == result.model_config
+    np.testing.assert_array_equal(
+        predict_frames(ckpt.model, data.n3.inputs), predict_frames(result.model, data.n3.inputs)
+    )
+
+
+def test_the_model_is_built_for_the_datas_window_length():
+    four = make_data()
+    for ws in {id(ws): ws for ws in (*four.train.values(), four.n6_test, four.n3)}.values():
+        ws.inputs = np.concatenate([ws.inputs, ws.inputs], axis=1)  # (N, 4, H, W)
+    result = train_model(ModelConfig(model="simvp", layers=1, kernels=4), TrainConfig(epochs=1, batch_size=8,
+                         collapse_std=0.0), four, progress=False)
+    assert result.model_config.frames == 4 and result.status == "complete"
+
+
+def test_a_checkpoint_of_an_unknown_model_kind_is_one_line_naming_it(tmp_path, data):
+    good = save_checkpoint(tmp_path / "good.pt", build_model(TINY, 0), TINY, TrainConfig(), data.scaler, {},
+                           "complete")
+    payload = torch.load(good, weights_only=True)
+    for name, config in (("tau", {**payload["model_config"], "model": "tau"}),
+                         ("convgru", {**payload["model_config"], "model": "convgru"})):
+        path = tmp_path / f"{name}.pt"
+        torch.save({**payload, "model_config": config}, path)
+        with pytest.raises(CheckpointError, match=name) as exc_info:
+            load_checkpoint(path)
+        _one_line_naming(path, exc_info)
+
+
+def test_precision_is_checked_and_bf16_refused_where_it_would_be_emulated(data):
+    from convlstm_lib.precision import PrecisionError, native_bf16
+
+    with pytest.raises(ValueError, match="^precision:"):
+        TrainConfig(precision="fp8")
+    if native_bf16(torch.device("cpu")):
+        pytest.skip("this CPU has native bf16: the refusal does not apply")
+    with pytest.raises(PrecisionError, match="precision bf16: .*emulated"):
+        train_model(TINY, TrainConfig(epochs=1, precision="bf16"), data, progress=False)
+    auto = train_model(TINY, TrainConfig(epochs=1, batch_size=8, precision="auto", collapse_std=0.0), data,
+                       progress=False)
+    fp32 = train_model(TINY, TrainConfig(epochs=1, batch_size=8, precision="fp32", collapse_std=0.0), data,
+                       progress=False)
+    assert auto.metrics == fp32.metrics  # auto is fp32 here: the same numbers to the last bit
+
+
+def test_train_cli_unknown_model_and_emulated_bf16_are_one_line_exit_2(tmp_path):
+    from convlstm_lib.precision import native_bf16
+
+    cases = [(["--model", "tau"], "model")]
+    if not native_bf16(torch.device("cpu")):
+        cases.append((["--precision", "bf16"], "precision bf16"))
+    for extra, word in cases:
+        proc = subprocess.run(
+            [sys.executable, "-m", "convlstm_lib", "train", *extra, "--out", str(tmp_path)],
+            cwd=paths.ROOT, capture_output=True, text=True, timeout=120,
+        )
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr.strip().count("\n") == 0 and word in proc.stderr and "Traceback" not in proc.stderr
