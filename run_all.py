@@ -29,7 +29,6 @@ import ast
 import contextlib
 import datetime as dt
 import json
-import math
 import os
 import shutil
 import subprocess
@@ -45,14 +44,14 @@ import jupytext
 import nbformat
 
 from convlstm_lib import paths
-from convlstm_lib.atomic import write_text
 from convlstm_lib.config import PROFILES_NAMES, ProfileConfig, field_names, get_profile
+from convlstm_lib.devices import describe_device
 from convlstm_lib.errors import ConvLSTMError
+from convlstm_lib.jsonio import jsonable, write_json
 from convlstm_lib.report import ReportStamp, format_duration, render_html, write_html, write_pdf
 
 NOTEBOOK_GLOB = "[0-9][0-9]_*.py"
 KERNEL_NAME = "python3"
-CHECKPOINT_NAME = "best_model.pt"
 # Environment the kernels inherit. MPLBACKEND: ipykernel installs its inline backend only when
 # MPLBACKEND is unset, and plain "Agg" would drop every figure from the executed notebooks; the
 # inline backend renders with Agg (headless) and embeds PNGs. TQDM_MININTERVAL: bars that pass
@@ -313,29 +312,6 @@ def git_commit(root: Path = paths.ROOT, ignore: Path | None = None) -> str:
     return head + ("-dirty" if status.strip() else "")
 
 
-def describe_device() -> str:
-    """The accelerator torch would train on: `cuda: <name>`, `mps`, or `cpu (N threads)`."""
-    import torch
-
-    if torch.cuda.is_available():
-        return f"cuda: {torch.cuda.get_device_name(0)}"
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        return "mps"
-    return f"cpu ({torch.get_num_threads()} threads)"
-
-
-def _finite(value: Any) -> Any:
-    """JSON-safe copy: NaN/inf floats become None (strict JSON has no such numbers), tuples lists."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(k): _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
-
-
 def merge_results(results_dir: Path) -> dict[str, Any]:
     """Every `*.json` in `results_dir`, keyed by file stem (sorted). Bad JSON raises naming the file."""
     merged: dict[str, Any] = {}
@@ -374,7 +350,7 @@ def build_results(
     results.update(merged)
     if checkpoint is not None and isinstance(results.get("best"), dict):
         results["best"] = {**results["best"], "checkpoint": _repo_relative(checkpoint)}
-    return _finite(results)
+    return jsonable(results)
 
 
 # --------------------------------------------------------------------------- publishing
@@ -451,7 +427,7 @@ def run(options: RunOptions) -> RunSummary:
     summary = RunSummary()
 
     if full_run:  # results and figures of an earlier run must not leak into this report
-        for sub in ("figures", "results"):
+        for sub in (paths.FIGURES, paths.RESULTS):
             _clear(runs_dir / sub)
     output_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.partial-", dir=output_dir.parent))
@@ -490,7 +466,7 @@ def _assemble_report(
     *, commit: str, date: str, start: float,
 ) -> None:
     """Into `staging`: figures/, the artifacts, report.html (+ .pdf) and results.json."""
-    figures = runs_dir / "figures"
+    figures = runs_dir / paths.FIGURES
     names: list[str] = []
     if figures.is_dir():
         shutil.copytree(figures, staging / "figures")
@@ -498,15 +474,15 @@ def _assemble_report(
             p.relative_to(staging).as_posix() for p in (staging / "figures").rglob("*") if p.is_file()
         )
     checkpoint: Path | None = None
-    artifacts = runs_dir / "artifacts"
+    artifacts = runs_dir / paths.ARTIFACTS
     if artifacts.is_dir():
         for file in sorted(p for p in artifacts.iterdir() if p.is_file()):
             shutil.copy2(file, staging / file.name)
-            if file.name == CHECKPOINT_NAME:
+            if file.name == paths.BEST_MODEL:
                 checkpoint = Path(options.output_dir).resolve() / file.name
-    merged = merge_results(runs_dir / "results")
+    merged = merge_results(runs_dir / paths.RESULTS)
     if "best" in merged and checkpoint is None:
-        print(f"run_all: warning: results have 'best' but {artifacts / CHECKPOINT_NAME} is missing",
+        print(f"run_all: warning: results have 'best' but {artifacts / paths.BEST_MODEL} is missing",
               file=sys.stderr)
     device = describe_device()
 
@@ -526,7 +502,7 @@ def _assemble_report(
 
     results = build_results(cfg, merged, commit=commit, date=date, runtime_s=time.perf_counter() - start,
                             device=device, checkpoint=checkpoint)
-    write_text(staging / "results.json", json.dumps(results, indent=2, allow_nan=False) + "\n")
+    write_json(staging / "results.json", results)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

@@ -13,7 +13,7 @@ predicted frame t, (N, H, W) float32:
                  digit moving at constant velocity away from the borders.
 
 `evaluate_baselines(datasets)` scores each on the N6 test windows and on every N3 window with
-the metric keys and reductions of `training.train_model` (`n6_test_mse`, `n3_psnr`, ...;
+the metric keys of `metrics.METRIC_KEYS` and the reductions of `evaluation` (`n6_test_mse`, `n3_psnr`, ...;
 `*_clean_mse` on generated data; `*_paper_loss` only when a batch size is given).
 """
 
@@ -24,7 +24,8 @@ from collections.abc import Callable
 import numpy as np
 from scipy import ndimage
 
-from .training import score_predictions
+from .calibration import centre_of_mass
+from .evaluation import score_predictions
 
 
 def _check_pairs(inputs) -> np.ndarray:
@@ -45,16 +46,6 @@ def linear(inputs) -> np.ndarray:
     return np.clip(2.0 * x[:, 1] - x[:, 0], 0.0, 1.0).astype(np.float32)
 
 
-def _centre_of_mass(frame: np.ndarray, background: float) -> np.ndarray | None:
-    """(row, col) of the intensity above `background`; None for a blank frame."""
-    weights = np.clip(frame - background, 0.0, None)
-    total = weights.sum()
-    if total <= 0:
-        return None
-    rows, cols = np.indices(frame.shape)
-    return np.array([(weights * rows).sum() / total, (weights * cols).sum() / total])
-
-
 def shift(inputs) -> np.ndarray:
     """(N, 2, H, W) -> (N, H, W): x_{t-1} moved once more by its centre-of-mass displacement.
 
@@ -64,10 +55,11 @@ def shift(inputs) -> np.ndarray:
     """
     x = _check_pairs(inputs)
     out = np.empty(x[:, 1].shape, dtype=np.float32)
-    for n, (prev, last) in enumerate(x):
-        background = float(np.median(x[n]))
-        a, b = _centre_of_mass(prev, background), _centre_of_mass(last, background)
-        if a is None or b is None:
+    for n, pair in enumerate(x):
+        last = pair[1]
+        background = float(np.median(pair))
+        a, b = centre_of_mass(np.clip(pair - background, 0.0, None))  # (y, x) of frame t-2, then t-1
+        if not (np.isfinite(a).all() and np.isfinite(b).all()):
             out[n] = last
             continue
         out[n] = ndimage.shift(last, b - a, order=1, mode="constant", cval=background)

@@ -29,7 +29,7 @@ expected error grows with `a`. `iter_levels` yields one level at a time for batc
 """
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Literal
 
 import numpy as np
@@ -182,26 +182,6 @@ def _levels_for(x: np.ndarray, kind: str, levels) -> tuple[np.ndarray, bool]:
     if kind == "missing_region":
         return _check_sizes(levels, x.shape[-2], x.shape[-1])
     return _check_levels(levels)
-
-
-def gaussian_noise(x: np.ndarray, intensity: float | Sequence[float], seed: int = 0) -> np.ndarray:
-    """Additive Gaussian noise of std `intensity`: clip(x + a * z, 0, 1). See the module docstring."""
-    return corrupt(x, "gaussian", intensity, seed)
-
-
-def poisson_noise(x: np.ndarray, intensity: float | Sequence[float], seed: int = 0) -> np.ndarray:
-    """Shot noise with P = 1 / intensity**2 photons at brightness 1: clip(Poisson(P x) / P, 0, 1)."""
-    return corrupt(x, "poisson", intensity, seed)
-
-
-def salt_and_pepper(x: np.ndarray, intensity: float | Sequence[float], seed: int = 0) -> np.ndarray:
-    """Each pixel with probability `intensity` set to 0 or 1 (50/50); the others clipped to [0, 1]."""
-    return corrupt(x, "salt_and_pepper", intensity, seed)
-
-
-def missing_region(x: np.ndarray, size: int | Sequence[int], seed: int = 0, fill: float = 0.0) -> np.ndarray:
-    """An s x s square per sample, at a seeded uniform position, set to `fill` in every frame."""
-    return corrupt(x, "missing_region", size, seed, fill=fill)
 
 
 def corrupt(x: np.ndarray, kind: Kind | str, level, seed: int = 0, fill: float = 0.0) -> np.ndarray:

@@ -29,8 +29,9 @@ from typing import Any
 import numpy as np
 
 from . import paths
-from .atomic import atomic_path, write_text
+from .atomic import atomic_path
 from .errors import ConvLSTMError
+from .jsonio import jsonable, write_json
 from .preprocessing import (
     DEFAULT_H,
     TEST_FRAMES,
@@ -260,16 +261,8 @@ def save_datasets(ds: Datasets, directory: str | Path) -> tuple[Path, Path]:
         "scaler": {"lo": ds.scaler.lo, "hi": ds.scaler.hi},
         "outliers": {"threshold": rep.threshold, "settings": rep.settings},
     }
-    write_text(info_path, json.dumps(meta, indent=2, default=_json_default))
+    write_json(info_path, meta)
     return npz_path, info_path
-
-
-def _json_default(obj):
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
 def read_info(directory: str | Path) -> dict[str, Any] | None:
@@ -359,7 +352,7 @@ def prepare_datasets(cfg, progress: bool = True, settings: ProcessingConfig | No
     key = _cache_key(cfg, settings, fingerprint(raw))
     cached = read_info(directory)
     ds = None
-    if cached is not None and cached.get("cache_key") == json.loads(json.dumps(key)):
+    if cached is not None and cached.get("cache_key") == jsonable(key):
         try:
             ds = load_datasets(directory)
         except DatasetsError:

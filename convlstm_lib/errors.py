@@ -11,3 +11,9 @@ class CourseDataError(ConvLSTMError, ValueError):
 
 class CheckpointError(ConvLSTMError):
     """A checkpoint file is missing, truncated, or not one of ours."""
+
+
+def one_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type name when the message is empty)."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -10,15 +10,11 @@ from . import paths
 from .atomic import atomic_path
 
 
-def figures_dir(profile: str) -> Path:
-    return paths.runs_dir(profile) / "figures"
-
-
 def save_figure(fig, name: str, profile: str, dpi: int = 120) -> list[Path]:
     """Write `fig` as `<name>.png` and `<name>.svg`; return both paths."""
     out = []
     for ext in ("png", "svg"):
-        target = figures_dir(profile) / f"{name}.{ext}"
+        target = paths.figures_dir(profile) / f"{name}.{ext}"
         with atomic_path(target) as tmp:
             fig.savefig(tmp, format=ext, dpi=dpi, bbox_inches="tight")
         out.append(target)

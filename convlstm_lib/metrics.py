@@ -19,11 +19,22 @@ Reductions (stated once, tested against hand-computed values in tests/test_metri
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
+
+# The metric keys of every run, trial, table and result file: `<test set>_<metric>`, defined here
+# once. Test sets: the N6 test windows (frames 4 and 16) and every N3 window. `clean_mse` is the MSE
+# against the noise-free frames (generated data only); `paper_loss` the paper's Table 1 number.
+TEST_SETS = ("n6_test", "n3")
+METRICS = ("mse", "psnr", "ssim", "clean_mse", "paper_loss")
+METRIC_KEYS = tuple(f"{test_set}_{metric}" for test_set in TEST_SETS for metric in METRICS)
+
+
+def metric_keys(clean: bool = True) -> tuple[str, ...]:
+    """`METRIC_KEYS`, without the `*_clean_mse` keys when the data have no clean frames."""
+    return tuple(k for k in METRIC_KEYS if clean or not k.endswith("_clean_mse"))
+
 
 SSIM_SETTINGS = {
     "gaussian_kernel": True, "kernel_size": 11, "sigma": 1.5, "k1": 0.01, "k2": 0.03, "data_range": 1.0,
@@ -82,7 +93,8 @@ def ssim(pred, target) -> float:
 def _ssim(p: torch.Tensor, t: torch.Tensor) -> float:
     if min(p.shape[-2:]) < SSIM_SETTINGS["kernel_size"]:
         raise ValueError(f"pred: SSIM needs images of at least 11x11 pixels, got {tuple(p.shape[-2:])}")
-    # float32 is 5x faster than float64 here and agrees to ~1e-4 (relative), below what we report.
+    # float32: faster than float64 and agrees to ~1e-4 (relative), below the 3 significant figures
+    # reported (timing: benchmarks/README.md, "Measured choices in the library").
     p, t = p.to(torch.float32), t.to(torch.float32)
     return float(structural_similarity_index_measure(p, t, reduction="elementwise_mean", **SSIM_SETTINGS))
 
@@ -114,6 +126,3 @@ def paper_to_per_pixel(paper_value: float, batch_size: int) -> float:
     return paper_value * batch_size
 
 
-def psnr_from_mse(value: float) -> float:
-    """PSNR (data range 1) of a single MSE value: 10*log10(1/mse)."""
-    return math.inf if value == 0 else 10.0 * math.log10(1.0 / value)

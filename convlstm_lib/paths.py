@@ -5,7 +5,11 @@ Data flow one way (cookiecutter-data-science):
     data/                       course CSVs a user drops in (used instead of generating)
     data/generated/<profile>/   generated course CSVs + ground truth (.npz)
     data/processed/<profile>/   windows and the four training sets (.npz)
-    runs/<profile>/             sweep journal, trial checkpoints, trials.csv
+    runs/<profile>/             sweep journal, trials.csv, sweep.json and the folders below
+      trials/                   one checkpoint per trial
+      figures/                  every notebook figure (PNG + SVG), copied next to the report
+      results/                  one JSON per notebook result, merged into report/results.json
+      artifacts/                best_model.pt and the course-format predictions, published
     report/                     executed notebooks, figures, report.html/.pdf, results.json
 
 Notebooks and tests import from here; nobody writes "../data".
@@ -22,7 +26,6 @@ PROCESSED_DIR = DATA_DIR / "processed"
 RUNS_DIR = ROOT / "runs"
 REPORT_DIR = ROOT / "report"
 NOTEBOOKS_DIR = ROOT / "notebooks"
-BENCHMARKS_DIR = ROOT / "benchmarks"
 # benchmarks/precision.py's verdicts (is bf16 faster and as accurate here?), read by precision="auto".
 PRECISION_VERDICT = RUNS_DIR / "precision.json"
 
@@ -46,6 +49,33 @@ def processed_dir(profile: str) -> Path:
 
 def runs_dir(profile: str) -> Path:
     return RUNS_DIR / profile
+
+
+# The runs layout: the sub-folders of runs/<profile>/ and the files the stages hand on.
+FIGURES = "figures"
+RESULTS = "results"
+ARTIFACTS = "artifacts"
+TRIALS = "trials"
+SWEEP_JOURNAL = "sweep.journal"
+TRIALS_CSV = "trials.csv"
+SWEEP_SUMMARY = "sweep.json"
+BEST_MODEL = "best_model.pt"
+
+
+def figures_dir(profile: str) -> Path:
+    return runs_dir(profile) / FIGURES
+
+
+def results_dir(profile: str) -> Path:
+    return runs_dir(profile) / RESULTS
+
+
+def artifacts_dir(profile: str) -> Path:
+    return runs_dir(profile) / ARTIFACTS
+
+
+def trials_dir(profile: str) -> Path:
+    return runs_dir(profile) / TRIALS
 
 
 def user_course_files(data_dir: Path = DATA_DIR) -> dict[str, Path] | None:

@@ -28,8 +28,9 @@ import numpy as np
 
 from . import course_io
 from .atomic import atomic_path
+from .checkpoints import Checkpoint, load_checkpoint
 from .errors import ConvLSTMError, CourseDataError
-from .training import Checkpoint, load_checkpoint, predict_frames
+from .evaluation import predict_frames
 
 # Decimals of the predicted pixel values in a course-format CSV: the course data are whole
 # numbers on the 0-255 scale, so 0.01 is far below its resolution (and half the file size).

@@ -204,8 +204,8 @@ def detect_outliers(
     n, t = frames.shape[0], frames.shape[1]
     if n_components > min(diffs.shape):
         raise ValueError(f"n_components: must be in 1..{min(diffs.shape)}, got {n_components}")
-    # One BLAS thread: the products here take ~1 s single-threaded, while a multi-threaded
-    # OpenBLAS spinning on cores other processes hold was measured 3-10x slower.
+    # One BLAS thread: a multi-threaded OpenBLAS spinning on cores that other processes hold was
+    # measured several times slower (benchmarks/README.md, "Measured choices in the library").
     with threadpool_limits(limits=1, user_api="blas"):
         pca = PCA(n_components=n_components, svd_solver="covariance_eigh", random_state=seed)
         coords = pca.fit_transform(diffs)

@@ -1,7 +1,7 @@
 """Results of the sweep (paper §4): the best trials, Table 1, the comparison with the paper.
 
 Input is the sweep's trials table (`sweep.load_trials(cfg)`, one row a trial) with at least
-the columns of `REQUIRED_COLUMNS`; the metric columns are those of `training.train_model`
+the columns of `REQUIRED_COLUMNS`; the metric columns are `metrics.METRIC_KEYS`
 (per-pixel MSE, PSNR, SSIM on the [0, 1] scale; see `metrics` for the reductions).
 
 Selection. A trial counts only when its status is ``complete`` and its N6 test MSE is finite;
@@ -11,45 +11,31 @@ The best trial of a training set is the one with the lowest N6 test per-pixel MS
 lower trial number), as in the paper, which chose its models by their test loss; the best
 overall is the best of those.
 
-The paper's Table 1 convention. Its numbers sum the per-batch *mean* MSE over the batches of
-the test set and divide by the number of samples N, so a per-pixel MSE m becomes
-m * ceil(N / B) / N at batch size B: about m / B (exactly so when every batch is full).
-`PAPER_TABLE1` carries both conversions back to per pixel: the full-batch one,
-`metrics.paper_to_per_pixel(loss, B)` = loss * B (3.69e-6 at B = 254 -> 9.37e-4), and the
-exact one for the paper's test sets (800 N6 test windows, 1400 N3 windows), which counts the
-last partial batch: loss * N / ceil(N / B) (3.69e-6 -> 7.38e-4 on N6, 4.32e-6 -> 1.01e-3 on N3).
-
-Files (all written atomically): `write_result(name, payload, profile)` writes
-runs/<profile>/results/<name>.json (NaN and infinities become null, so the file is strict
-JSON); `copy_checkpoint(path, profile)` copies a checkpoint to runs/<profile>/artifacts/.
+The paper's own Table 1 and its loss convention live in `paper`; result files in `artifacts`.
 """
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from . import metrics, paths
-from .atomic import write_bytes, write_text
 from .calibration import corner_noise
 from .config import TRAINING_SETS
 from .errors import ConvLSTMError
+from .metrics import METRIC_KEYS
+from .paper import PAPER_TABLE1
+from .statuses import TRIAL_STATUSES
 
-# A trial's status as the sweep records it (`sweep` module docstring): only "complete" counts;
-# killed (its worker died), surplus (never trained) and running trials are listed in the counts.
-STATUSES = ("complete", "collapsed", "diverged", "failed", "pruned", "killed", "surplus", "running")
+# A trial's status as the sweep records it (`statuses`): only "complete" counts; killed (its
+# worker died), surplus (never trained) and running trials are listed in the counts.
+STATUSES = TRIAL_STATUSES
 PARAMETER_COLUMNS = ("batch_size", "activation", "layers", "kernels", "lr", "optimizer")
 REQUIRED_COLUMNS = ("number", "status", "dataset", *PARAMETER_COLUMNS, "n6_test_mse", "n3_mse")
-METRIC_COLUMNS = (
-    "n6_test_mse", "n3_mse", "n6_test_psnr", "n6_test_ssim", "n3_psnr", "n3_ssim",
-    "n6_test_clean_mse", "n3_clean_mse", "n6_test_paper_loss", "n3_paper_loss",
-)
+# Table 1's metric columns: every metric key, the two MSEs first (the paper's own columns).
+METRIC_COLUMNS = ("n6_test_mse", "n3_mse", *(k for k in METRIC_KEYS if k not in ("n6_test_mse", "n3_mse")))
 TABLE1_COLUMNS = ("training_set", "trial", *PARAMETER_COLUMNS, *METRIC_COLUMNS)
 TRAINING_SET_LABELS = {
     "base": "Base", "denoised": "Denoised", "cleaned": "Removed Outliers", "processed": "Fully Processed",
@@ -61,83 +47,10 @@ TABLE1_LABELS = {
     "n3_psnr": "N3 PSNR", "n3_ssim": "N3 SSIM", "n6_test_clean_mse": "N6 clean MSE",
     "n3_clean_mse": "N3 clean MSE", "n6_test_paper_loss": "N6 paper loss", "n3_paper_loss": "N3 paper loss",
 }
-# The paper's test sets: 400 N6 sequences x frames 4 and 16; every window of 100 N3 sequences.
-PAPER_N6_TEST_SIZE = 800
-PAPER_N3_SIZE = 1400
 
 
 class ResultsError(ConvLSTMError):
     """A trials table or result file that cannot be summarised (missing columns, no complete trial)."""
-
-
-# ---------------------------------------------------------------------------------------------
-# The paper's Table 1
-
-
-def paper_loss_to_per_pixel(loss: float, batch_size: int, n_samples: int) -> float:
-    """Per-pixel MSE behind a paper-convention loss on N samples at batch size B.
-
-    The paper's loss is sum over ceil(N / B) batches of the batch mean, divided by N; if every
-    batch has the same per-pixel MSE m, that is m * ceil(N / B) / N, so m = loss * N / ceil(N / B).
-    """
-    if batch_size < 1 or n_samples < 1:
-        raise ValueError(f"batch_size and n_samples: must be >= 1, got {batch_size} and {n_samples}")
-    return loss * n_samples / math.ceil(n_samples / batch_size)
-
-
-@dataclass(frozen=True)
-class PaperRow:
-    """One row of the paper's Table 1; `n6_loss`/`n3_loss` in the paper's own convention."""
-
-    training_set: str
-    batch_size: int
-    activation: str
-    layers: int
-    kernels: int
-    lr: float
-    optimizer: str
-    n6_loss: float
-    n3_loss: float
-
-    @property
-    def n6_mse_full_batches(self) -> float:
-        """Per-pixel N6 MSE assuming full batches: loss * B (`metrics.paper_to_per_pixel`)."""
-        return metrics.paper_to_per_pixel(self.n6_loss, self.batch_size)
-
-    @property
-    def n3_mse_full_batches(self) -> float:
-        return metrics.paper_to_per_pixel(self.n3_loss, self.batch_size)
-
-    @property
-    def n6_mse(self) -> float:
-        """Per-pixel N6 MSE counting the last partial batch of the 800 N6 test windows."""
-        return paper_loss_to_per_pixel(self.n6_loss, self.batch_size, PAPER_N6_TEST_SIZE)
-
-    @property
-    def n3_mse(self) -> float:
-        """Per-pixel N3 MSE counting the last partial batch of the 1400 N3 windows."""
-        return paper_loss_to_per_pixel(self.n3_loss, self.batch_size, PAPER_N3_SIZE)
-
-
-PAPER_TABLE1: tuple[PaperRow, ...] = (
-    PaperRow("base", 224, "tanh", 5, 10, 0.03719, "RAdam", 4.69e-6, 5.25e-6),
-    PaperRow("denoised", 254, "relu", 4, 71, 0.004778, "Adamax", 3.69e-6, 4.32e-6),
-    PaperRow("cleaned", 214, "relu", 4, 42, 0.0010676, "Adamax", 4.52e-6, 5.41e-6),
-    PaperRow("processed", 216, "relu", 4, 41, 0.004656, "Adam", 3.86e-6, 5.57e-6),
-)
-PAPER_BEST = PAPER_TABLE1[1]  # the denoised run: 4 layers, 71 kernels, ReLU
-
-
-def paper_table1() -> pd.DataFrame:
-    """The paper's Table 1 with both per-pixel conversions, one row per training set."""
-    rows = []
-    for row in PAPER_TABLE1:
-        rows.append({
-            **asdict(row),
-            "n6_mse_full_batches": row.n6_mse_full_batches, "n3_mse_full_batches": row.n3_mse_full_batches,
-            "n6_mse": row.n6_mse, "n3_mse": row.n3_mse,
-        })
-    return pd.DataFrame(rows)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -360,89 +273,3 @@ def sequence_in_context(
         frames[t] = image
         predicted[t] = True
     return frames, predicted
-
-
-# ---------------------------------------------------------------------------------------------
-# Files
-
-
-def results_dir(profile: str) -> Path:
-    return paths.runs_dir(profile) / "results"
-
-
-def artifacts_dir(profile: str) -> Path:
-    return paths.runs_dir(profile) / "artifacts"
-
-
-def _jsonable(obj: Any) -> Any:
-    """Plain JSON types: numpy scalars/arrays unpacked, NaN and infinities -> None, tuples -> lists."""
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        return _jsonable(obj.item())
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
-
-
-def write_result(name: str, payload: Any, profile: str) -> Path:
-    """Write runs/<profile>/results/<name>.json atomically (strict JSON: NaN -> null); its path."""
-    if not name or "/" in name or name.endswith(".json"):
-        raise ValueError(f"name: a bare file stem is expected, got {name!r}")
-    target = results_dir(profile) / f"{name}.json"
-    write_text(target, json.dumps(_jsonable(payload), indent=2, allow_nan=False) + "\n")
-    return target
-
-
-def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """A DataFrame as a list of plain-JSON row dicts (NaN -> None)."""
-    return _jsonable(frame.to_dict(orient="records"))
-
-
-def resolve_checkpoint(checkpoint: str | Path, profile: str) -> Path:
-    """A trial's checkpoint path as an existing file: absolute, or relative to the repository
-    root or to runs/<profile>/. ResultsError naming the path when none exists."""
-    raw = Path(str(checkpoint))
-    candidates = [raw] if raw.is_absolute() else [paths.ROOT / raw, paths.runs_dir(profile) / raw]
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    looked = ", ".join(map(str, candidates))
-    raise ResultsError(f"checkpoint {checkpoint}: file not found (looked in {looked})")
-
-
-def copy_checkpoint(checkpoint: str | Path, profile: str, name: str = "best_model.pt") -> Path:
-    """Copy a checkpoint to runs/<profile>/artifacts/<name> atomically; the copy's path."""
-    source = resolve_checkpoint(checkpoint, profile)
-    target = artifacts_dir(profile) / name
-    write_bytes(target, source.read_bytes())
-    return target
-
-
-def predict_course_files(checkpoint: str | Path, directory: str | Path, profile: str) -> dict[str, Path]:
-    """Course-format predictions of the N6 and N3 train CSVs in `directory` by `checkpoint`.
-
-    Runs the `predict` command (`python -m convlstm_lib predict`, in this process) on
-    <directory>/train_data_n6.csv and train_data_n3.csv, writing runs/<profile>/artifacts/
-    predictions_n6.csv and predictions_n3.csv (test format, raw pixel scale). Returns
-    {"n6": path, "n3": path}; ResultsError naming the input when the command fails.
-    """
-    from . import cli  # the command's contract, not its internals
-
-    directory = Path(directory)
-    written = {}
-    for name in ("n6", "n3"):
-        source = directory / paths.COURSE_FILES[f"train_{name}"]
-        target = artifacts_dir(profile) / f"predictions_{name}.csv"
-        argv = ["predict", "--checkpoint", str(checkpoint), "--input", str(source), "--out", str(target)]
-        code = cli.main(argv)
-        if code != 0 or not target.is_file():
-            raise ResultsError(f"{source}: the predict command failed (exit {code}); see its message above")
-        written[name] = target
-    return written

@@ -10,7 +10,7 @@ Reduction: at each level, the loss is the per-pixel MSE over all N*H*W target pi
 error of the mean over the N per-image MSEs (std with ddof 1 / sqrt(N)). Where the windows have
 clean targets, `clean_mse` is the per-pixel MSE against them (NaN otherwise).
 
-Prediction runs in eval mode under torch.no_grad in batches (`training.predict_frames`);
+Prediction runs in eval mode under torch.no_grad in batches (`evaluation.predict_frames`);
 the corruption's random numbers are drawn from `seed` once per kind and shared by every level
 (common random numbers: see `corruption`), so a curve is reproducible and smooth in the level.
 At level 0 (size 0) the inputs are exactly the clean inputs, and the loss equals the clean
@@ -29,7 +29,7 @@ import torch
 from tqdm import tqdm
 
 from . import corruption, metrics
-from .training import predict_frames
+from .evaluation import predict_frames
 
 NOISE_COLUMNS = ("kind", "intensity", "mse", "sem", "clean_mse")
 REGION_COLUMNS = ("size", "fraction_removed", "mse", "sem", "clean_mse")
@@ -97,12 +97,6 @@ def _score(model: torch.nn.Module, inputs: np.ndarray, targets: np.ndarray, clea
         "sem": sem,
         "clean_mse": metrics.mse(pred, clean) if clean is not None else float("nan"),
     }
-
-
-def clean_loss(model: torch.nn.Module, windows, batch_size: int = 256) -> float:
-    """Per-pixel MSE of the model on uncorrupted inputs (the reference for every curve)."""
-    inputs, targets, _ = _check_windows(windows)
-    return metrics.mse(predict_frames(model, inputs, batch_size), targets)
 
 
 def noise_curves(

@@ -89,20 +89,18 @@ from optuna.trial import FrozenTrial, TrialState
 from tqdm import tqdm
 
 from . import paths
-from .atomic import atomic_path, write_text
+from .atomic import atomic_path
 from .config import ProfileConfig, get_profile
 from .errors import ConvLSTMError
+from .jsonio import write_json
+from .metrics import METRIC_KEYS
+from .statuses import COUNTED_FAIL_STATUSES
 
 PARAM_NAMES = ("dataset", "activation", "layers", "kernels", "lr", "batch_size", "optimizer", "model")
-METRIC_KEYS = (
-    "n6_test_mse", "n6_test_psnr", "n6_test_ssim", "n6_test_clean_mse", "n6_test_paper_loss",
-    "n3_mse", "n3_psnr", "n3_ssim", "n3_clean_mse", "n3_paper_loss",
-)
 TRIAL_COLUMNS = (
     "number", "state", "status", "reason", *PARAM_NAMES, *METRIC_KEYS,
     "epochs_run", "runtime_s", "seconds_per_epoch", "n_params", "time_saved_s", "seed", "checkpoint",
 )
-COUNTED_FAIL_STATUSES = ("diverged", "failed")
 # Configuration fields that define a study: resuming with different values would mix trials.
 STUDY_FIELDS = (
     "seed", "n6", "n3", "max_train_windows", "epochs", "layers_min", "layers_max", "kernels_min",
@@ -193,7 +191,7 @@ def sample_params(trial: optuna.Trial, cfg: ProfileConfig) -> dict[str, Any]:
 
 
 def journal_path(cfg: ProfileConfig, runs_dir: Path | None = None) -> Path:
-    return (runs_dir or paths.runs_dir(cfg.profile)) / "sweep.journal"
+    return (runs_dir or paths.runs_dir(cfg.profile)) / paths.SWEEP_JOURNAL
 
 
 def storage_spec(cfg: ProfileConfig, runs_dir: Path | None = None) -> str:
@@ -454,7 +452,7 @@ def _worker_main(spec: WorkerSpec) -> None:
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // cfg.workers))
     data = subsample(load_datasets(spec.processed_dir), cfg.max_train_windows, cfg.seed)
     study = open_study(cfg, open_storage(spec.storage), spec.worker)
-    trials_dir = Path(spec.runs_dir) / "trials"
+    trials_dir = Path(spec.runs_dir) / paths.TRIALS
     _work(study, Objective(cfg, data, trials_dir, cfg.n_trials, spec.device, deadline=spec.deadline))
 
 
@@ -483,14 +481,15 @@ def run_sweep(cfg: ProfileConfig, progress: bool = True, runs_dir: Path | None =
                    disable=not progress)
         try:
             if cfg.workers == 1:
-                objective = Objective(cfg, data, runs_dir / "trials", cfg.n_trials, device, deadline=deadline)
+                objective = Objective(cfg, data, runs_dir / paths.TRIALS, cfg.n_trials, device,
+                                      deadline=deadline)
                 _work(study, objective, bar)
             else:
                 _run_processes(cfg, spec, runs_dir, device, study, bar, deadline)
         finally:
             bar.close()
-    export_trials(study, runs_dir / "trials.csv")
-    write_summary(cfg, study, runs_dir / "sweep.json", spec, time.perf_counter() - started)
+    export_trials(study, runs_dir / paths.TRIALS_CSV)
+    write_summary(cfg, study, runs_dir / paths.SWEEP_SUMMARY, spec, time.perf_counter() - started)
     return study
 
 
@@ -600,13 +599,13 @@ def write_summary(cfg: ProfileConfig, study: optuna.Study, target: Path, spec: s
         **summarise(trials_frame(study)),
     }
     summary["stopped_by_budget"] = bool(cfg.sweep_budget_s) and summary["counted"] < cfg.n_trials
-    write_text(target, json.dumps(summary, indent=2, default=str) + "\n")
+    write_json(target, summary)
     return summary
 
 
 def load_trials(cfg: ProfileConfig, runs_dir: Path | None = None) -> pd.DataFrame:
     """runs/<profile>/trials.csv as a DataFrame (columns TRIAL_COLUMNS)."""
-    target = Path(runs_dir or paths.runs_dir(cfg.profile)) / "trials.csv"
+    target = Path(runs_dir or paths.runs_dir(cfg.profile)) / paths.TRIALS_CSV
     if not target.is_file():
         raise SweepError(
             f"{target}: no trials yet; run the sweep first (notebook 03 or `python -m convlstm_lib sweep`)"
@@ -649,7 +648,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise SweepError(str(exc)) from None
     study = run_sweep(cfg, progress=not args.no_progress, device=args.device)
-    summary = json.loads((paths.runs_dir(cfg.profile) / "sweep.json").read_text())
+    summary = json.loads((paths.runs_dir(cfg.profile) / paths.SWEEP_SUMMARY).read_text())
     print(f"study {study.study_name}: {summary['counted']}/{cfg.n_trials} trials counted; "
           f"statuses {summary['status_counts']}")
     if cfg.prune:

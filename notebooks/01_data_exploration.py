@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -375,6 +377,6 @@ payload = {
 }
 if generated:
     payload["generator_config"] = asdict(GeneratorConfig.from_json(raw.truth_n6["config"]))
-target = paths.runs_dir(cfg.profile) / "results" / "data.json"
+target = paths.results_dir(cfg.profile) / "data.json"
 write_text(target, json.dumps(payload, indent=2, allow_nan=False) + "\n")
 print(target)

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -29,12 +31,9 @@
 # `prepare_datasets` caches the result under `data/processed/<profile>/` for the sweep.
 
 # %% tags=["parameters"]
+# The profile (`convlstm_lib/config.py`) fills in every other setting; run_all.py passes both.
 profile = "quick"
 seed = 0
-n6 = 400
-n3 = 100
-max_train_windows = 0
-figure5_rows = 6
 
 # %%
 import time
@@ -49,9 +48,7 @@ from convlstm_lib.config import get_profile
 from convlstm_lib.datasets import prepare_datasets
 from convlstm_lib.figures import save_figure
 
-cfg = get_profile(
-    profile, seed=seed, n6=n6, n3=n3, max_train_windows=max_train_windows, figure5_rows=figure5_rows
-)
+cfg = get_profile(profile, seed=seed)
 
 # %% [markdown]
 # ## Building (or loading) the processed datasets

@@ -29,28 +29,9 @@
 # it. The trials table goes to `runs/<profile>/trials.csv` for notebook 04.
 
 # %% tags=["parameters"]
+# The profile (`convlstm_lib/config.py`) fills in every other setting; run_all.py passes both.
 profile = "quick"
 seed = 0
-n6 = 400
-n3 = 100
-max_train_windows = 0
-n_trials = 12
-epochs = 4
-layers_min = 1
-layers_max = 2
-kernels_min = 4
-kernels_max = 16
-lr_min = 0.001
-lr_max = 0.02
-batch_size_min = 32
-batch_size_max = 64
-optimizers = ["Adam", "AdamW", "Adamax", "NAdam", "RAdam", "RMSprop"]
-activations = ["relu", "tanh"]
-training_sets = ["base", "cleaned", "denoised", "processed"]
-workers = 1
-prune = False
-storage = ""
-study = ""
 
 # %%
 import time
@@ -62,13 +43,7 @@ from convlstm_lib import sweep
 from convlstm_lib.config import get_profile
 from convlstm_lib.figures import save_figure
 
-cfg = get_profile(
-    profile, seed=seed, n6=n6, n3=n3, max_train_windows=max_train_windows, n_trials=n_trials, epochs=epochs,
-    layers_min=layers_min, layers_max=layers_max, kernels_min=kernels_min, kernels_max=kernels_max,
-    lr_min=lr_min, lr_max=lr_max, batch_size_min=batch_size_min, batch_size_max=batch_size_max,
-    optimizers=optimizers, activations=activations, training_sets=training_sets, workers=workers,
-    prune=prune, storage=storage, study=study,
-)
+cfg = get_profile(profile, seed=seed)
 
 # %% [markdown]
 # ## The model (paper §2, Equation 2)

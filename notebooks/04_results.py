@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -30,11 +32,9 @@
 # Every number comes from `convlstm_lib.results` (tested in `tests/test_results.py`).
 
 # %% tags=["parameters"]
+# The profile (`convlstm_lib/config.py`) fills in every other setting; run_all.py passes both.
 profile = "quick"
 seed = 0
-n6 = 400
-n3 = 100
-max_train_windows = 0
 
 # %%
 import matplotlib.pyplot as plt
@@ -43,14 +43,15 @@ import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown, display
 
-from convlstm_lib import baselines, metrics, paths, results, sources
+from convlstm_lib import artifacts, baselines, metrics, paper, paths, results, sources
+from convlstm_lib.checkpoints import load_checkpoint
 from convlstm_lib.config import get_profile
 from convlstm_lib.datasets import prepare_datasets
+from convlstm_lib.evaluation import predict_frames
 from convlstm_lib.figures import save_figure
 from convlstm_lib.sweep import load_trials
-from convlstm_lib.training import load_checkpoint, predict_frames
 
-cfg = get_profile(profile, seed=seed, n6=n6, n3=n3, max_train_windows=max_train_windows)
+cfg = get_profile(profile, seed=seed)
 ds = prepare_datasets(cfg, progress=False)
 raw = sources.load_raw(cfg, progress=False)
 trials = load_trials(cfg)
@@ -66,7 +67,7 @@ display(Markdown(
 #
 # A trial counts only when it completed with finite metrics. The paper dropped 30 runs whose
 # predictions were blank; here such runs are marked **collapsed** (the mean per-image standard
-# deviation of the test predictions below a threshold, see `training.is_collapsed`), runs whose
+# deviation of the test predictions below a threshold, see `evaluation.is_collapsed`), runs whose
 # loss became NaN or infinite **diverged**, and runs that could not train at all (e.g. SparseAdam
 # on dense gradients) **failed**. They are excluded from Figure 6 and Table 1 and counted here.
 
@@ -188,7 +189,7 @@ display(shown_comparison.rename(columns=labels).style.format(formats, na_rep="â€
 display(Markdown("The paper's own rows (its parameters):"))
 paper_cols = ["training_set", "batch_size", "activation", "layers", "kernels", "lr", "optimizer",
               "n6_loss", "n3_loss"]
-display(results.paper_table1()[paper_cols])
+display(paper.paper_table1()[paper_cols])
 
 # %% [markdown]
 # ## The best model: checkpoint, re-evaluation and predictions (Figure 7)
@@ -197,7 +198,7 @@ display(results.paper_table1()[paper_cols])
 # again here, which checks that the stored metrics are reproduced from the file.
 
 # %%
-best_path = results.copy_checkpoint(best["checkpoint"], cfg.profile)
+best_path = artifacts.copy_checkpoint(best["checkpoint"], cfg.profile)
 ckpt = load_checkpoint(best_path)
 model = ckpt.model
 pred = {"N6 test": predict_frames(model, ds.n6_test.inputs), "N3": predict_frames(model, ds.n3.inputs)}
@@ -281,13 +282,13 @@ plt.show()
 best_json = results.best_record(best, copy_last_n6_mse=copy_last["n6_test_mse"])
 best_json["checkpoint"] = str(best_path.relative_to(paths.ROOT))
 best_json["noise_floor"] = floor
-results.write_result("best", best_json, cfg.profile)
-results.write_result("table1", results.records(table), cfg.profile)
-results.write_result("paper_comparison", results.records(comparison), cfg.profile)
-results.write_result("baselines", baseline_scores, cfg.profile)
-results.write_result("counts", counts, cfg.profile)
+artifacts.write_result("best", best_json, cfg.profile)
+artifacts.write_result("table1", artifacts.records(table), cfg.profile)
+artifacts.write_result("paper_comparison", artifacts.records(comparison), cfg.profile)
+artifacts.write_result("baselines", baseline_scores, cfg.profile)
+artifacts.write_result("counts", counts, cfg.profile)
 
-written = results.predict_course_files(best_path, raw.directory, cfg.profile)
+written = artifacts.predict_course_files(best_path, raw.directory, cfg.profile)
 checks = {}
 for name, target in written.items():
     ours = pd.read_csv(target, header=None).to_numpy(dtype=float)

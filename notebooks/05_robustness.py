@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -34,27 +36,24 @@
 # `runs/<profile>/artifacts/best_model.pt`.
 
 # %% tags=["parameters"]
+# The profile (`convlstm_lib/config.py`) fills in every other setting; run_all.py passes both.
 profile = "quick"
 seed = 0
-n6 = 400
-n3 = 100
-noise_levels = 21
-region_step = 2
 
 # %%
 import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
-from convlstm_lib import corruption, results, robustness
+from convlstm_lib import artifacts, corruption, paths, robustness
+from convlstm_lib.checkpoints import load_checkpoint
 from convlstm_lib.config import get_profile
 from convlstm_lib.datasets import prepare_datasets
 from convlstm_lib.figures import save_figure
-from convlstm_lib.training import load_checkpoint
 
-cfg = get_profile(profile, seed=seed, n6=n6, n3=n3, noise_levels=noise_levels, region_step=region_step)
+cfg = get_profile(profile, seed=seed)
 ds = prepare_datasets(cfg, progress=False)
-ckpt = load_checkpoint(results.artifacts_dir(cfg.profile) / "best_model.pt")
+ckpt = load_checkpoint(paths.artifacts_dir(cfg.profile) / paths.BEST_MODEL)
 model = ckpt.model
 # N3 is scored on its windows whose target is frame 4 or 16, like N6 test: the same frames in
 # both sets, and a seventh of the cost of every N3 window at every level.
@@ -155,7 +154,7 @@ record = result.record()
 record["clean_mse"] = clean
 record["tolerance_2x"] = tolerances
 record["test_sets"] = {name: f"{labels[name]}: windows whose target is frame 4 or 16" for name in test_sets}
-results.write_result("robustness", record, cfg.profile)
+artifacts.write_result("robustness", record, cfg.profile)
 display(Markdown(
     f"At intensity 1 the worst corruption is **{corruption.KIND_LABELS[worst]}** "
     f"(N6 test MSE {at_max.loc[worst, 'n6']:.3e}, {at_max.loc[worst, 'n6'] / clean['n6']:.0f}x "

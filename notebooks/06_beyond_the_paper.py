@@ -37,11 +37,9 @@
 # does not. The numbers come from `convlstm_lib.sweep` (`best_per_model`, tested).
 
 # %% tags=["parameters"]
+# The profile (`convlstm_lib/config.py`) fills in every other setting; run_all.py passes both.
 profile = "quick"
 seed = 0
-n6 = 400
-n3 = 100
-max_train_windows = 0
 
 # %%
 import json
@@ -51,17 +49,17 @@ import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown, display
 
-from convlstm_lib import baselines, paths, results
+from convlstm_lib import artifacts, baselines, paths, results
 from convlstm_lib.config import MODELS, get_profile
 from convlstm_lib.datasets import prepare_datasets
 from convlstm_lib.figures import save_figure
 from convlstm_lib.sweep import best_per_model, load_trials
 
-cfg = get_profile(profile, seed=seed, n6=n6, n3=n3, max_train_windows=max_train_windows)
+cfg = get_profile(profile, seed=seed)
 ds = prepare_datasets(cfg, progress=False)
 trials = load_trials(cfg)
 copy_last = baselines.evaluate_baselines(ds)["copy_last"]["n6_test_mse"]
-summary_path = paths.runs_dir(cfg.profile) / "sweep.json"
+summary_path = paths.runs_dir(cfg.profile) / paths.SWEEP_SUMMARY
 sweep_summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
 counted, wanted = sweep_summary.get("counted", len(trials)), sweep_summary.get("n_trials", cfg.n_trials)
 budget_note = (
@@ -143,7 +141,7 @@ payload = {
     }
     for model in cfg.models
 }
-results.write_result("models", payload, cfg.profile)
+artifacts.write_result("models", payload, cfg.profile)
 def below(model: str) -> bool:
     ratio = best_table.loc[model, "ratio_to_copy_last"]
     return ratio is not None and pd.notna(ratio) and ratio < 1

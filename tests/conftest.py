@@ -17,3 +17,69 @@ def _one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+def _blob_windows(n: int, seed: int = 0, clean: bool = True, side: int = 36, noise: float = 0.0,
+                  inputs: int = 2):
+    """n windows of a Gaussian blob moving at a constant random velocity: `inputs` frames -> the next.
+
+    Targets are the next frame plus Gaussian noise of std `noise` (clipped to [0, 1]);
+    clean_targets the noise-free frame (None when `clean` is False). Frames on the [0, 1] scale.
+    """
+    import numpy as np
+
+    from convlstm_lib.preprocessing import WindowSet
+
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:side, 0:side]
+    frames = np.empty((n, inputs + 1, side, side), np.float32)
+    for k in range(n):
+        p = rng.uniform(side * 0.3, side * 0.7, 2)
+        v = rng.uniform(-side / 12, side / 12, 2)
+        for t in range(inputs + 1):
+            cy, cx = p + t * v
+            frames[k, t] = np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * (side / 12) ** 2))
+    truth = frames[:, -1].copy()
+    target = truth
+    if noise:
+        target = np.clip(truth + rng.normal(0, noise, truth.shape), 0, 1).astype(np.float32)
+    return WindowSet(frames[:, :-1].copy(), target, truth.copy() if clean else None, np.arange(n),
+                     np.full(n, inputs + 1))
+
+
+@pytest.fixture(scope="session")
+def blob_windows():
+    """Factory of synthetic windows: blob_windows(n, seed=0, clean=True, side=36, noise=0.0)."""
+    return _blob_windows
+
+
+@pytest.fixture(scope="session")
+def blob_data():
+    """Factory of a stand-in for `datasets.Datasets` built from blob windows (all four training sets
+    the same): blob_data(n_train=16, n_test=4, clean=True)."""
+    from types import SimpleNamespace
+
+    from convlstm_lib.preprocessing import Scaler
+
+    def make(n_train: int = 16, n_test: int = 4, clean: bool = True):
+        train = _blob_windows(n_train, 0, clean)
+        return SimpleNamespace(
+            train={k: train for k in ("base", "cleaned", "denoised", "processed")},
+            n6_test=_blob_windows(n_test, 1, clean),
+            n3=_blob_windows(n_test + 2, 2, clean),
+            scaler=Scaler(-3.0, 260.0),
+        )
+
+    return make
+
+
+@pytest.fixture
+def project_dirs(tmp_path, monkeypatch):
+    """Redirect every data and runs folder of `paths` under tmp_path; returns tmp_path."""
+    from convlstm_lib import paths
+
+    monkeypatch.setattr(paths, "DATA_DIR", tmp_path / "data")
+    monkeypatch.setattr(paths, "GENERATED_DIR", tmp_path / "data" / "generated")
+    monkeypatch.setattr(paths, "PROCESSED_DIR", tmp_path / "data" / "processed")
+    monkeypatch.setattr(paths, "RUNS_DIR", tmp_path / "runs")
+    return tmp_path

@@ -27,8 +27,8 @@ def test_intensity_zero_is_identity(batch, kind):
 def test_identity_keeps_values_outside_unit_range(batch):
     x = batch.copy()
     x[0, 0, 0, 0] = -0.05  # a scaled test frame may dip below the training minimum
-    np.testing.assert_array_equal(c.gaussian_noise(x, 0.0), x)
-    np.testing.assert_array_equal(c.missing_region(x, 0), x)
+    np.testing.assert_array_equal(c.corrupt(x, "gaussian", 0.0), x)
+    np.testing.assert_array_equal(c.corrupt(x, "missing_region", 0), x)
 
 
 @pytest.mark.parametrize("kind", c.NOISE_KINDS)
@@ -44,7 +44,7 @@ def test_error_grows_with_intensity_and_stays_in_unit_range(batch, kind):
 
 def test_gaussian_std_is_the_intensity():
     x = np.full((200, 1, 36, 36), 0.5, dtype=np.float64)
-    y = c.gaussian_noise(x, 0.05, seed=3)
+    y = c.corrupt(x, "gaussian", 0.05, seed=3)
     assert np.std(y - x) == pytest.approx(0.05, rel=0.02)
     assert np.mean(y - x) == pytest.approx(0.0, abs=1e-3)
 
@@ -53,7 +53,7 @@ def test_poisson_variance_is_a_squared_times_brightness():
     # K ~ Poisson(P x) / P with P = 1/a^2: mean x, variance a^2 x
     x = np.full((200, 1, 36, 36), 0.25, dtype=np.float64)
     a = 0.2
-    y = c.poisson_noise(x, a, seed=4)
+    y = c.corrupt(x, "poisson", a, seed=4)
     assert np.mean(y) == pytest.approx(0.25, rel=0.01)
     assert np.var(y) == pytest.approx(a * a * 0.25, rel=0.03)
     # values are whole photon counts divided by P = 25
@@ -62,17 +62,17 @@ def test_poisson_variance_is_a_squared_times_brightness():
 
 def test_salt_and_pepper_hits_a_fraction_intensity_half_white():
     x = np.full((100, 1, 36, 36), 0.5, dtype=np.float32)
-    y = c.salt_and_pepper(x, 0.3, seed=5)
+    y = c.corrupt(x, "salt_and_pepper", 0.3, seed=5)
     hit = y != 0.5
     assert hit.mean() == pytest.approx(0.3, abs=0.01)
     assert set(np.unique(y[hit]).tolist()) == {0.0, 1.0}
     assert (y[hit] == 1).mean() == pytest.approx(0.5, abs=0.02)
-    assert (c.salt_and_pepper(x, 1.0, seed=5) != 0.5).all()
+    assert (c.corrupt(x, "salt_and_pepper", 1.0, seed=5) != 0.5).all()
 
 
 def test_missing_region_is_one_square_shared_by_the_frames(batch):
     x = np.full((30, 2, 36, 36), 0.7, dtype=np.float32)
-    y = c.missing_region(x, 7, seed=6)
+    y = c.corrupt(x, "missing_region", 7, seed=6)
     for n in range(30):
         holes = y[n, 0] == 0
         np.testing.assert_array_equal(holes, y[n, 1] == 0)
@@ -81,14 +81,14 @@ def test_missing_region_is_one_square_shared_by_the_frames(batch):
         assert rows.max() - rows.min() == 6 and cols.max() - cols.min() == 6
     # positions differ between samples
     assert len({tuple(np.argwhere(y[n, 0] == 0)[0]) for n in range(30)}) > 5
-    assert (c.missing_region(x, 36, seed=6) == 0).all()
-    filled = c.missing_region(x, 36, seed=6, fill=0.5)
+    assert (c.corrupt(x, "missing_region", 36, seed=6) == 0).all()
+    filled = c.corrupt(x, "missing_region", 36, seed=6, fill=0.5)
     assert (filled == 0.5).all()
 
 
 def test_missing_area_grows_with_size(batch):
     sizes = np.arange(0, 37, 4)
-    out = c.missing_region(np.ones((10, 2, 36, 36), np.float32), sizes, seed=0)
+    out = c.corrupt(np.ones((10, 2, 36, 36), np.float32), "missing_region", sizes, seed=0)
     np.testing.assert_array_equal((out == 0).sum(axis=(1, 2, 3, 4)), 10 * 2 * sizes**2)
 
 
@@ -138,7 +138,7 @@ def test_figure5_grid_rows_are_intensities():
 )
 def test_bad_noise_input(x, level, match):
     with pytest.raises(ValueError, match=match):
-        c.gaussian_noise(x, level)
+        c.corrupt(x, "gaussian", level)
 
 
 @pytest.mark.parametrize(
@@ -147,7 +147,7 @@ def test_bad_noise_input(x, level, match):
 )
 def test_bad_region_size(size, match):
     with pytest.raises(ValueError, match=match):
-        c.missing_region(np.zeros((2, 36, 36), np.float32), size)
+        c.corrupt(np.zeros((2, 36, 36), np.float32), "missing_region", size)
 
 
 def test_unknown_kind():

@@ -23,8 +23,8 @@ def test_psnr_is_mean_of_per_image_psnr():
     target = np.full((2, 12, 12), 0.1)  # image mse 0.01 -> 20 dB
     target[1] = 0.01  # image mse 1e-4 -> 40 dB
     assert metrics.psnr(pred, target) == pytest.approx(30.0, abs=1e-5)
-    # not the PSNR of the mean MSE, which would be 10*log10(1/0.00505) = 22.97 dB
-    assert metrics.psnr_from_mse(0.00505) == pytest.approx(22.967, abs=1e-3)
+    # not the PSNR of the mean MSE (0.00505), which would be 10*log10(1/0.00505) = 22.97 dB
+    assert metrics.psnr(pred, target) != pytest.approx(22.967, abs=1e-2)
 
 
 def test_ssim_identical_is_one_and_constant_shift_is_luminance_term():
@@ -75,3 +75,12 @@ def test_bad_input_names_the_problem(pred, target, match):
 def test_ssim_rejects_images_smaller_than_window():
     with pytest.raises(ValueError, match="11x11"):
         metrics.ssim(np.zeros((1, 8, 8)), np.zeros((1, 8, 8)))
+
+
+def test_metric_keys_are_test_set_times_metric_and_drop_clean_without_clean_frames():
+    assert metrics.METRIC_KEYS[:5] == (
+        "n6_test_mse", "n6_test_psnr", "n6_test_ssim", "n6_test_clean_mse", "n6_test_paper_loss"
+    )
+    assert len(metrics.METRIC_KEYS) == 10 and len(set(metrics.METRIC_KEYS)) == 10
+    assert "n3_clean_mse" not in metrics.metric_keys(clean=False)
+    assert len(metrics.metric_keys(clean=False)) == 8

@@ -11,6 +11,15 @@ def test_paths_are_rooted_at_the_repository_not_the_working_directory(monkeypatc
     assert paths.runs_dir("quick") == paths.ROOT / "runs" / "quick"
 
 
+def test_the_runs_layout_follows_the_runs_folder(monkeypatch, tmp_path):
+    # computed on every call, so redirecting RUNS_DIR (tests, another checkout) moves every stage's folder
+    monkeypatch.setattr(paths, "RUNS_DIR", tmp_path)
+    folders = [paths.figures_dir("smoke"), paths.results_dir("smoke"), paths.artifacts_dir("smoke"),
+               paths.trials_dir("smoke")]
+    assert all(f.parent == tmp_path / "smoke" for f in folders)
+    assert len({f.name for f in folders}) == 4
+
+
 def test_user_course_files_need_all_four(tmp_path):
     names = list(paths.COURSE_FILES.values())
     for name in names[:3]:

@@ -9,10 +9,12 @@ import numpy as np
 import pytest
 
 from convlstm_lib import cli, course_io, paths
+from convlstm_lib.checkpoints import load_checkpoint, save_checkpoint
+from convlstm_lib.evaluation import predict_frames
 from convlstm_lib.model import ModelConfig
 from convlstm_lib.predict import PredictInputError, pairs_for_test_frames, predict_file
 from convlstm_lib.preprocessing import Scaler
-from convlstm_lib.training import TrainConfig, build_model, load_checkpoint, predict_frames, save_checkpoint
+from convlstm_lib.training import TrainConfig, build_model
 
 CFG = ModelConfig(layers=1, kernels=3)
 

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from convlstm_lib import paths, results
+from convlstm_lib import results
 from convlstm_lib.preprocessing import WindowSet
 
 
@@ -42,38 +41,6 @@ def trials() -> pd.DataFrame:
         _trial(8, "processed", "complete", 0.007),  # tie with 7: the lower number wins
         _trial(9, "denoised", "complete", np.inf),  # not finite: excluded
     ])
-
-
-def test_paper_conversion_full_batches_matches_the_spec():
-    denoised = next(r for r in results.PAPER_TABLE1 if r.training_set == "denoised")
-    assert denoised.batch_size == 254
-    assert denoised.n6_mse_full_batches == pytest.approx(9.37e-4, rel=1e-3)
-    # Exact conversion on 800 windows at 254: ceil(800/254) = 4 batches -> 3.69e-6 * 800 / 4.
-    assert denoised.n6_mse == pytest.approx(3.69e-6 * 200)
-    assert denoised.n3_mse == pytest.approx(4.32e-6 * 1400 / 6)
-
-
-def test_paper_loss_to_per_pixel_inverts_metrics_paper_loss():
-    from convlstm_lib import metrics
-
-    rng = np.random.default_rng(0)
-    pred, target = rng.random((50, 6, 6)), rng.random((50, 6, 6))
-    # Equal per-image errors make every batch mean the same, so the inversion is exact.
-    target = pred + 0.1
-    loss = metrics.paper_loss(pred, target, batch_size=16)
-    assert results.paper_loss_to_per_pixel(loss, 16, 50) == pytest.approx(metrics.mse(pred, target))
-    with pytest.raises(ValueError, match="batch_size"):
-        results.paper_loss_to_per_pixel(1.0, 0, 10)
-
-
-def test_paper_table1_has_the_four_rows_of_the_paper():
-    table = results.paper_table1()
-    assert list(table["training_set"]) == ["base", "denoised", "cleaned", "processed"]
-    assert list(table["batch_size"]) == [224, 254, 214, 216]
-    assert list(table["optimizer"]) == ["RAdam", "Adamax", "Adamax", "Adam"]
-    assert table.loc[0, "n6_loss"] == 4.69e-6 and table.loc[3, "n3_loss"] == 5.57e-6
-    assert np.allclose(table["n6_mse_full_batches"], table["n6_loss"] * table["batch_size"])
-    assert results.PAPER_BEST.kernels == 71
 
 
 def test_counts_include_every_status(trials):
@@ -174,57 +141,3 @@ def test_sequence_in_context_marks_predicted_frames():
         results.sequence_in_context(seq, {16: np.ones((4, 4))})
     with pytest.raises(ValueError, match=r"predictions\[3\]"):
         results.sequence_in_context(seq, {3: np.ones((3, 3))})
-
-
-def test_write_result_is_strict_json_under_the_profiles_results(monkeypatch, tmp_path):
-    monkeypatch.setattr(paths, "RUNS_DIR", tmp_path)
-    payload = {"mse": np.float32(0.5), "psnr": math.inf, "x": (1, np.nan)}
-    target = results.write_result("best", payload, "smoke")
-    assert target == tmp_path / "smoke" / "results" / "best.json"
-    assert json.loads(target.read_text()) == {"mse": 0.5, "psnr": None, "x": [1, None]}
-    with pytest.raises(ValueError, match="file stem"):
-        results.write_result("best.json", {}, "smoke")
-
-
-def test_records_turn_nan_into_null():
-    frame = pd.DataFrame({"a": [1.0, np.nan], "b": ["x", "y"]})
-    assert results.records(frame) == [{"a": 1.0, "b": "x"}, {"a": None, "b": "y"}]
-
-
-def test_copy_checkpoint_resolves_relative_to_the_runs_dir(monkeypatch, tmp_path):
-    monkeypatch.setattr(paths, "RUNS_DIR", tmp_path)
-    source = tmp_path / "smoke" / "trials" / "7.pt"
-    source.parent.mkdir(parents=True)
-    source.write_bytes(b"weights")
-    copied = results.copy_checkpoint("trials/7.pt", "smoke")
-    assert copied == tmp_path / "smoke" / "artifacts" / "best_model.pt"
-    assert copied.read_bytes() == b"weights"
-    with pytest.raises(results.ResultsError, match="trials/8.pt: file not found"):
-        results.copy_checkpoint("trials/8.pt", "smoke")
-
-
-def test_predict_course_files_runs_the_predict_command_per_set(monkeypatch, tmp_path):
-    import sys
-    import types
-
-    monkeypatch.setattr(paths, "RUNS_DIR", tmp_path / "runs")
-    calls = []
-
-    def add_arguments(parser):
-        for flag in ("--checkpoint", "--input", "--out"):
-            parser.add_argument(flag)
-
-    def run(args):
-        calls.append((args.checkpoint, Path(args.input).name))
-        if "n3" in args.input:
-            return 2  # the command failed for N3
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text("0\n")
-        return 0
-
-    fake = types.SimpleNamespace(add_arguments=add_arguments, run=run)
-    monkeypatch.setitem(sys.modules, "convlstm_lib.predict", fake)
-    with pytest.raises(results.ResultsError, match="train_data_n3.csv: the predict command failed"):
-        results.predict_course_files("best.pt", tmp_path, "smoke")
-    assert calls == [("best.pt", "train_data_n6.csv"), ("best.pt", "train_data_n3.csv")]
-    assert (tmp_path / "runs" / "smoke" / "artifacts" / "predictions_n6.csv").is_file()

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from convlstm_lib import metrics, robustness
-from convlstm_lib.model import ConvLSTM, ModelConfig
+from convlstm_lib.model import ModelConfig, build_model
 from convlstm_lib.preprocessing import WindowSet
 
 
@@ -42,7 +42,6 @@ def test_level_zero_equals_the_clean_evaluation():
     ws = _windows()
     model = CopyLast()
     reference = metrics.mse(ws.inputs[:, -1], ws.targets)
-    assert robustness.clean_loss(model, ws, batch_size=7) == pytest.approx(reference, rel=1e-6)
     curves = robustness.noise_curves(model, ws, levels=[0.0, 0.5], seed=3, batch_size=7)
     assert tuple(curves.columns) == robustness.NOISE_COLUMNS
     assert len(curves) == 6
@@ -100,7 +99,7 @@ def test_curves_are_deterministic_by_seed():
 def test_batch_size_does_not_change_the_result_of_a_convlstm():
     ws = _windows(n=10)
     torch.manual_seed(0)
-    model = ConvLSTM(ModelConfig(layers=2, kernels=3, height=12, width=12))
+    model = build_model(ModelConfig(layers=2, kernels=3, height=12, width=12))
     a = robustness.noise_curves(model, ws, kinds=["gaussian"], levels=[0.0, 0.4], seed=2, batch_size=3)
     b = robustness.noise_curves(model, ws, kinds=["gaussian"], levels=[0.0, 0.4], seed=2, batch_size=10)
     assert np.allclose(a["mse"], b["mse"], rtol=1e-5)
@@ -120,7 +119,7 @@ def test_bad_arguments_raise_value_errors_naming_them():
     empty = WindowSet(np.zeros((0, 2, 12, 12), np.float32), np.zeros((0, 12, 12), np.float32), None,
                       np.zeros(0, int), np.zeros(0, int))
     with pytest.raises(ValueError, match="N = 0"):
-        robustness.clean_loss(CopyLast(), empty)
+        robustness.noise_curves(CopyLast(), empty, levels=[0.0])
 
 
 def test_levels_and_sizes_helpers():
@@ -152,7 +151,7 @@ def test_evaluate_robustness_record_is_strict_json():
     assert record["missing_region"]["sizes"] == [0, 12]
     assert list(record["config"]["levels"]) == [0.0, 1.0]
     assert len(result.noise_table()) == 12 and set(result.region_table()["test_set"]) == {"n6", "n3"}
-    from convlstm_lib.results import _jsonable
+    from convlstm_lib.jsonio import jsonable as _jsonable
 
     json.dumps(_jsonable(record), allow_nan=False)
     with pytest.raises(ValueError, match="levels and sizes"):

@@ -1,0 +1,90 @@
+"""train CLI: model.pt and strict-JSON metrics.json, one cut of the training set, one-line errors."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from convlstm_lib import paths
+from convlstm_lib.checkpoints import load_checkpoint
+
+
+@pytest.mark.slow
+def test_train_cli_writes_model_and_metrics(tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "convlstm_lib",
+            "train",
+            "--profile",
+            "smoke",
+            "--dataset",
+            "processed",
+            "--layers",
+            "1",
+            "--kernels",
+            "4",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "16",
+            "--lr",
+            "0.01",
+            "--optimizer",
+            "Adam",
+            "--seed",
+            "0",
+            "--max-train-windows",
+            "200",
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        cwd=paths.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode in (0, 1), proc.stderr[-2000:]  # 1: the run collapsed (a valid outcome)
+    def no_bare_constants(name):
+        raise AssertionError(f"metrics.json holds a bare {name}: not strict JSON")
+
+    summary = json.loads((out / "metrics.json").read_text(), parse_constant=no_bare_constants)
+    assert summary["status"] in ("complete", "collapsed")
+    # the smoke profile cuts to 64 windows; --max-train-windows 200 must train on 200 (one cut, not two)
+    assert summary["train_windows"] == 200 and summary["train_config"]["max_train_windows"] == 200
+    assert "n6_test_mse" in summary["metrics"] and "n6_test_mse" in proc.stdout
+    assert load_checkpoint(out / "model.pt").model_config.kernels == 4
+
+
+def test_train_cli_bad_parameter_is_one_line_exit_2(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "convlstm_lib", "train", "--layers", "9", "--out", str(tmp_path)],
+        cwd=paths.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "layers" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_train_cli_unknown_model_and_emulated_bf16_are_one_line_exit_2(tmp_path):
+    import torch
+
+    from convlstm_lib.precision import native_bf16
+
+    cases = [(["--model", "tau"], "model")]
+    if not native_bf16(torch.device("cpu")):
+        cases.append((["--precision", "bf16"], "precision bf16"))
+    for extra, word in cases:
+        proc = subprocess.run(
+            [sys.executable, "-m", "convlstm_lib", "train", *extra, "--out", str(tmp_path)],
+            cwd=paths.ROOT, capture_output=True, text=True, timeout=120,
+        )
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr.strip().count("\n") == 0 and word in proc.stderr and "Traceback" not in proc.stderr
