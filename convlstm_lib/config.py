@@ -116,6 +116,9 @@ PROFILES: dict[str, ProfileConfig] = {
         profile="quick", n_trials=12, epochs=4, layers_max=2, kernels_min=4, kernels_max=16,
         lr_min=1e-3, lr_max=2e-2, batch_size_min=32, batch_size_max=64,
         optimizers=("Adam", "AdamW", "Adamax", "NAdam", "RAdam", "RMSprop"),
+        # 3 trials of each kind; the mix costs ~0.6 of 12 ConvLSTM trials (benchmarks/README.md).
+        # The budget is only the safety net of a slow or busy machine (the report says so).
+        models=MODELS, sweep_budget_s=540.0,
         noise_levels=21, figure5_rows=6, region_step=2,
     ),
     "paper": ProfileConfig(profile="paper"),
