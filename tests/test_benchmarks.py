@@ -47,3 +47,48 @@ def test_winograd_alternative_in_the_benchmarks_is_a_correct_convolution():
     torch.testing.assert_close(winograd_conv3x3(x, w, b), F.conv2d(x, w, b, padding=1), atol=1e-4, rtol=1e-4)
     with pytest.raises(ValueError, match="multiples of 4"):
         winograd_conv3x3(torch.randn(1, 5, 6, 8), w)
+
+
+def test_the_peer_design_is_a_convlstm_without_peepholes():
+    """benchmarks/peers.py's ndrplz-style cell equals the library's ConvLSTM with zero peepholes."""
+    from benchmarks.peers import PeerModel
+
+    torch.manual_seed(0)
+    config = ModelConfig(layers=2, kernels=3)
+    ours, peer = build_model(config, fused=False), PeerModel(config)
+    k = config.kernels
+    with torch.no_grad():
+        for mine, theirs in zip(ours.cells, peer.cells, strict=True):
+            for name in ("w_ci", "w_cf", "w_co"):
+                getattr(mine, name).zero_()
+            w = torch.cat((mine.conv_x.weight, mine.conv_h.weight), dim=1).split(k)  # blocks i, c, o, f
+            b = mine.conv_x.bias.split(k)
+            order = (0, 3, 2, 1)  # the peer's blocks i, f, o, g
+            theirs.conv.weight.copy_(torch.cat([w[j] for j in order]))
+            theirs.conv.bias.copy_(torch.cat([b[j] for j in order]))
+        peer.norms.load_state_dict(ours.norms.state_dict())
+        peer.head.load_state_dict(ours.head.state_dict())
+    x = torch.rand(2, 3, 1, 36, 36)
+    torch.testing.assert_close(peer(x), ours(x), atol=1e-5, rtol=1e-4)
+
+
+def test_peer_benchmark_reports_the_ratio_of_its_own_timings():
+    from benchmarks import peers
+
+    result = peers.benchmark(ModelConfig(layers=1, kernels=3), batch=2, repeats=1, warmup=0)
+    assert result["ratio"] == pytest.approx(result["library_samples_per_s"] / result["peer_samples_per_s"])
+    assert result["library_params"] > result["peer_params"]  # the peepholes
+
+
+def test_bf16_qualifies_only_when_native_faster_and_as_accurate(monkeypatch):
+    from benchmarks import precision as bench
+
+    cpu = torch.device("cpu")
+    good = {"step_speedup": 2.0, "bf16_qualifies": True}
+    monkeypatch.setattr(bench, "native_bf16", lambda device: True)
+    assert bench.qualifies(cpu, {"quick": good, "paper": {"step_speedup": 3.0}})
+    assert not bench.qualifies(cpu, {"quick": {**good, "bf16_qualifies": False}})
+    assert not bench.qualifies(cpu, {"quick": good, "paper": {"step_speedup": 0.5}})
+    assert not bench.qualifies(cpu, {"paper": {"step_speedup": 3.0}})  # no trained comparison: no verdict
+    monkeypatch.setattr(bench, "native_bf16", lambda device: False)
+    assert not bench.qualifies(cpu, {"quick": good})
