@@ -23,17 +23,16 @@ import json
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import check_at_least, interleaved_step_times  # noqa: E402
 from convlstm_lib.model import ModelConfig, build_model  # noqa: E402
 
 
@@ -81,14 +80,6 @@ class PeerModel(nn.Module):
         return self.head(self.activation(x[:, -1]))
 
 
-def _step(net, optimizer, x, y) -> float:
-    t0 = time.perf_counter()
-    optimizer.zero_grad(set_to_none=True)
-    F.mse_loss(net(x), y).backward()
-    optimizer.step()
-    return time.perf_counter() - t0
-
-
 def benchmark(config: ModelConfig, batch: int, repeats: int, warmup: int = 2, seed: int = 0) -> dict:
     """Interleaved median step times of the library model and the peer, same input."""
     torch.manual_seed(seed)
@@ -96,12 +87,7 @@ def benchmark(config: ModelConfig, batch: int, repeats: int, warmup: int = 2, se
     opts = {name: torch.optim.Adam(net.parameters(), 1e-3) for name, net in nets.items()}
     x = torch.rand(batch, 2, config.in_channels, config.height, config.width)
     y = torch.rand(batch, 1, config.height, config.width)
-    times: dict[str, list[float]] = {name: [] for name in nets}
-    for i in range(warmup + repeats):
-        for name in list(nets) if i % 2 == 0 else list(nets)[::-1]:
-            dt = _step(nets[name], opts[name], x, y)
-            if i >= warmup:
-                times[name].append(dt)
+    times = interleaved_step_times(nets, opts, x, y, warmup, repeats)
     med = {k: statistics.median(v) for k, v in times.items()}
     return {
         "config": {**config.to_dict(), "batch_size": batch},
@@ -122,14 +108,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=32, help="batch size (default the paper's best, 32)")
     parser.add_argument("--json", action="store_true", help="print one JSON line instead of the table")
     args = parser.parse_args(argv)
-    for name, value, least in (
-        ("repeats", args.repeats, 1),
-        ("warmup", args.warmup, 0),
-        ("threads", args.threads, 0),
+    check_at_least(
+        parser, ("repeats", args.repeats, 1), ("warmup", args.warmup, 0), ("threads", args.threads, 0),
         ("batch", args.batch, 1),
-    ):
-        if value < least:
-            parser.error(f"--{name}: must be >= {least}, got {value}")
+    )
     if args.threads:
         torch.set_num_threads(args.threads)
     load = os.getloadavg()[0]

@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import check_at_least  # noqa: E402
 from convlstm_lib import paths  # noqa: E402
 from convlstm_lib.atomic import write_text  # noqa: E402
 from convlstm_lib.config import get_profile  # noqa: E402
@@ -166,14 +167,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", action="store_true", help="print one JSON line instead of the table")
     args = parser.parse_args(argv)
-    for name, value, least in (
-        ("epochs", args.epochs, 1),
-        ("max-train-windows", args.max_train_windows, 0),
-        ("threads", args.threads, 0),
-        ("repeats", args.repeats, 1),
-    ):
-        if value < least:
-            parser.error(f"--{name}: must be >= {least}, got {value}")
+    check_at_least(
+        parser, ("epochs", args.epochs, 1), ("max-train-windows", args.max_train_windows, 0),
+        ("threads", args.threads, 0), ("repeats", args.repeats, 1),
+    )
     if args.threads:
         torch.set_num_threads(args.threads)
     from convlstm_lib.datasets import prepare_datasets

@@ -29,7 +29,6 @@ import json
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -40,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import interleaved_step_times, timed_step  # noqa: E402
 from convlstm_lib.config import PROFILES  # noqa: E402
 from convlstm_lib.model import ModelConfig, build_model, train_step_flops  # noqa: E402
 
@@ -83,14 +83,6 @@ def check_agreement(model, naive, x: torch.Tensor, y: torch.Tensor) -> tuple[flo
     return out_err, grad_err / max(scale, 1e-12)
 
 
-def _step(net, optimizer, x, y) -> float:
-    t0 = time.perf_counter()
-    optimizer.zero_grad(set_to_none=True)
-    F.mse_loss(net(x), y).backward()
-    optimizer.step()
-    return time.perf_counter() - t0
-
-
 # Operators that are convolutions in the fast step: oneDNN's forward and backward, and the
 # matrix products of the one-channel first-step convolution (model._first_step_conv).
 CONVOLUTION_OPS = ("aten::mkldnn_convolution", "aten::convolution_backward", "aten::addmm", "aten::mm")
@@ -104,7 +96,7 @@ def convolution_seconds(net, optimizer, x, y, steps: int = 3) -> float:
     """
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         for _ in range(steps):
-            _step(net, optimizer, x, y)
+            timed_step(net, optimizer, x, y)
     micros = sum(e.self_cpu_time_total for e in prof.key_averages() if e.key in CONVOLUTION_OPS)
     return micros / 1e6 / steps
 
@@ -131,13 +123,8 @@ def benchmark(
     nets = {"fast": model, "naive": naive}
     if compiled:
         nets["compiled"], opts["compiled"] = torch.compile(model), opts["fast"]
-        _step(nets["compiled"], opts["compiled"], x, y)  # compiles (C++ code generation: slow)
-    times: dict[str, list[float]] = {name: [] for name in nets}
-    for i in range(warmup + repeats):
-        for name in list(nets) if i % 2 == 0 else list(nets)[::-1]:
-            dt = _step(nets[name], opts[name], x, y)
-            if i >= warmup:
-                times[name].append(dt)
+        timed_step(nets["compiled"], opts["compiled"], x, y)  # compiles (C++ code generation: slow)
+    times = interleaved_step_times(nets, opts, x, y, warmup, repeats)
     flops = train_step_flops(config) * batch
     med = {k: statistics.median(v) for k, v in times.items()}
     conv_s = convolution_seconds(model, opts["fast"], x, y)
