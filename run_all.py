@@ -44,7 +44,8 @@ import jupytext
 import nbformat
 
 from convlstm_lib import paths
-from convlstm_lib.config import PROFILES_NAMES, ProfileConfig, field_names, get_profile
+from convlstm_lib.atomic import check_output_dir
+from convlstm_lib.config import PROFILES_NAMES, ProfileConfig, check_seed, field_names, get_profile
 from convlstm_lib.devices import describe_device
 from convlstm_lib.errors import ConvLSTMError
 from convlstm_lib.jsonio import jsonable, write_json
@@ -417,6 +418,9 @@ def run(options: RunOptions) -> RunSummary:
     cfg = get_profile(options.profile, **({} if options.seed is None else {"seed": options.seed}))
     runs_dir = Path(options.runs_dir) if options.runs_dir is not None else paths.runs_dir(cfg.profile)
     output_dir = Path(options.output_dir).resolve()
+    # Before anything is deleted or written: the report goes into output_dir, built beside it.
+    check_output_dir(output_dir, "--output-dir")
+    check_output_dir(output_dir.parent, "--output-dir")
     found = discover_notebooks(options.notebooks_dir)
     if not found:
         raise NotebookError(f"{options.notebooks_dir}: no notebooks matching {NOTEBOOK_GLOB}")
@@ -524,6 +528,8 @@ def main(argv: Sequence[str] | None = None, *, runs_dir: Path | None = None) -> 
     """CLI entry point. Exit 0 on success, 1 when a notebook failed, 2 on bad input, 130 on Ctrl-C."""
     args = parse_args(argv)
     try:
+        if args.seed is not None:
+            check_seed(args.seed, "--seed")
         get_profile(args.profile, **({} if args.seed is None else {"seed": args.seed}))
     except ValueError as exc:
         print(f"run_all: error: {exc}", file=sys.stderr)

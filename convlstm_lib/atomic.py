@@ -1,14 +1,18 @@
 """Atomic file writes: write to a temporary file beside the target, then rename.
 
-An interrupted run never leaves a half-written file under the final name.
+An interrupted run never leaves a half-written file under the final name; `atomic_paths`
+extends this to a set of files (none replaced until all are written). `check_output_dir` /
+`check_output_file` refuse an unwritable output before any work starts.
 """
 from __future__ import annotations
 
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+
+from .errors import OutputPathError
 
 
 def _umask() -> int:
@@ -25,19 +29,41 @@ def atomic_path(target: str | os.PathLike, suffix: str | None = None) -> Iterato
     `suffix` says otherwise. On any exception the temporary file is removed.
     """
     target = Path(target)
+    with _temp_beside(target, suffix) as tmp_path:
+        yield tmp_path
+        os.replace(tmp_path, target)
+
+
+@contextlib.contextmanager
+def atomic_paths(targets: Sequence[str | os.PathLike]) -> Iterator[list[Path]]:
+    """Temporary paths for several targets, renamed onto them only when the whole block succeeds.
+
+    Nothing under a target name changes until every temporary file is written; they are then
+    renamed in the order given (put a manifest last). On any exception every temporary file is
+    removed and the targets are left as they were.
+    """
+    with contextlib.ExitStack() as stack:
+        tmps = [stack.enter_context(_temp_beside(Path(t))) for t in targets]
+        yield tmps
+        for tmp, target in zip(tmps, targets, strict=True):
+            os.replace(tmp, Path(target))
+
+
+@contextlib.contextmanager
+def _temp_beside(target: Path, suffix: str | None = None) -> Iterator[Path]:
+    """A temporary path beside `target` (its suffix unless `suffix` says otherwise, normal
+    permissions: mkstemp makes 0600), removed if still there when the block ends."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(
         dir=target.parent, prefix=f".{target.name}.", suffix=suffix if suffix is not None else target.suffix
     )
     os.close(fd)
     tmp_path = Path(tmp)
-    os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; the final file gets normal permissions
+    os.chmod(tmp_path, 0o666 & ~_umask())
     try:
         yield tmp_path
-        os.replace(tmp_path, target)
-    except BaseException:
+    finally:
         tmp_path.unlink(missing_ok=True)
-        raise
 
 
 def write_text(target: str | os.PathLike, text: str) -> None:
@@ -48,3 +74,56 @@ def write_text(target: str | os.PathLike, text: str) -> None:
 def write_bytes(target: str | os.PathLike, data: bytes) -> None:
     with atomic_path(target) as tmp:
         tmp.write_bytes(data)
+
+
+def _unwritable(folder: Path) -> str | None:
+    """Why files cannot be created in `folder` (created if missing), or None if they can.
+
+    The nearest part of `folder` that exists must be a folder in which a file can really be
+    created (tried with a temporary file, removed at once: permissions, read-only file systems
+    and ACLs all count); nothing else is created.
+    """
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        return f"{existing} is a file, not a folder"
+    try:
+        fd, probe = tempfile.mkstemp(dir=existing, prefix=".write-test-")
+    except OSError as exc:
+        return f"cannot create files in {existing} ({exc.strerror or type(exc).__name__})"
+    os.close(fd)
+    os.unlink(probe)
+    return None
+
+
+def check_output_dir(folder: str | os.PathLike, name: str) -> Path:
+    """Refuse, before any work starts, a folder this run could not write into.
+
+    `folder` may not exist yet (it is created when the results are written). Raises
+    `OutputPathError` naming `name` (the CLI option) and the reason; returns `folder` as a Path.
+    """
+    folder = Path(folder)
+    problem = _unwritable(folder)
+    if problem is not None:
+        raise OutputPathError(f"{name} {folder}: {problem.removeprefix(f'{folder} ')}")
+    return folder
+
+
+def check_output_file(target: str | os.PathLike, name: str, suffixes: tuple[str, ...] = ()) -> Path:
+    """Refuse, before any work starts, an output file path this run could not write.
+
+    The path must not be a folder, its suffix must be one of `suffixes` (when given: the file
+    format follows the suffix), and its folder must be writable (`check_output_dir`).
+    """
+    target = Path(target)
+    if target.is_dir():
+        raise OutputPathError(f"{name} {target}: is a folder; give a file name")
+    if suffixes and target.suffix.lower() not in suffixes:
+        raise OutputPathError(
+            f"{name} {target}: the file name must end in {' or '.join(suffixes)} (it selects the format)"
+        )
+    problem = _unwritable(target.parent)
+    if problem is not None:
+        raise OutputPathError(f"{name} {target}: cannot be written: {problem}")
+    return target

@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+import numpy as np
+
 PAPER_OPTIMIZERS = (
     "Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "SparseAdam", "Adamax",
     "ASGD", "LBFGS", "NAdam", "RAdam", "RMSprop", "Rprop", "SGD",
@@ -62,6 +64,7 @@ class ProfileConfig:
     def __post_init__(self) -> None:
         if self.profile not in PROFILES_NAMES:
             raise ValueError(f"profile: unknown profile {self.profile!r}; choose one of {PROFILES_NAMES}")
+        check_seed(self.seed)
         positive = ("n6", "n3", "n_trials", "epochs", "workers", "noise_levels", "figure5_rows",
                     "region_step")
         for name in positive:
@@ -103,6 +106,14 @@ class ProfileConfig:
 
 
 PROFILES_NAMES = ("smoke", "quick", "paper")
+SEED_MAX = 2**32 - 1  # every seed consumer (NumPy, torch, Optuna's samplers) accepts 0..2**32 - 1
+
+
+def check_seed(seed: Any, name: str = "seed") -> int:
+    """`seed` as an int if it is a whole number in 0..SEED_MAX; else ValueError naming `name`."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= SEED_MAX:
+        raise ValueError(f"{name}: must be a whole number in 0..{SEED_MAX}, got {seed!r}")
+    return int(seed)
 
 PROFILES: dict[str, ProfileConfig] = {
     "smoke": ProfileConfig(

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,8 @@ IMAGE_SIZE = 36
 PIXELS = IMAGE_SIZE * IMAGE_SIZE
 TEST_FRAMES: tuple[int, int] = (3, 15)
 TRAIN_FRAMES: tuple[int, ...] = tuple(t for t in range(FRAMES) if t not in TEST_FRAMES)
+# The lowest and highest value in the real course data (SPEC §1: noise is not clipped).
+COURSE_VALUE_RANGE: tuple[float, float] = (-25.0, 272.0)
 
 
 def frames_per_sequence_for(path: str | os.PathLike) -> int:
@@ -47,28 +50,51 @@ def frames_per_sequence_for(path: str | os.PathLike) -> int:
     )
 
 
+def _is_number(cell: bytes) -> bool:
+    """Whether the CSV parser reads `cell` as a number (Python's float() also takes `1_000`; it does not)."""
+    if b"_" in cell:
+        return False
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
 def _locate_bad_cell(path: Path, lines: list[bytes]) -> CourseDataError:
     """The error for the first cell that is not a number (only run when the fast parser failed)."""
     for row, line in enumerate(lines, start=1):
-        try:
-            np.array(line.split(b","), dtype=np.float64)
-            continue
-        except ValueError:
-            pass
         for col, cell in enumerate(line.split(b","), start=1):
-            try:
-                float(cell)
-            except ValueError:
+            if not _is_number(cell):
                 text = cell.decode("utf-8", errors="replace").strip()
                 return CourseDataError(f"{path}: row {row}, column {col}: {text!r} is not a number")
     return CourseDataError(f"{path}: a cell is not a number")
 
 
+def _check_is_file(path: Path) -> None:
+    if path.is_dir():
+        raise CourseDataError(f"{path}: is a folder, not a CSV file")
+    if not path.is_file():
+        raise CourseDataError(f"{path}: file not found")
+
+
+def far_outside(values: np.ndarray, lo: float, hi: float) -> int | None:
+    """The first index along axis 0 of `values` holding a value far outside lo..hi, or None.
+
+    "Far" means more than one range width (hi - lo) below lo or above hi: for the course data
+    (`COURSE_VALUE_RANGE`) that is below -322 or above 569, where no image of the 0-255 scale
+    lies, while a scanner's or a generator's small excursions stay accepted.
+    """
+    span = hi - lo
+    flat = np.asarray(values).reshape(len(values), -1)
+    bad = ((flat < lo - span) | (flat > hi + span)).any(axis=1)
+    return int(np.argmax(bad)) if bad.any() else None
+
+
 def read_course_rows(path: str | os.PathLike) -> np.ndarray:
     """All rows of a course CSV as (rows, 1296) float64, validated as described in the module doc."""
     path = Path(path)
-    if not path.is_file():
-        raise CourseDataError(f"{path}: file not found")
+    _check_is_file(path)
     data = path.read_bytes()
     if not data.strip():
         raise CourseDataError(f"{path}: file is empty")
@@ -103,8 +129,7 @@ def read_course_csv(path: str | os.PathLike, frames_per_sequence: int | None = N
 
     `frames_per_sequence` (T) defaults to 14 for train_* files and 2 for test_* files.
     """
-    if not Path(path).is_file():  # say so before complaining about the name
-        raise CourseDataError(f"{path}: file not found")
+    _check_is_file(Path(path))  # say so before complaining about the name
     t = frames_per_sequence if frames_per_sequence is not None else frames_per_sequence_for(path)
     if t < 1:
         raise ValueError(f"frames_per_sequence: must be >= 1, got {t}")
@@ -195,22 +220,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def summary(path: str | os.PathLike, frames_per_sequence: int | None = None) -> dict[str, float]:
-    """rows, sequences, frames_per_sequence, min, max, mean of a course CSV."""
+    """rows, sequences, frames_per_sequence, min, max, mean of a course CSV, and the 1-based
+    first row holding a value far outside `COURSE_VALUE_RANGE` (`far_outside`), or None."""
     if frames_per_sequence is not None and frames_per_sequence < 1:
         raise CourseDataError(f"--frames: must be >= 1, got {frames_per_sequence}")
     seq = read_course_csv(path, frames_per_sequence)
+    with np.errstate(over="ignore"):  # values near the float64 limit: the mean is reported as inf
+        mean = float(seq.mean())
+    rows = seq.reshape(-1, PIXELS)
+    outside = far_outside(rows, *COURSE_VALUE_RANGE)
     return {
         "rows": seq.shape[0] * seq.shape[1],
         "sequences": seq.shape[0],
         "frames_per_sequence": seq.shape[1],
         "min": float(seq.min()),
         "max": float(seq.max()),
-        "mean": float(seq.mean()),
+        "mean": mean,
+        "first_row_out_of_range": None if outside is None else outside + 1,
     }
 
 
 def run(args: argparse.Namespace) -> int:
     info = summary(args.file, args.frames)
+    if info["first_row_out_of_range"] is not None:
+        lo, hi = COURSE_VALUE_RANGE
+        print(
+            f"warning: {args.file}: row {info['first_row_out_of_range']} (and maybe others) holds values "
+            f"far outside the course data's range ({lo:g} to {hi:g}): values {info['min']:g} to "
+            f"{info['max']:g}; models trained on course data will not predict such frames",
+            file=sys.stderr,
+        )
     print(f"{args.file}")
     print(f"  rows                {info['rows']}")
     print(f"  sequences           {info['sequences']}")

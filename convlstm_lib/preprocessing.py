@@ -118,25 +118,32 @@ class OutlierReport:
         return int(self.flagged_sequences.sum())
 
     def score(self, truth: np.ndarray) -> dict[str, float]:
-        """Precision and recall of the flagged transitions against boolean `truth` (N, T-1).
+        """`score_flags` of the flagged transitions against boolean `truth` (N, T-1)."""
+        return score_flags(self.flagged, truth)
 
-        precision = TP / (TP + FP) (1.0 when nothing is flagged), recall = TP / (TP + FN)
-        (1.0 when there is nothing to find); counted over transitions.
-        """
-        truth = np.asarray(truth, dtype=bool)
-        if truth.shape != self.flagged.shape:
-            raise ValueError(f"truth: expected shape {self.flagged.shape}, got {truth.shape}")
-        tp = int((self.flagged & truth).sum())
-        fp = int((self.flagged & ~truth).sum())
-        fn = int((~self.flagged & truth).sum())
-        return {
-            "precision": tp / (tp + fp) if tp + fp else 1.0,
-            "recall": tp / (tp + fn) if tp + fn else 1.0,
-            "true_positives": tp,
-            "false_positives": fp,
-            "false_negatives": fn,
-            "injected": int(truth.sum()),
-        }
+
+def score_flags(flagged: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    """Precision and recall of boolean `flagged` transitions against boolean `truth` (same shape),
+    counted over transitions: the one scoring rule for every outlier detector.
+
+    precision = TP / (TP + FP) (1.0 when nothing is flagged: no false alarm), recall =
+    TP / (TP + FN) (1.0 when there is nothing to find); also the counts and `injected` (= TP + FN).
+    """
+    flagged = np.asarray(flagged, dtype=bool)
+    truth = np.asarray(truth, dtype=bool)
+    if truth.shape != flagged.shape:
+        raise ValueError(f"truth: expected shape {flagged.shape}, got {truth.shape}")
+    tp = int((flagged & truth).sum())
+    fp = int((flagged & ~truth).sum())
+    fn = int((~flagged & truth).sum())
+    return {
+        "precision": tp / (tp + fp) if tp + fp else 1.0,
+        "recall": tp / (tp + fn) if tp + fn else 1.0,
+        "true_positives": tp,
+        "false_positives": fp,
+        "false_negatives": fn,
+        "injected": int(truth.sum()),
+    }
 
 
 def frame_differences(frames: np.ndarray, smooth_sigma: float = 0.0, normalise: bool = False) -> np.ndarray:

@@ -43,7 +43,7 @@ Trial outcomes (user attribute ``status``; the Optuna state in brackets):
 * ``complete``  trained every epoch (COMPLETE; value = final N6-test MSE);
 * ``collapsed`` trained, but predicts blank images (COMPLETE; excluded from results later);
 * ``pruned``    stopped early by the MedianPruner (PRUNED);
-* ``diverged``  loss became NaN/inf (FAIL: it has no value);
+* ``diverged``  the loss exploded: NaN/inf, or above `training.DIVERGED_MSE` (FAIL: no value);
 * ``failed``    `training.TrainingFailed`, e.g. SparseAdam on dense gradients (FAIL, ``reason``);
 * ``killed``    its worker process died (FAIL, set when a later worker finds it stale);
 * ``surplus``   asked for by a worker when the total was already claimed (FAIL, never trained).
@@ -74,6 +74,8 @@ import multiprocessing
 import os
 import re
 import socket
+import sys
+import tempfile
 import time
 import warnings
 from dataclasses import dataclass
@@ -84,13 +86,20 @@ from typing import Any
 import numpy as np
 import optuna
 import pandas as pd
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
 from optuna.samplers import RandomSampler
+from optuna.storages.journal import JournalFileBackend, JournalFileSymlinkLock
 from optuna.trial import FrozenTrial, TrialState
 from tqdm import tqdm
 
 from . import paths
-from .atomic import atomic_path
-from .config import ProfileConfig, get_profile
+from .atomic import atomic_path, check_output_dir, check_output_file, write_bytes
+from .config import ProfileConfig, check_seed, get_profile
 from .errors import ConvLSTMError
 from .jsonio import write_json
 from .metrics import METRIC_KEYS
@@ -142,9 +151,9 @@ class TrialSeededSampler(RandomSampler):
     """RandomSampler whose draws depend only on (sweep seed, trial number), not on the worker.
 
     `before_trial` reseeds a private RandomState from `trial_seed(sweep_seed, trial.number)`;
-    parameters are then drawn uniformly (log-uniformly for log distributions) in the order the
-    objective asks for them; `model` is not drawn but cycled (`model_for_trial`). One sampler
-    serves one process's trials one at a time.
+    parameters are then drawn from their distributions (`draw`) in the order the objective
+    asks for them; `model` is not drawn but cycled (`model_for_trial`). One sampler serves one
+    process's trials one at a time.
     """
 
     def __init__(self, sweep_seed: int, worker: int = 0) -> None:
@@ -156,13 +165,40 @@ class TrialSeededSampler(RandomSampler):
         self._trial_rng = np.random.RandomState(trial_seed(self.sweep_seed, trial.number))
 
     def sample_independent(self, study, trial, param_name, param_distribution) -> Any:
-        from optuna._transform import _SearchSpaceTransform
-
         if param_name == "model":  # cycled by trial number (module docstring); no random draw used
             return model_for_trial(trial.number, tuple(param_distribution.choices))
-        trans = _SearchSpaceTransform({param_name: param_distribution})
-        values = self._trial_rng.uniform(trans.bounds[:, 0], trans.bounds[:, 1])
-        return trans.untransform(values)[param_name]
+        return draw(self._trial_rng, param_distribution)
+
+
+def draw(rng: np.random.RandomState, dist: BaseDistribution) -> Any:
+    """One value of `dist` drawn with `rng`, uniformly over the choices / the (log-)range.
+
+    Categorical: the index of the largest of one uniform draw per choice. Int: a uniform draw
+    over [low - step/2, high + step/2] (log space for log=True) rounded to the grid. Float: a
+    uniform draw over [low, high] (log space for log=True), rounded to the step if it has one.
+    (The same numbers as Optuna's own RandomSampler draws through its search-space transform.)
+    """
+    if isinstance(dist, CategoricalDistribution):
+        return dist.choices[int(np.argmax(rng.uniform(np.zeros(len(dist.choices)), 1.0)))]
+    if isinstance(dist, IntDistribution):
+        half = 0.5 * dist.step
+        if dist.log:
+            value = int(round(math.exp(rng.uniform(math.log(dist.low - half), math.log(dist.high + half)))))
+        else:
+            x = rng.uniform(dist.low - half, dist.high + half)
+            value = math.floor((x - dist.low) / dist.step + 0.5) * dist.step + dist.low
+        return min(max(int(value), dist.low), dist.high)
+    if isinstance(dist, FloatDistribution):  # one draw each, a single-valued one included
+        below_high = dist.high if dist.single() else float(np.nextafter(dist.high, dist.low))
+        if dist.log:
+            x = math.exp(rng.uniform(math.log(dist.low), math.log(dist.high)))
+            return dist.low if dist.single() else min(max(x, dist.low), below_high)
+        if dist.step is not None:
+            x = rng.uniform(dist.low - 0.5 * dist.step, dist.high + 0.5 * dist.step)
+            value = np.round((x - dist.low) / dist.step) * dist.step + dist.low
+            return float(np.clip(value, dist.low, dist.high))
+        return min(float(rng.uniform(dist.low, dist.high)), below_high)
+    raise TypeError(f"draw: unsupported distribution {type(dist).__name__}")
 
 
 def model_for_trial(number: int, models: tuple[str, ...]) -> str:
@@ -219,10 +255,74 @@ def open_storage(spec: str) -> optuna.storages.BaseStorage:
     path = Path(spec)
     if path.is_dir():
         raise SweepError(f"storage {spec}: is a folder; give a journal file path or a database URL")
+    check_output_file(path, "storage")
     path.parent.mkdir(parents=True, exist_ok=True)
-    from optuna.storages.journal import JournalFileBackend
-
+    check_journal(path)
     return optuna.storages.JournalStorage(JournalFileBackend(str(path)))
+
+
+def check_journal(path: Path) -> Path | None:
+    """Make sure a journal file can be resumed without losing or damaging a record.
+
+    Run under the journal's own lock (the one every Optuna write takes), so a record being
+    written by a live worker is never mistaken for damage. A last line without its newline is
+    what a crash or a full disk leaves: the original is copied beside the journal
+    (``<name>.damaged-<time>``), the journal is cut back to its complete records, one line says
+    so on stderr, and the copy's path is returned. Anything else that is not a readable journal
+    (bytes that are not JSON lines, a line that is not a record, records Optuna cannot replay)
+    raises SweepError and leaves the file byte for byte as it was. Returns None if nothing was
+    set aside.
+    """
+    if not path.is_file() or path.stat().st_size == 0:
+        return None
+    lock = JournalFileSymlinkLock(str(path))
+    lock.acquire()
+    try:
+        data = path.read_bytes()
+        complete = data[: data.rfind(b"\n") + 1]
+        cut = data[len(complete):]
+        leave = "the file was left as it is (move it aside or give another --storage to start afresh)"
+        if cut and not cut.startswith(b'{"'):
+            raise SweepError(f"{path}: not an Optuna journal (its last line is not a record); {leave}")
+        records = _journal_records(path, complete, leave)
+        if not cut:
+            return None
+        backup = path.with_name(f"{path.name}.damaged-{datetime.now():%Y%m%dT%H%M%S}")
+        while backup.exists():
+            backup = backup.with_name(backup.name + "+")
+        write_bytes(backup, data)
+        os.truncate(path, len(complete))
+    finally:
+        lock.release()
+    print(f"warning: {path}: its last record was cut off ({len(cut)} bytes: a crash or a full disk while "
+          f"writing); the original is kept as {backup.name} and the sweep resumes from the {records} "
+          "complete records", file=sys.stderr)
+    return backup
+
+
+def _journal_records(path: Path, complete: bytes, leave: str) -> int:
+    """The number of records in `complete` (whole lines of a journal); SweepError if unreadable."""
+    lines = complete.split(b"\n")[:-1]
+    for number, line in enumerate(lines, start=1):
+        try:
+            record = json.loads(line)
+        except ValueError:  # UnicodeDecodeError included
+            raise SweepError(
+                f"{path}: line {number} is not a journal record (not JSON text); {leave}"
+            ) from None
+        if not (isinstance(record, dict) and isinstance(record.get("op_code"), int)):
+            raise SweepError(f"{path}: line {number} is not an Optuna journal record (no op_code); {leave}")
+    with tempfile.TemporaryDirectory() as tmp:  # let Optuna replay a copy: the file stays untouched
+        copy = Path(tmp) / path.name
+        copy.write_bytes(complete)
+        try:
+            optuna.storages.JournalStorage(JournalFileBackend(str(copy))).get_all_studies()
+        except Exception as exc:  # replay raises what the bad record provokes (KeyError, AssertionError...)
+            raise SweepError(
+                f"{path}: Optuna cannot replay its records (an unknown record, or one naming a study or "
+                f"trial that does not exist: {type(exc).__name__}); {leave}"
+            ) from None
+    return len(lines)
 
 
 def _study_settings(cfg: ProfileConfig) -> dict[str, Any]:
@@ -272,15 +372,16 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def fail_dead_trials(study: optuna.Study) -> list[int]:
+def fail_dead_trials(study: optuna.Study, storage: optuna.storages.BaseStorage) -> list[int]:
     """Mark FAIL (status 'killed') every RUNNING trial whose worker on this host is gone.
 
     A trial stores its worker's host and pid when it starts; a RUNNING trial that never got
     them and started more than UNCLAIMED_STALE_S ago is also failed. Trials of workers on other
-    hosts are left to the database heartbeat. Returns the numbers of the trials failed.
+    hosts are left to the database heartbeat. `storage` is the one `study` was opened on (its
+    public methods record the reason; `Study.tell` sets the state). Returns the numbers failed.
     """
     host, failed = socket.gethostname(), []
-    storage = study._storage
+    study_id = storage.get_study_id_from_name(study.study_name)
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         pid, t_host = t.user_attrs.get("pid"), t.user_attrs.get("host")
         if pid is None:
@@ -290,13 +391,14 @@ def fail_dead_trials(study: optuna.Study) -> list[int]:
             dead = t_host == host and not _pid_alive(int(pid))
         if not dead:
             continue
+        trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, t.number)
         try:
-            storage.set_trial_user_attr(t._trial_id, "status", "killed")
-            storage.set_trial_user_attr(t._trial_id, "reason", f"worker {t_host}:{pid} died during the trial")
-            storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
-            failed.append(t.number)
+            storage.set_trial_user_attr(trial_id, "status", "killed")
+            storage.set_trial_user_attr(trial_id, "reason", f"worker {t_host}:{pid} died during the trial")
         except (optuna.exceptions.UpdateFinishedTrialError, RuntimeError):
-            pass  # another worker got there first
+            continue  # another worker got there first
+        if study.tell(t.number, state=TrialState.FAIL, skip_if_finished=True).state == TrialState.FAIL:
+            failed.append(t.number)
     return failed
 
 
@@ -424,10 +526,11 @@ def fits_budget(trials: list[FrozenTrial], cfg: ProfileConfig, deadline: float,
     return estimate is None or (now or time.time()) + estimate <= deadline
 
 
-def _work(study: optuna.Study, objective: Objective, bar: tqdm | None = None) -> None:
+def _work(study: optuna.Study, storage: optuna.storages.BaseStorage, objective: Objective,
+          bar: tqdm | None = None) -> None:
     """Run trials one at a time until the counted + running trials reach objective.total."""
     while True:
-        fail_dead_trials(study)
+        fail_dead_trials(study, storage)
         trials = study.get_trials(deepcopy=False)
         claimed = sum(is_counted(t) or t.state == TrialState.RUNNING for t in trials)
         if bar is not None:
@@ -451,9 +554,10 @@ def _worker_main(spec: WorkerSpec) -> None:
     if "OMP_NUM_THREADS" not in os.environ:  # K workers share the cores instead of each taking all
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // cfg.workers))
     data = subsample(load_datasets(spec.processed_dir), cfg.max_train_windows, cfg.seed)
-    study = open_study(cfg, open_storage(spec.storage), spec.worker)
+    storage = open_storage(spec.storage)
+    study = open_study(cfg, storage, spec.worker)
     trials_dir = Path(spec.runs_dir) / paths.TRIALS
-    _work(study, Objective(cfg, data, trials_dir, cfg.n_trials, spec.device, deadline=spec.deadline))
+    _work(study, storage, Objective(cfg, data, trials_dir, cfg.n_trials, spec.device, deadline=spec.deadline))
 
 
 def run_sweep(cfg: ProfileConfig, progress: bool = True, runs_dir: Path | None = None, device: str = "auto",
@@ -465,12 +569,15 @@ def run_sweep(cfg: ProfileConfig, progress: bool = True, runs_dir: Path | None =
     (default runs/<profile>/) and returns the study.
     """
     from .datasets import prepare_datasets
+    from .devices import check_device
 
-    runs_dir = Path(runs_dir or paths.runs_dir(cfg.profile))
+    check_device(device)  # before the study is touched: a bad device must not leave a failed trial
+    runs_dir = check_output_dir(Path(runs_dir or paths.runs_dir(cfg.profile)), "runs folder")
     spec = storage_spec(cfg, runs_dir)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    study = open_study(cfg, open_storage(spec))
-    fail_dead_trials(study)
+    storage = open_storage(spec)
+    study = open_study(cfg, storage)
+    fail_dead_trials(study, storage)
     done = count_finished(study)
     started = time.perf_counter()
     deadline = time.time() + cfg.sweep_budget_s if cfg.sweep_budget_s else 0.0
@@ -483,7 +590,7 @@ def run_sweep(cfg: ProfileConfig, progress: bool = True, runs_dir: Path | None =
             if cfg.workers == 1:
                 objective = Objective(cfg, data, runs_dir / paths.TRIALS, cfg.n_trials, device,
                                       deadline=deadline)
-                _work(study, objective, bar)
+                _work(study, storage, objective, bar)
             else:
                 _run_processes(cfg, spec, runs_dir, device, study, bar, deadline)
         finally:
@@ -644,6 +751,8 @@ def run(args: argparse.Namespace) -> int:
         ("prune", "prune"), ("seed", "seed"),
     ) if getattr(args, key) is not None}
     try:
+        if args.seed is not None:
+            check_seed(args.seed, "--seed")
         cfg = get_profile(args.profile, **overrides)
     except ValueError as exc:
         raise SweepError(str(exc)) from None

@@ -10,8 +10,9 @@ import argparse
 from dataclasses import asdict, replace
 from pathlib import Path
 
+from .atomic import check_output_dir
 from .config import ACTIVATIONS, MODELS, TRAINING_SETS
-from .devices import resolve_device
+from .devices import check_device
 from .errors import ConvLSTMError
 from .jsonio import write_json
 from .model import ModelConfig
@@ -68,10 +69,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .config import get_profile
+    from .config import check_seed, get_profile
     from .datasets import prepare_datasets
 
-    try:
+    try:  # everything checked before any data are prepared or any training starts
+        check_seed(args.seed, "--seed")
+        check_output_dir(args.out, "--out")
         cfg = get_profile(args.profile, seed=args.seed)
         model_cfg = ModelConfig(
             model=args.model, layers=args.layers, kernels=args.kernels, kernel_size=args.kernel_size,
@@ -90,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
             if args.max_train_windows is None
             else args.max_train_windows,
         )
-        resolve_precision(train_cfg.precision, resolve_device(train_cfg.device))
+        resolve_precision(train_cfg.precision, check_device(train_cfg.device))
     except ValueError as exc:
         raise TrainArgumentError(str(exc)) from None
     # Every training window: train_model cuts the set once, to train_cfg.max_train_windows.

@@ -9,8 +9,12 @@ mode, on the N6 test windows and on every N3 window (`evaluate_model`, keys belo
 A run ends with one of three statuses:
 
 * ``complete``  trained every epoch;
-* ``diverged``  a training loss (or a prediction) became NaN or infinite: the run stops there,
-                its final metrics are NaN;
+* ``diverged``  the loss exploded: a training loss (or a prediction) became NaN or infinite
+                (final metrics NaN), or after an epoch the N6 test MSE or the epoch's mean
+                training loss is above `DIVERGED_MSE` = 1.0 per pixel on the [0, 1] scale, i.e.
+                predictions off by more than the whole intensity range on average (final
+                metrics those of that epoch; a blank image scores about 0.03, a trained model
+                about 1e-3). The run stops there and writes no checkpoint;
 * ``collapsed`` it trained, but its N6 test predictions are blank: the mean over images of
                 each predicted image's pixel standard deviation is below `collapse_std`
                 (0.002 on the [0, 1] scale: predictions ~ constant, e.g. dead ReLUs leaving
@@ -47,6 +51,10 @@ from .evaluation import as_model_input, evaluate_model, is_collapsed, metric_key
 from .model import ModelConfig
 from .model import build_model as _new_model
 from .precision import PRECISIONS, autocast, resolve_precision
+
+# Above this per-pixel MSE ([0, 1] scale) a run has diverged (module docstring): even predicting
+# the opposite extreme of every pixel cannot score more than 1.
+DIVERGED_MSE = 1.0
 
 
 class TrainingFailed(ConvLSTMError):
@@ -233,14 +241,22 @@ def train_model(
                 break
             entry = {"epoch": epoch, "train_loss": float(np.mean(losses)), **scores}
             history.append(entry)
+            exploded = [f"{k} {entry[k]:.3g}" for k in ("n6_test_mse", "train_loss")
+                        if entry[k] > DIVERGED_MSE]
+            if exploded:
+                status = "diverged"
+                note = f"{' and '.join(exploded)} after epoch {epoch} (above {DIVERGED_MSE:g}: loss exploded)"
+                break
             bar.set_postfix(loss=f"{entry['train_loss']:.2e}", n6=f"{scores['n6_test_mse']:.2e}")
             if on_epoch is not None:
                 on_epoch(epoch, entry)
     finally:
         bar.close()
 
-    if status == "diverged":
+    if status == "diverged" and not (history and history[-1]["epoch"] == epoch):
         final = {key: math.nan for key in metric_keys(data)}
+    elif status == "diverged":  # the loss exploded, finite: keep the numbers that show it
+        final = {k: v for k, v in history[-1].items() if k not in ("epoch", "train_loss")}
     else:
         final = {k: v for k, v in history[-1].items() if k not in ("epoch", "train_loss")}
         pred = predict_frames(model, data.n6_test.inputs, train_cfg.eval_batch_size)

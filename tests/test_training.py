@@ -10,7 +10,14 @@ import torch
 from convlstm_lib.evaluation import predict_frames
 from convlstm_lib.metrics import metric_keys
 from convlstm_lib.model import ModelConfig
-from convlstm_lib.training import TrainConfig, TrainingFailed, build_model, optimizer_names, train_model
+from convlstm_lib.training import (
+    DIVERGED_MSE,
+    TrainConfig,
+    TrainingFailed,
+    build_model,
+    optimizer_names,
+    train_model,
+)
 
 TINY = ModelConfig(layers=1, kernels=4)
 KEYS = list(metric_keys(clean=True))
@@ -110,13 +117,26 @@ def test_sparse_adam_cannot_train_dense_gradients(data):
         train_model(TINY, TrainConfig(optimizer="SparseAdam", epochs=1, batch_size=8), data, progress=False)
 
 
-def test_huge_learning_rate_diverges(data):
-    result = train_model(
-        TINY, TrainConfig(optimizer="SGD", lr=1e12, epochs=3, batch_size=8), data, progress=False
-    )
+def test_a_non_finite_loss_diverges_with_nan_metrics(blob_data):
+    bad = blob_data()
+    bad.train["base"].inputs[3] = np.inf  # one window: the first epoch's loss becomes non-finite
+    result = train_model(TINY, TrainConfig(optimizer="SGD", epochs=3, batch_size=8), bad, progress=False)
     assert result.status == "diverged"
-    assert result.epochs_run < 3 and "loss" in result.note
+    assert result.epochs_run == 0 and "training loss" in result.note
     assert all(math.isnan(v) for v in result.metrics.values())
+
+
+def test_an_exploding_but_finite_loss_is_diverged_not_collapsed(data):
+    # Adam at lr 1e6 gives a finite N6 test MSE of order 1e13: the loss exploded, the images are
+    # not merely blank. The rule: N6 test MSE or epoch training loss above DIVERGED_MSE per pixel.
+    result = train_model(TINY, TrainConfig(optimizer="Adam", lr=1e6, epochs=3, batch_size=8), data,
+                         progress=False)
+    assert result.status == "diverged" and "exploded" in result.note
+    assert result.epochs_run == 1 and result.metrics["n6_test_mse"] > DIVERGED_MSE
+    assert all(math.isfinite(v) for v in result.metrics.values())  # the numbers that show it are kept
+    fine = train_model(TINY, TrainConfig(optimizer="Adam", lr=1e-2, epochs=1, batch_size=8), data,
+                       progress=False)
+    assert fine.status in ("complete", "collapsed") and fine.metrics["n6_test_mse"] < DIVERGED_MSE
 
 
 def test_on_epoch_exceptions_propagate(data):
