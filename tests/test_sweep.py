@@ -277,7 +277,7 @@ def test_a_journal_cut_mid_record_is_set_aside_and_the_sweep_resumes_with_every_
     journal = runs / "sweep.journal"
     original = journal.read_bytes()
     lines = original.splitlines(keepends=True)
-    last_start = max(i for i, line in enumerate(lines) if b'"datetime_start"' in line)  # the last trial begins
+    last_start = max(i for i, line in enumerate(lines) if b'"datetime_start"' in line)  # the last one begins
     damaged = b"".join(lines[:last_start]) + lines[last_start][:25]  # a crash while writing it
     journal.write_bytes(damaged)
     capsys.readouterr()
