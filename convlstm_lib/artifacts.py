@@ -57,8 +57,11 @@ def copy_checkpoint(checkpoint: str | Path, profile: str, name: str = paths.BEST
     return target
 
 
-def predict_course_files(checkpoint: str | Path, directory: str | Path, profile: str) -> dict[str, Path]:
-    """Course-format predictions of the N6 and N3 train CSVs in `directory` by `checkpoint`.
+def predict_course_files(
+    checkpoint: str | Path, directory: str | Path, profile: str, interp_checkpoint: str | Path | None = None
+) -> dict[str, Path]:
+    """Course-format predictions of the N6 and N3 train CSVs in `directory` by `checkpoint`
+    (frame 16, and frame 4 unless `interp_checkpoint`, an interpolation model, is given).
 
     Runs `predict.predict_file` on <directory>/train_data_n6.csv and train_data_n3.csv, writing
     runs/<profile>/artifacts/predictions_n6.csv and predictions_n3.csv (test format, raw pixel
@@ -71,5 +74,5 @@ def predict_course_files(checkpoint: str | Path, directory: str | Path, profile:
     for name in ("n6", "n3"):
         source = directory / paths.COURSE_FILES[f"train_{name}"]
         target = paths.artifacts_dir(profile) / f"predictions_{name}.csv"
-        written[name], _ = predict_file(checkpoint, source, target)
+        written[name], _ = predict_file(checkpoint, source, target, interp_checkpoint_path=interp_checkpoint)
     return written

@@ -21,9 +21,9 @@ import torch
 from .atomic import atomic_path
 from .devices import resolve_device
 from .errors import CheckpointError, one_line
-from .model import ModelConfig, build_model
+from .model import ModelConfig
 from .statuses import RUN_STATUSES
-from .training import TrainConfig
+from .training import TrainConfig, build_model
 
 CHECKPOINT_FORMAT = "convlstm-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -190,7 +190,12 @@ def load_checkpoint(path, device: str | torch.device = "cpu") -> Checkpoint:
     status = payload.get("status", "")
     if status not in RUN_STATUSES:
         raise CheckpointError(f"{path}: status {status!r} is not one of {RUN_STATUSES}")
-    model = build_model(model_cfg)
+    try:
+        model = build_model(model_cfg, 0, train_cfg.task)
+    except ValueError as exc:
+        raise CheckpointError(
+            f"{path}: model_config does not fit task {train_cfg.task} ({one_line(exc)})"
+        ) from None
     model.load_state_dict(_checked_weights(payload.get("state_dict"), model, path))
     model.to(resolve_device(device) if isinstance(device, str) else device).eval()
     return Checkpoint(

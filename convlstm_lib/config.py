@@ -60,6 +60,13 @@ class ProfileConfig:
     noise_levels: int = 100
     figure5_rows: int = 6
     region_step: int = 1
+    # 04 task study (convlstm_lib/task_study.py): the sweep's best configuration retrained as a
+    # frame-4 interpolator (the profile's epochs and windows), and fine-tuned from the best model
+    # for each longer frame-16 context: context_epochs epochs on context_max_train_windows windows
+    # (0 = the profile's epochs / max_train_windows)
+    frame16_contexts: tuple[int, ...] = (2, 4, 11)
+    context_epochs: int = 0
+    context_max_train_windows: int = 0
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES_NAMES:
@@ -86,6 +93,11 @@ class ProfileConfig:
                 "batch_size_min/batch_size_max: need 1 <= min <= max, "
                 f"got {self.batch_size_min}..{self.batch_size_max}"
             )
+        for name in ("context_epochs", "context_max_train_windows"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name}: must be >= 0 (0 = the profile's), got {getattr(self, name)}")
+        if not self.frame16_contexts or any(int(c) != c or c < 2 for c in self.frame16_contexts):
+            raise ValueError(f"frame16_contexts: need integers >= 2, got {list(self.frame16_contexts)}")
         if self.sweep_budget_s < 0:
             raise ValueError(f"sweep_budget_s: must be >= 0 (0 = no budget), got {self.sweep_budget_s}")
         allowed_values = (("activations", ACTIVATIONS), ("training_sets", TRAINING_SETS), ("models", MODELS))
@@ -94,7 +106,7 @@ class ProfileConfig:
             if bad or not getattr(self, name):
                 raise ValueError(f"{name}: {bad or 'empty'} not in {allowed}")
         # Notebook parameters arrive as lists (JSON); keep tuples so the config stays hashable.
-        for name in ("optimizers", "activations", "training_sets", "models"):
+        for name in ("optimizers", "activations", "training_sets", "frame16_contexts", "models"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
 
     @property
@@ -130,7 +142,7 @@ PROFILES: dict[str, ProfileConfig] = {
         # 3 trials of each kind; the mix costs ~0.6 of 12 ConvLSTM trials (benchmarks/README.md).
         # The budget is only the safety net of a slow or busy machine (the report says so).
         models=MODELS, sweep_budget_s=540.0,
-        noise_levels=21, figure5_rows=6, region_step=2,
+        noise_levels=21, figure5_rows=6, region_step=2, context_epochs=1, context_max_train_windows=1200,
     ),
     "paper": ProfileConfig(profile="paper"),
 }

@@ -82,3 +82,19 @@ def user_course_files(data_dir: Path = DATA_DIR) -> dict[str, Path] | None:
     """The four course CSVs if a user placed *all* of them in `data_dir`, else None."""
     files = {key: data_dir / name for key, name in COURSE_FILES.items()}
     return files if all(p.is_file() for p in files.values()) else None
+
+
+def repo_relative(path: str | Path) -> str:
+    """`path` relative to the repository root when inside it (as results files record paths),
+    else absolute; `from_repo` reads it back."""
+    resolved = Path(path).resolve()
+    try:
+        return resolved.relative_to(ROOT.resolve()).as_posix()
+    except ValueError:
+        return resolved.as_posix()
+
+
+def from_repo(path: str | Path) -> Path:
+    """A path recorded by `repo_relative` (or any path) as an absolute path."""
+    path = Path(path)
+    return path if path.is_absolute() else ROOT / path

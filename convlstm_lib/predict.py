@@ -3,11 +3,14 @@
 Two kinds of input, told apart by the file suffix:
 
 * a course **train CSV** (14 frames per sequence: every frame but 4 and 16). For each
-  sequence the model predicts the test frames "4 and 16" (0-based 3 and 15) from the frames
-  before them (1, 2 and 13, 14), and the output is a **test-format CSV**: 2 rows per sequence,
-  in the order frame 4, frame 16 (`course_io.write_course_csv`).
-* a **.npy** array (N, 2, H, W) of input pairs (frames t-2, t-1); the output is a .npy array
-  (N, H, W) float32 of the predicted frames t.
+  sequence the output is a **test-format CSV**: 2 rows per sequence, in the order frame 4,
+  frame 16 (`course_io.write_course_csv`). Frame 16 (0-based 15) comes from `--checkpoint`,
+  an extrapolation model, from as many frames before it as its task reads (the paper's: frames
+  14, 15). Frame 4 (0-based 3) comes from `--interp-checkpoint` when given, an interpolation
+  model reading frames 2, 3, 5, 6; otherwise from `--checkpoint` too (frames 2, 3). Every
+  checkpoint records its task (`tasks.Task`), so each reads exactly the frames it learned from.
+* a **.npy** array (N, L, H, W) of windows in the checkpoint's reading order (the paper's
+  L = 2: frames t-2, t-1); the output is a .npy array (N, H, W) float32 of the predicted frames t.
 
 Values go in and come out on the raw scale (the course's 0-255); the checkpoint's scaler maps
 them to the [0, 1] scale the model was trained on and back. Predictions are not clipped.
@@ -28,10 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import course_io
+from . import course_io, tasks
 from .atomic import atomic_path, check_output_file
 from .checkpoints import Checkpoint, load_checkpoint
-from .errors import ConvLSTMError, CourseDataError
+from .errors import CheckpointError, ConvLSTMError, CourseDataError
 from .evaluation import predict_frames
 
 # Decimals of the predicted pixel values in a course-format CSV: the course data are whole
@@ -43,20 +46,8 @@ class PredictInputError(ConvLSTMError, ValueError):
     """An input array for `predict` is unreadable, of the wrong shape, or not finite."""
 
 
-def _train_positions() -> tuple[list[int], list[int]]:
-    """Positions, within a train file's 14 frames, of the inputs of test frames 3 and 15.
-
-    Returns (positions of frames 1, 13), (positions of frames 2, 14): for each test frame t
-    the pair (t-2, t-1).
-    """
-    index = {frame: pos for pos, frame in enumerate(course_io.TRAIN_FRAMES)}
-    first = [index[t - 2] for t in course_io.TEST_FRAMES]
-    second = [index[t - 1] for t in course_io.TEST_FRAMES]
-    return first, second
-
-
 def pairs_for_test_frames(train_sequences: np.ndarray) -> np.ndarray:
-    """Train-file sequences (N, 14, H, W) -> input pairs (N * 2, 2, H, W), sequence-major.
+    """Train-file sequences (N, 14, H, W) -> the paper's input pairs (N * 2, 2, H, W), sequence-major.
 
     Row 2n holds frames (1, 2) of sequence n (predicting frame 3, the course's "frame 4"),
     row 2n + 1 frames (13, 14) (predicting frame 15, "frame 16").
@@ -64,13 +55,12 @@ def pairs_for_test_frames(train_sequences: np.ndarray) -> np.ndarray:
     seqs = np.asarray(train_sequences)
     if seqs.ndim != 4 or seqs.shape[1] != len(course_io.TRAIN_FRAMES):
         raise ValueError(f"train_sequences: expected shape (N, 14, H, W), got {seqs.shape}")
-    first, second = _train_positions()
-    pairs = np.stack([seqs[:, first], seqs[:, second]], axis=2)  # (N, 2 test frames, 2 inputs, H, W)
+    pairs = np.stack([course_windows(tasks.PAPER_TASK, seqs, f) for f in course_io.TEST_FRAMES], axis=1)
     return pairs.reshape(-1, 2, *seqs.shape[2:])
 
 
 def predict_raw(checkpoint: Checkpoint, pairs: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    """Input pairs (N, 2, H, W) on the raw scale -> predicted frames (N, H, W) float32, raw scale."""
+    """Input windows (N, L, H, W) on the raw scale -> predicted frames (N, H, W) float32, raw scale."""
     scaler = checkpoint.scaler
     pred = predict_frames(checkpoint.model, scaler.transform(pairs), batch_size)
     return scaler.inverse(pred, dtype=np.float32)
@@ -79,8 +69,9 @@ def predict_raw(checkpoint: Checkpoint, pairs: np.ndarray, batch_size: int = 256
 NPY_MAGIC, ZIP_MAGIC = b"\x93NUMPY", b"PK\x03\x04"
 
 
-def load_pairs(path: Path, height: int, width: int) -> np.ndarray:
-    """A .npy of input pairs (N, 2, height, width), validated; PredictInputError naming the file.
+def load_pairs(path: Path, height: int, width: int, frames: int = 2, task_note: str = "") -> np.ndarray:
+    """A .npy of input windows (N, frames, height, width), validated; PredictInputError naming
+    the file (a wrong shape's message ends with `task_note`).
 
     The file is read only as a plain NumPy array (never unpickled): anything else (an .npz
     archive, pickled objects, other bytes) is refused, saying what it is.
@@ -107,8 +98,10 @@ def load_pairs(path: Path, height: int, width: int) -> np.ndarray:
         raise PredictInputError(f"{path}: truncated or damaged .npy array") from None
     if not (np.issubdtype(arr.dtype, np.number) and arr.dtype.kind != "c"):
         raise PredictInputError(f"{path}: expected a real numeric array, got dtype {arr.dtype}")
-    if arr.ndim != 4 or arr.shape[1:] != (2, height, width):
-        raise PredictInputError(f"{path}: expected shape (N, 2, {height}, {width}), got {arr.shape}")
+    if arr.ndim != 4 or arr.shape[1:] != (frames, height, width):
+        raise PredictInputError(
+            f"{path}: expected shape (N, {frames}, {height}, {width}), got {arr.shape}{task_note}"
+        )
     if arr.shape[0] == 0:
         raise PredictInputError(f"{path}: no input pairs (N = 0)")
     bad = ~np.isfinite(arr.reshape(len(arr), -1)).all(axis=1)
@@ -117,6 +110,80 @@ def load_pairs(path: Path, height: int, width: int) -> np.ndarray:
             f"{path}: pair {int(np.argmax(bad))} (0-based) contains NaN or infinite values"
         )
     return arr.astype(np.float64)
+
+
+def checkpoint_task(checkpoint: Checkpoint) -> tasks.Task:
+    """The task a checkpoint was trained for (its TrainConfig's `task`)."""
+    return tasks.Task.parse(checkpoint.train_config.task)
+
+
+def _task_note(checkpoint: Checkpoint) -> str:
+    task = checkpoint_task(checkpoint)
+    if task.is_paper:
+        return ""
+    order = "t-2, t-1, t+2, t+1" if task == tasks.INTERPOLATE else f"{task.frames_in} frames in reading order"
+    return (
+        f"; {checkpoint.path} was trained for task {task.name}"
+        f" (windows of {task.frames_in} frames: {order})"
+    )
+
+
+def read_train_sequences(path: Path) -> np.ndarray:
+    """A course train CSV as sequences (N, 14, H, W); CourseDataError naming the sequence when
+    the last one is short (interpolation needs frames 5 and 6, extrapolation frame 15)."""
+    rows = course_io.read_course_rows(path)  # a missing file or a folder is named there
+    per = len(course_io.TRAIN_FRAMES)
+    if len(rows) % per:
+        n_full, have = divmod(len(rows), per)
+        raise CourseDataError(
+            f"{path}: sequence {n_full + 1} (rows {n_full * per + 1}-{len(rows)}) has {have} of {per} frames;"
+            " frame 4 by interpolation needs its frames 5 and 6 and frame 16 its frames up to 15"
+        )
+    return rows.reshape(-1, per, course_io.IMAGE_SIZE, course_io.IMAGE_SIZE)
+
+
+def course_windows(task: tasks.Task, train_sequences: np.ndarray, frame: int) -> np.ndarray:
+    """Train-file sequences (N, 14, H, W) -> the task's input windows (N, L, H, W) for the test
+    frame `frame` (0-based: 3 or 15); ValueError when the task cannot predict that frame."""
+    seqs = np.asarray(train_sequences)
+    n_frames = len(course_io.TRAIN_FRAMES) + len(course_io.TEST_FRAMES)
+    available = tasks.available_frames(n_frames, course_io.TEST_FRAMES)
+    index = task.input_frames(frame, available)
+    if index is None:
+        raise ValueError(f"task {task.name}: cannot predict frame {frame + 1} from a course train file")
+    position = {f: p for p, f in enumerate(course_io.TRAIN_FRAMES)}
+    return seqs[:, [position[int(f)] for f in index]]
+
+
+def predict_course(
+    checkpoint: Checkpoint, sequences: np.ndarray, interp_checkpoint: Checkpoint | None = None,
+    batch_size: int = 256,
+) -> np.ndarray:
+    """Frames 4 and 16 of train-file sequences (N, 14, H, W): (N, 2, H, W) float32, raw scale.
+
+    Frame 16 by `checkpoint` (an extrapolation model of any context); frame 4 by
+    `interp_checkpoint` when given, else by `checkpoint`. CheckpointError when a checkpoint's
+    task cannot predict the frame asked of it.
+    """
+    frame4, frame16 = course_io.TEST_FRAMES
+    out = []
+    frame4_flag = "--interp-checkpoint" if interp_checkpoint is not None else "--checkpoint"
+    jobs = ((frame4, interp_checkpoint or checkpoint, frame4_flag), (frame16, checkpoint, "--checkpoint"))
+    for frame, ck, flag in jobs:
+        task = checkpoint_task(ck)
+        if flag == "--interp-checkpoint" and task.kind != "interpolate":
+            raise CheckpointError(
+                f"{ck.path}: {flag} needs an interpolation model, this one was trained for {task.name}"
+            )
+        try:
+            windows = course_windows(task, sequences, frame)
+        except ValueError:
+            raise CheckpointError(
+                f"{ck.path}: trained for task {task.name}, which cannot predict frame {frame + 1}; give an"
+                " extrapolation model with --checkpoint and an interpolation model with --interp-checkpoint"
+            ) from None
+        out.append(predict_raw(ck, windows, batch_size))
+    return np.stack(out, axis=1)
 
 
 def check_in_range(values: np.ndarray, checkpoint: Checkpoint, where: str, item: str, first: int) -> None:
@@ -153,36 +220,46 @@ def check_paths(input_path: Path, out_path: Path) -> None:
 
 
 def predict_file(
-    checkpoint_path: str | Path, input_path: str | Path, out_path: str | Path, batch_size: int = 256
+    checkpoint_path: str | Path,
+    input_path: str | Path,
+    out_path: str | Path,
+    batch_size: int = 256,
+    interp_checkpoint_path: str | Path | None = None,
 ) -> tuple[Path, int]:
-    """Run the checkpoint on a train CSV or a .npy of pairs (see module docstring); write `out_path`.
-
-    Returns (out_path, number of predicted frames). Inputs far outside the model's training
-    range and non-finite predictions raise PredictInputError; nothing is written then.
+    """Run the checkpoint(s) on a train CSV or a .npy of windows (see module docstring); write
+    `out_path`. Returns (out_path, number of predicted frames). Inputs far outside the model's
+    training range and non-finite predictions raise PredictInputError; nothing is written then.
     """
     input_path, out_path = Path(input_path), Path(out_path)
     check_paths(input_path, out_path)
     checkpoint = load_checkpoint(checkpoint_path)
     cfg = checkpoint.model_config
     if input_path.suffix.lower() == ".npy":
-        pairs = load_pairs(input_path, cfg.height, cfg.width)
-        check_in_range(pairs, checkpoint, str(input_path), "pair", 0)
-        pred = _finite_predictions(predict_raw(checkpoint, pairs, batch_size), input_path)
+        if interp_checkpoint_path is not None:
+            raise PredictInputError(f"--interp-checkpoint: only for a course train CSV, not {input_path}")
+        task = checkpoint_task(checkpoint)
+        windows = load_pairs(input_path, cfg.height, cfg.width, task.frames_in, _task_note(checkpoint))
+        item = "pair" if task.frames_in == 2 else "window"
+        check_in_range(windows, checkpoint, str(input_path), item, 0)
+        pred = _finite_predictions(predict_raw(checkpoint, windows, batch_size), input_path)
         with atomic_path(out_path) as tmp, open(tmp, "wb") as handle:
             np.save(handle, pred)
         return out_path, len(pred)
-    sequences = course_io.read_course_csv(input_path, len(course_io.TRAIN_FRAMES))
-    if sequences.shape[-2:] != (cfg.height, cfg.width):
-        raise CourseDataError(
-            f"{input_path}: frames are {sequences.shape[-2:]}, the model expects {cfg.height}x{cfg.width}"
-        )
-    check_in_range(sequences.reshape(-1, cfg.height * cfg.width), checkpoint, str(input_path), "row", 1)
-    pred = predict_raw(checkpoint, pairs_for_test_frames(sequences), batch_size)  # (N * 2, H, W)
-    frames = _finite_predictions(pred, input_path).reshape(
-        len(sequences), len(course_io.TEST_FRAMES), *pred.shape[1:]
-    )
+    interp = None if interp_checkpoint_path is None else load_checkpoint(interp_checkpoint_path)
+    sequences = read_train_sequences(input_path)
+    for ck in (checkpoint, interp):
+        if ck is None:
+            continue
+        if sequences.shape[-2:] != (ck.model_config.height, ck.model_config.width):
+            raise CourseDataError(
+                f"{input_path}: frames are {sequences.shape[-2:]}, {ck.path} expects"
+                f" {ck.model_config.height}x{ck.model_config.width}"
+            )
+        rows = sequences.reshape(-1, sequences.shape[-2] * sequences.shape[-1])
+        check_in_range(rows, ck, str(input_path), "row", 1)
+    frames = _finite_predictions(predict_course(checkpoint, sequences, interp, batch_size), input_path)
     course_io.write_course_csv(out_path, frames, decimals=PREDICTION_DECIMALS)
-    return out_path, len(pred)
+    return out_path, frames.shape[0] * frames.shape[1]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -191,13 +268,18 @@ def predict_file(
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--checkpoint", type=Path, required=True, help="model.pt written by train or the sweep"
+        "--checkpoint", type=Path, required=True,
+        help="model.pt written by train or the sweep: frame 16 (and frame 4 without --interp-checkpoint)",
+    )
+    parser.add_argument(
+        "--interp-checkpoint", type=Path, default=None,
+        help="an interpolation model (task interpolate-2) for frame 4 of a course train CSV",
     )
     parser.add_argument(
         "--input",
         type=Path,
         required=True,
-        help="a course train CSV (14 frames per sequence) or a .npy of pairs (N, 2, 36, 36)",
+        help="a course train CSV (14 frames per sequence) or a .npy of windows (N, L, 36, 36)",
     )
     parser.add_argument(
         "--out",
@@ -213,6 +295,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise PredictInputError(f"--batch-size: must be >= 1, got {args.batch_size}")
-    out, count = predict_file(args.checkpoint, args.input, args.out, args.batch_size)
+    out, count = predict_file(args.checkpoint, args.input, args.out, args.batch_size, args.interp_checkpoint)
     print(f"wrote {out}: {count} predicted frames (raw scale)")
     return 0

@@ -1,9 +1,10 @@
 """Pre-processing of paper §3.2: scaling, outlier transitions, denoising, windows, training sets.
 
-Shapes: sequences are (N, T, H, W) (T = 16, H = W = 36); a window is two input frames
-(t-2, t-1) and the target frame t, kept as a `WindowSet` with inputs (M, 2, H, W), targets
-(M, H, W) and the sequence / frame index of each target. Frame indices are 0-based: the
-course's test frames "4 and 16" are indices 3 and 15.
+Shapes: sequences are (N, T, H, W) (T = 16, H = W = 36); a window is L input frames and the
+target frame t, kept as a `WindowSet` with inputs (M, L, H, W), targets (M, H, W) and the
+sequence / frame index of each target. The paper's windows are L = 2 frames (t-2, t-1); other
+tasks (interpolation, longer context) build theirs with `windows_from_index` (`tasks.py`).
+Frame indices are 0-based: the course's test frames "4 and 16" are indices 3 and 15.
 
 Each step is a plain function over arrays; `datasets.build_datasets` strings them together.
 """
@@ -292,11 +293,13 @@ def denoise(
 
 @dataclass
 class WindowSet:
-    """Windows of two input frames -> one target frame, float32 on the scaled [0, 1] range.
+    """Windows of L input frames -> one target frame, float32 on the scaled [0, 1] range.
 
-    inputs (M, 2, H, W): frames t-2, t-1; targets (M, H, W): frame t as recorded (raw, noisy;
-    denoised only in the 'denoised'/'processed' training sets); clean_targets (M, H, W): the
-    noise-free frame t (generated data) or None; seq (M,): sequence index; frame (M,): t.
+    inputs (M, L, H, W): the input frames in the order the model reads them (the paper's
+    windows: L = 2, frames t-2, t-1; see `tasks.Task` for the others); targets (M, H, W):
+    frame t as recorded (raw, noisy; denoised only in the 'denoised'/'processed' training
+    sets); clean_targets (M, H, W): the noise-free frame t (generated data) or None;
+    seq (M,): sequence index; frame (M,): t.
     """
 
     inputs: np.ndarray
@@ -307,8 +310,8 @@ class WindowSet:
 
     def __post_init__(self) -> None:
         m = len(self.inputs)
-        if self.inputs.ndim != 4 or self.inputs.shape[1] != 2:
-            raise ValueError(f"inputs: expected shape (M, 2, H, W), got {self.inputs.shape}")
+        if self.inputs.ndim != 4 or self.inputs.shape[1] < 1:
+            raise ValueError(f"inputs: expected shape (M, L, H, W) with L >= 1, got {self.inputs.shape}")
         expected = (m, *self.inputs.shape[2:])
         for name in ("targets", "clean_targets"):
             arr = getattr(self, name)
@@ -364,7 +367,27 @@ def window_frames(n_frames: int, test_frames: Sequence[int] = TEST_FRAMES) -> tu
 def windows_at(
     sequences: np.ndarray, target_frames: Sequence[int], clean: np.ndarray | None = None
 ) -> WindowSet:
-    """Windows of every sequence (N, T, H, W) whose target is one of `target_frames`.
+    """The paper's windows (t-2, t-1) -> t of every sequence (N, T, H, W) whose target t is one
+    of `target_frames`.
+
+    Ordered sequence-major: window n * K + k has target frame target_frames[k] of sequence n.
+    Arrays are converted to float32.
+    """
+    frames = np.asarray(target_frames, dtype=np.int64)
+    t = np.shape(sequences)[1] if np.ndim(sequences) == 4 else 0
+    if frames.size and (frames.min() < 2 or frames.max() >= t):
+        raise ValueError(f"target_frames: must lie in 2..{t - 1}, got {frames}")
+    return windows_from_index(sequences, frames, np.stack([frames - 2, frames - 1], axis=1), clean)
+
+
+def windows_from_index(
+    sequences: np.ndarray,
+    target_frames: Sequence[int],
+    input_index: np.ndarray,
+    clean: np.ndarray | None = None,
+) -> WindowSet:
+    """Windows of every sequence (N, T, H, W): target frame target_frames[k] from the input
+    frames input_index[k] (K, L), in that order (an index may repeat, e.g. edge padding).
 
     Ordered sequence-major: window n * K + k has target frame target_frames[k] of sequence n.
     Arrays are converted to float32.
@@ -374,14 +397,18 @@ def windows_at(
         raise ValueError(f"sequences: expected shape (N, T, H, W), got {sequences.shape}")
     if clean is not None and np.shape(clean) != sequences.shape:
         raise ValueError(f"clean: expected shape {sequences.shape} (as sequences), got {np.shape(clean)}")
-    frames = np.asarray(target_frames, dtype=np.int64)
+    frames = np.asarray(target_frames, dtype=np.int64).reshape(-1)
+    index = np.asarray(input_index, dtype=np.int64)
+    if index.ndim != 2 or len(index) != len(frames):
+        raise ValueError(f"input_index: expected shape ({len(frames)}, L), got {index.shape}")
     n, t, h, w = sequences.shape
-    if frames.size and (frames.min() < 2 or frames.max() >= t):
-        raise ValueError(f"target_frames: must lie in 2..{t - 1}, got {frames}")
-    k = frames.size
-    inputs = np.stack([sequences[:, frames - 2], sequences[:, frames - 1]], axis=2)  # (N, K, 2, H, W)
+    for name, arr in (("target_frames", frames), ("input_index", index)):
+        if arr.size and (arr.min() < 0 or arr.max() >= t):
+            raise ValueError(f"{name}: must lie in 0..{t - 1}, got {arr.tolist()}")
+    k, length = index.shape
+    inputs = sequences[:, index]  # (N, K, L, H, W)
     return WindowSet(
-        inputs=inputs.reshape(n * k, 2, h, w).astype(np.float32),
+        inputs=inputs.reshape(n * k, length, h, w).astype(np.float32),
         targets=sequences[:, frames].reshape(n * k, h, w).astype(np.float32),
         clean_targets=(
             None if clean is None else np.asarray(clean)[:, frames].reshape(n * k, h, w).astype(np.float32)

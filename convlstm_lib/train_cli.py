@@ -2,6 +2,8 @@
 
 The training windows are cut once, by `training.train_model`, to `--max-train-windows`
 (default: the profile's value); `metrics.json` is strict JSON (`jsonio`: non-finite -> null).
+`--task interpolate-2` (or `extrapolate-L`) trains on that task's windows (`tasks.task_data`),
+scored on the test frames the task can predict; the checkpoint records the task for `predict`.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import argparse
 from dataclasses import asdict, replace
 from pathlib import Path
 
+from . import task_models
 from .atomic import check_output_dir
 from .config import ACTIVATIONS, MODELS, TRAINING_SETS
 from .devices import check_device
@@ -17,6 +20,7 @@ from .errors import ConvLSTMError
 from .jsonio import write_json
 from .model import ModelConfig
 from .precision import PRECISIONS, resolve_precision
+from .tasks import Task, task_data
 from .training import TrainConfig, train_model
 
 
@@ -62,6 +66,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="subsample the training set (default: the profile's value)",
     )
     parser.add_argument(
+        "--task", default=t.task,
+        help="what the windows ask: extrapolate-L (the L frames before; the paper: extrapolate-2) or"
+        " interpolate-2 (frames t-2, t-1, t+1, t+2) (default %(default)s)",
+    )
+    parser.add_argument(
         "--profile", default="quick", help="data profile: smoke, quick or paper (default quick)"
     )
     parser.add_argument("--out", type=Path, required=True, help="output folder for model.pt and metrics.json")
@@ -72,6 +81,10 @@ def run(args: argparse.Namespace) -> int:
     from .config import check_seed, get_profile
     from .datasets import prepare_datasets
 
+    try:
+        task = Task.parse(args.task)
+    except ValueError as exc:
+        raise TrainArgumentError(f"--task: {exc}") from None
     try:  # everything checked before any data are prepared or any training starts
         check_seed(args.seed, "--seed")
         check_output_dir(args.out, "--out")
@@ -89,15 +102,21 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             device=args.device,
             precision=args.precision,
+            task=args.task,
             max_train_windows=cfg.max_train_windows
             if args.max_train_windows is None
             else args.max_train_windows,
         )
         resolve_precision(train_cfg.precision, check_device(train_cfg.device))
+        model_cfg = task_models.model_config_for(model_cfg, task)
     except ValueError as exc:
         raise TrainArgumentError(str(exc)) from None
     # Every training window: train_model cuts the set once, to train_cfg.max_train_windows.
     data = prepare_datasets(replace(cfg, max_train_windows=0), progress=not args.quiet)
+    if not task.is_paper:
+        from .sources import load_raw
+
+        data = task_data(data, load_raw(cfg, progress=False), task)
     result = train_model(
         model_cfg, train_cfg, data, progress=not args.quiet, checkpoint_path=args.out / "model.pt"
     )

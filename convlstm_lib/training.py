@@ -36,7 +36,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -49,7 +49,6 @@ from .devices import resolve_device
 from .errors import ConvLSTMError, one_line
 from .evaluation import as_model_input, evaluate_model, is_collapsed, metric_keys, predict_frames
 from .model import ModelConfig
-from .model import build_model as _new_model
 from .precision import PRECISIONS, autocast, resolve_precision
 
 # Above this per-pixel MSE ([0, 1] scale) a run has diverged (module docstring): even predicting
@@ -91,6 +90,8 @@ class TrainConfig:
     eval_batch_size:   windows per forward pass when predicting for the metrics
     collapse_std:      threshold of the collapse criterion (see the module docstring)
     precision:         'fp32', 'bf16' or 'auto' (`precision` module: autocast where it pays)
+    task:              what the windows ask (`tasks.Task` by name): 'extrapolate-2' is the
+                       paper's (t-2, t-1) -> t; 'interpolate-2' reads t-2, t-1, t+2, t+1
     """
 
     dataset: str = "processed"
@@ -104,6 +105,7 @@ class TrainConfig:
     eval_batch_size: int = 256
     collapse_std: float = 0.002
     precision: str = "auto"
+    task: str = "extrapolate-2"
 
     def __post_init__(self) -> None:
         if self.dataset not in TRAINING_SETS:
@@ -123,6 +125,12 @@ class TrainConfig:
             raise ValueError(f"collapse_std: must be >= 0, got {self.collapse_std}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision: must be one of {PRECISIONS}, got {self.precision!r}")
+        from .tasks import Task
+
+        try:
+            Task.parse(self.task)
+        except ValueError as exc:
+            raise ValueError(f"task: {exc}") from None
 
 
 @dataclass
@@ -159,11 +167,15 @@ def make_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
 # Training
 
 
-def build_model(model_cfg: ModelConfig, seed: int) -> torch.nn.Module:
-    """A freshly initialised model; the same seed gives the same weights (global RNG untouched)."""
+def build_model(model_cfg: ModelConfig, seed: int, task: str = "extrapolate-2") -> torch.nn.Module:
+    """A freshly initialised model for `task` (`task_models.build`); the same seed gives the same
+    weights (global RNG untouched)."""
+    from . import task_models
+    from .tasks import Task
+
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return _new_model(model_cfg)
+        return task_models.build(model_cfg, Task.parse(task))
 
 
 def train_model(
@@ -173,16 +185,21 @@ def train_model(
     progress: bool = True,
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,
     checkpoint_path: str | Path | None = None,
+    initial_state: dict[str, torch.Tensor] | None = None,
 ) -> TrainResult:
     """Train one model on `data.train[train_cfg.dataset]`; score it after every epoch.
 
     data: a `datasets.Datasets` (or anything with .train, .n6_test, .n3, .scaler): WindowSets
-    with inputs (N, 2, H, W) and targets (N, H, W) on the [0, 1] scale.
+    with inputs (N, L, H, W) and targets (N, H, W) on the [0, 1] scale, L the input frames of
+    train_cfg.task (`tasks.TaskData` for tasks other than the paper's).
+    initial_state: weights to start from (a state_dict of the same architecture: fine-tuning)
+    instead of the seeded initialisation; the seed still orders the batches.
     on_epoch(epoch, metrics) is called after each epoch (1-based) with that epoch's history
     entry; whatever it raises propagates. The checkpoint, if asked for, is written at the end
     of a complete or collapsed run. Deterministic on CPU for a given seed.
     """
     start = time.perf_counter()
+    _check_task(train_cfg, data)
     windows = data.train[train_cfg.dataset]
     if train_cfg.max_train_windows:
         windows = windows.sample(train_cfg.max_train_windows, train_cfg.seed)
@@ -194,12 +211,18 @@ def train_model(
             f"model_cfg: height/width {model_cfg.height}x{model_cfg.width} do not match frames {frame_shape}"
         )
 
-    # The model is built for the data's window length (simvp stacks the frames as channels).
-    model_cfg = replace(model_cfg, frames=windows.inputs.shape[1])
+    # The model is built for the task's windows (simvp stacks the frames as channels).
+    from . import task_models
+    from .tasks import Task
+
+    model_cfg = task_models.model_config_for(model_cfg, Task.parse(train_cfg.task))
     device = resolve_device(train_cfg.device)
     dtype = resolve_precision(train_cfg.precision, device)
-    model = build_model(model_cfg, train_cfg.seed).to(device)
-    x_all = as_model_input(windows.inputs).to(device)  # (N, 2, 1, H, W)
+    model = build_model(model_cfg, train_cfg.seed, train_cfg.task)
+    if initial_state is not None:
+        model.load_state_dict(initial_state)
+    model = model.to(device)
+    x_all = as_model_input(windows.inputs).to(device)  # (N, L, 1, H, W)
     y_all = torch.as_tensor(windows.targets, dtype=torch.float32).unsqueeze(1).to(device)  # (N, 1, H, W)
     if train_cfg.optimizer == "LBFGS":
         # LBFGS flattens every gradient with .view(-1), which needs the plain contiguous layout
@@ -282,6 +305,19 @@ def train_model(
 
         save_checkpoint(checkpoint_path, model, model_cfg, train_cfg, data.scaler, final, status)
     return result
+
+
+def _check_task(train_cfg: TrainConfig, data) -> None:
+    """ValueError when `data` hold another task's windows than train_cfg.task names (the
+    paper's `datasets.Datasets` hold extrapolate-2; `tasks.TaskData` says its own task)."""
+    from .tasks import PAPER_TASK, Task
+
+    task = getattr(data, "task", PAPER_TASK)
+    if Task.parse(train_cfg.task) != task:
+        raise ValueError(
+            f"train_cfg.task: {train_cfg.task!r}, but the data hold {task.name} windows"
+            " (build them with tasks.task_data)"
+        )
 
 
 def _make_parameters_contiguous(model: torch.nn.Module) -> None:

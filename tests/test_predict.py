@@ -151,3 +151,95 @@ def test_unreadable_npy_says_what_it_is_and_never_advises_unpickling(tmp_path, c
     with pytest.raises(PredictInputError, match=message) as info:
         predict_file(checkpoint, path, tmp_path / "o.npy")
     assert "pickle" not in str(info.value) and "unsafe" not in str(info.value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tasks: frame 4 by interpolation, frame 16 by a longer context
+
+
+@pytest.fixture
+def task_checkpoints(tmp_path):
+    """An interpolation and a 4-frame extrapolation checkpoint (untrained: only the wiring counts)."""
+    from convlstm_lib.task_models import model_config_for
+    from convlstm_lib.tasks import Task
+
+    made = {}
+    for task in ("interpolate-2", "extrapolate-4"):
+        cfg = model_config_for(CFG, Task.parse(task))
+        made[task] = save_checkpoint(
+            tmp_path / f"{task}.pt", build_model(cfg, 1, task), cfg, TrainConfig(task=task),
+            Scaler(-5.0, 260.0), {}, "complete",
+        )
+    return made
+
+
+def test_course_windows_read_the_frames_each_task_needs(train_csv):
+    from convlstm_lib.predict import course_windows
+    from convlstm_lib.tasks import INTERPOLATE, Task
+
+    _, seqs = train_csv
+    tens = lambda w: np.rint(w[0, :, 0, 0] / 10).astype(int).tolist()  # noqa: E731 (frame index of each input)
+    assert tens(course_windows(INTERPOLATE, seqs, 3)) == [1, 2, 5, 4]  # frames 2, 3, then 6, 5 (1-based)
+    assert tens(course_windows(Task("extrapolate", 4), seqs, 15)) == [11, 12, 13, 14]
+    assert tens(course_windows(Task("extrapolate", 4), seqs, 3)) == [0, 0, 1, 2]  # edge-padded
+    with pytest.raises(ValueError, match="cannot predict frame 16"):
+        course_windows(INTERPOLATE, seqs, 15)
+
+
+def test_csv_takes_frame_4_from_the_interpolator_and_frame_16_from_the_context_model(
+    tmp_path, task_checkpoints, train_csv
+):
+    from convlstm_lib.predict import course_windows
+    from convlstm_lib.tasks import INTERPOLATE, Task
+
+    path, seqs = train_csv
+    out = tmp_path / "pred.csv"
+    interp = task_checkpoints["interpolate-2"]
+    predict_file(task_checkpoints["extrapolate-4"], path, out, interp_checkpoint_path=interp)
+    got = course_io.read_course_csv(out, 2)
+    jobs = ((3, 0, "interpolate-2", INTERPOLATE), (15, 1, "extrapolate-4", Task("extrapolate", 4)))
+    for frame, pos, name, task in jobs:
+        ckpt = load_checkpoint(task_checkpoints[name])
+        scaled = ckpt.scaler.transform(course_windows(task, seqs, frame))
+        expected = ckpt.scaler.inverse(predict_frames(ckpt.model, scaled))
+        assert np.allclose(got[:, pos], expected, atol=0.006)  # the CSV holds 2 decimals
+
+
+def test_interpolation_checkpoint_fed_pairs_names_its_task(tmp_path, task_checkpoints):
+    pairs = tmp_path / "pairs.npy"
+    np.save(pairs, np.zeros((3, 2, 36, 36)))
+    message = r"was trained for task interpolate-2 \(windows of 4 frames: t-2, t-1, t\+2, t\+1\)"
+    with pytest.raises(PredictInputError, match=message):
+        predict_file(task_checkpoints["interpolate-2"], pairs, tmp_path / "out.npy")
+    windows = tmp_path / "windows.npy"
+    np.save(windows, np.zeros((3, 4, 36, 36)))
+    predict_file(task_checkpoints["interpolate-2"], windows, tmp_path / "out.npy")
+    assert np.load(tmp_path / "out.npy").shape == (3, 36, 36)
+
+
+def test_interpolation_checkpoint_alone_cannot_give_frame_16(
+    tmp_path, task_checkpoints, train_csv, checkpoint
+):
+    from convlstm_lib.errors import CheckpointError
+
+    path, _ = train_csv
+    with pytest.raises(CheckpointError, match="interpolate-2, which cannot predict frame 16"):
+        predict_file(task_checkpoints["interpolate-2"], path, tmp_path / "out.csv")
+    with pytest.raises(CheckpointError, match="needs an interpolation model"):
+        predict_file(checkpoint, path, tmp_path / "out.csv", interp_checkpoint_path=checkpoint)
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_short_sequence_in_a_course_csv_is_named_exit_2(tmp_path, task_checkpoints, train_csv, capsys):
+    path, seqs = train_csv
+    short = tmp_path / "train_short.csv"
+    course_io.write_course_csv(short, seqs.reshape(-1, 36, 36)[:-10][:, None])  # sequence 3 keeps 4 frames
+    code = cli.main([
+        "predict", "--checkpoint", str(task_checkpoints["extrapolate-4"]),
+        "--interp-checkpoint", str(task_checkpoints["interpolate-2"]),
+        "--input", str(short), "--out", str(tmp_path / "o.csv"),
+    ])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "sequence 3 (rows 29-32) has 4 of 14 frames" in err and "frames 5 and 6" in err
+    assert not (tmp_path / "o.csv").exists()

@@ -193,12 +193,13 @@ def test_every_model_kind_trains(data, kind):
     assert result.model_config.model == kind
 
 
-def test_the_model_is_built_for_the_datas_window_length(blob_data):
+def test_the_model_is_built_for_the_tasks_window_length(blob_data):
     four = blob_data()
     for ws in {id(ws): ws for ws in (*four.train.values(), four.n6_test, four.n3)}.values():
         ws.inputs = np.concatenate([ws.inputs, ws.inputs], axis=1)  # (N, 4, H, W)
     cfg = ModelConfig(model="simvp", layers=1, kernels=4)
-    result = train_model(cfg, TrainConfig(epochs=1, batch_size=8, collapse_std=0.0), four, progress=False)
+    train_cfg = TrainConfig(epochs=1, batch_size=8, collapse_std=0.0, task="extrapolate-4")
+    result = train_model(cfg, train_cfg, four, progress=False)
     assert result.model_config.frames == 4 and result.status == "complete"
 
 

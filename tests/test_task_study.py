@@ -1,0 +1,154 @@
+"""Task study: frame4/frame16 entries hold the promised keys, the retrained checkpoints record their
+task, the course choice is the lowest N6-test MSE, and the neighbour mean is the mean of frames 3
+and 5; training refuses windows of another task than its config names."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+from test_datasets import SETTINGS, make_raw  # tests/ is on sys.path (pytest prepend import mode)
+
+from convlstm_lib import datasets as D
+from convlstm_lib import metrics, paths
+from convlstm_lib.checkpoints import load_checkpoint
+from convlstm_lib.config import get_profile
+from convlstm_lib.evaluation import predict_frames
+from convlstm_lib.model import ModelConfig
+from convlstm_lib.task_study import (
+    SCORE_KEYS,
+    cost_table,
+    course_checkpoints,
+    course_summary,
+    examples,
+    frame4_study,
+    frame16_study,
+    retrain,
+    study_train_configs,
+    summary_table,
+)
+from convlstm_lib.tasks import INTERPOLATE, Task, neighbour_mean, task_data
+from convlstm_lib.training import TrainConfig, train_model
+
+MODEL = ModelConfig(layers=1, kernels=2)
+TRAIN = TrainConfig(dataset="base", lr=3e-3, batch_size=16, epochs=1, seed=0, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    raw = make_raw(n6=8, n3=3)
+    ds = D.build_datasets(raw, SETTINGS, progress=False)
+    out = tmp_path_factory.mktemp("study")
+    train_model(MODEL, TRAIN, ds, progress=False, checkpoint_path=out / "best.pt")
+    return raw, ds, load_checkpoint(out / "best.pt"), out
+
+
+def test_frame4_study_scores_every_way_and_picks_the_lowest(setup):
+    raw, ds, best, out = setup
+    payload = frame4_study(ds, raw, best, TRAIN, out)
+    for name in ("extrapolate", "interpolate", "neighbour_mean", "copy_last"):
+        assert set(SCORE_KEYS) <= set(payload[name]), name
+    ck = load_checkpoint(out / "interpolate-2.pt")
+    assert ck.model_config.in_channels == 4  # the window's frames as channels (task_models)
+    assert ck.train_config.task == "interpolate-2" and payload["interpolate"]["epochs"] == 1
+    assert payload["interpolate"]["train_windows"] == 7 * 8 and payload["interpolate"]["s_per_epoch"] > 0
+    mse = {k: payload[k]["n6_test_mse"] for k in ("extrapolate", "interpolate")}
+    assert payload["course_csv"] == (
+        "interpolate-2" if mse["interpolate"] < mse["extrapolate"] else "extrapolate-2"
+    )
+    assert payload["ratios"]["interpolate_to_neighbour_mean"] == pytest.approx(
+        mse["interpolate"] / payload["neighbour_mean"]["n6_test_mse"]
+    )
+    # the neighbour mean is (frame 3 + frame 5) / 2 against frame 4 (1-based), on the scaled range
+    s6 = ds.scaler.transform(raw.n6)
+    expected = metrics.mse(0.5 * (s6[:, 2] + s6[:, 4]), s6[:, 3])
+    assert payload["neighbour_mean"]["n6_test_mse"] == pytest.approx(expected, rel=1e-5)
+    assert payload["copy_last"]["n6_test_mse"] == pytest.approx(metrics.mse(s6[:, 2], s6[:, 3]), rel=1e-5)
+
+
+def test_frame16_study_has_one_entry_per_context_and_the_papers_is_the_sweeps_model(setup):
+    raw, ds, best, out = setup
+    payload = frame16_study(ds, raw, best, TRAIN, (4, 11), out)
+    assert {"extrapolate-2", "extrapolate-4", "extrapolate-11"} <= set(payload)
+    assert payload["paper_protocol"] == "extrapolate-2"
+    assert paths.from_repo(payload["extrapolate-2"]["checkpoint"]) == (out / "best.pt").resolve()
+    paper16 = ds.n6_test.subset(ds.n6_test.frame == 15)  # the paper's own windows of frame 16
+    expected = metrics.mse(predict_frames(best.model, paper16.inputs), paper16.targets)
+    assert payload["extrapolate-2"]["n6_test_mse"] == pytest.approx(expected, rel=1e-5)
+    assert load_checkpoint(out / "extrapolate-11.pt").train_config.task == "extrapolate-11"
+    contexts = {k: v["n6_test_mse"] for k, v in payload.items() if k.startswith("extrapolate-")}
+    assert payload["course_csv"] == min(contexts, key=contexts.get)
+    assert payload["course_checkpoint"] == payload[payload["course_csv"]]["checkpoint"]
+
+
+def test_training_refuses_windows_of_another_task(setup):
+    raw, ds, _, _ = setup
+    with pytest.raises(ValueError, match="data hold interpolate-2 windows"):
+        train_model(MODEL, TRAIN, task_data(ds, raw, INTERPOLATE), progress=False)
+    with pytest.raises(ValueError, match="data hold extrapolate-2 windows"):
+        train_model(MODEL, TrainConfig(dataset="base", epochs=1, task="interpolate-2"), ds, progress=False)
+
+
+def test_study_budget_comes_from_the_profile():
+    cfg = get_profile("smoke", context_epochs=3, context_max_train_windows=50)
+    interp, context = study_train_configs(cfg, replace(TRAIN, epochs=2), device="cpu")
+    assert (interp.epochs, interp.max_train_windows, interp.lr) == (2, cfg.max_train_windows, TRAIN.lr)
+    assert (context.epochs, context.max_train_windows, context.dataset) == (3, 50, TRAIN.dataset)
+    _, context = study_train_configs(get_profile("smoke"), TRAIN)
+    assert (context.epochs, context.max_train_windows) == (1, get_profile("smoke").max_train_windows)
+
+
+def test_longer_contexts_are_fine_tuned_from_the_best_model(setup):
+    raw, ds, best, out = setup
+    tiny = replace(TRAIN, lr=1e-12, max_train_windows=16)  # a step too small to move the weights
+    data = task_data(ds, raw, Task("extrapolate", 4), targets=[15])
+    run = retrain(MODEL, tiny, data, out / "tuned.pt", initial_state=best.model.state_dict())
+    tuned = dict(load_checkpoint(out / "tuned.pt").model.named_parameters())
+    for key, value in best.model.named_parameters():  # weights, not batch-norm running statistics
+        assert torch.allclose(tuned[key], value, atol=1e-6), key
+    assert run.task.name == "extrapolate-4"
+
+
+def test_neighbour_mean_needs_interpolation_windows(setup):
+    raw, ds, _, _ = setup
+    with pytest.raises(ValueError, match="even number"):
+        neighbour_mean(task_data(ds, raw, Task("extrapolate", 3)).n6_test)
+    assert np.isfinite(neighbour_mean(task_data(ds, raw, INTERPOLATE).n6_test)).all()
+
+
+def test_table_and_examples_show_every_way_and_mark_the_course_choice(setup):
+    raw, ds, best, out = setup
+    study = {
+        "frame4": frame4_study(ds, raw, best, TRAIN, out),
+        "frame16": frame16_study(ds, raw, best, TRAIN, (4,), out),
+    }
+    table = summary_table(study)
+    assert table["frame"].tolist() == [4, 4, 4, 4, 16, 16]
+    assert table.loc[table["frame"] == 4, "in course CSV"].sum() == 1
+    assert table.loc[table["frame"] == 16, "in course CSV"].sum() == 1
+    paper_rows = table[table["prediction"].str.contains("paper's protocol")]
+    assert paper_rows["vs paper's protocol"].tolist() == [1.0, 1.0]
+    shown = examples(study, ds, raw, sequences=(0, 2))
+    assert set(shown["frame4"]) == {"truth", "extrapolate-2", "interpolate-2", "neighbour mean"}
+    assert set(shown["frame16"]) == {"truth", "extrapolate-2", "extrapolate-4"}
+    s6 = ds.scaler.transform(raw.n6)
+    assert np.allclose(shown["frame4"]["truth"], s6[[0, 2], 3], atol=1e-6)
+    assert np.allclose(shown["frame16"]["truth"], s6[[0, 2], 15], atol=1e-6)
+    assert shown["frame16"]["extrapolate-4"].shape == (2, 36, 36)
+    costs = cost_table(study)
+    assert costs["task"].tolist() == ["interpolate-2", "extrapolate-4"] and (costs["s per epoch"] > 0).all()
+    frame16_model, frame4_model = course_checkpoints(study)
+    assert frame16_model == paths.from_repo(study["frame16"][study["frame16"]["course_csv"]]["checkpoint"])
+    assert frame16_model.is_file() and (frame4_model is None or frame4_model.is_file())
+    assert (frame4_model is None) == (study["frame4"]["course_csv"] == "extrapolate-2")
+    text = course_summary(study)
+    assert f"frame 4 by {study['frame4']['course_csv']}" in text and "frame 16 by" in text
+
+
+def test_train_cli_refuses_an_unknown_task_in_one_line(tmp_path, capsys):
+    from convlstm_lib import cli
+
+    assert cli.main(["train", "--task", "sideways-2", "--profile", "smoke", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--task" in err and "sideways" in err
+    assert not any(tmp_path.iterdir())
