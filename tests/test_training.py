@@ -193,14 +193,16 @@ def test_every_model_kind_trains(data, kind):
     assert result.model_config.model == kind
 
 
-def test_the_model_is_built_for_the_tasks_window_length(blob_data):
-    four = blob_data()
-    for ws in {id(ws): ws for ws in (*four.train.values(), four.n6_test, four.n3)}.values():
-        ws.inputs = np.concatenate([ws.inputs, ws.inputs], axis=1)  # (N, 4, H, W)
+def test_the_model_is_built_for_the_tasks_windows(data):
+    from convlstm_lib import task_models
+    from convlstm_lib.tasks import Task
+
     cfg = ModelConfig(model="simvp", layers=1, kernels=4)
-    train_cfg = TrainConfig(epochs=1, batch_size=8, collapse_std=0.0, task="extrapolate-4")
-    result = train_model(cfg, train_cfg, four, progress=False)
-    assert result.model_config.frames == 4 and result.status == "complete"
+    assert task_models.model_config_for(cfg, Task.parse("extrapolate-4")).frames == 4
+    inner = task_models.model_config_for(cfg, Task.parse("interpolate-2"))
+    assert (inner.frames, inner.in_channels) == (1, 4)  # one step of four channels
+    result = train_model(cfg, TrainConfig(epochs=1, batch_size=8, collapse_std=0.0), data, progress=False)
+    assert result.model_config.frames == 2 and result.status == "complete"
 
 
 def test_precision_is_checked_and_bf16_refused_where_it_would_be_emulated(data):
