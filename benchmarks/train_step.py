@@ -1,10 +1,11 @@
-"""Training-step speed: the library's ConvLSTM (convlstm_lib.model) vs plain Equation 2.
+"""Training-step speed: the library's fused ConvLSTM vs the reference Equation 2.
 
 For each configuration (the paper's best: 4 layers, 71 kernels, ReLU, batch 32; and a typical
 quick-profile model) this script
 
-1. builds the library model and `benchmarks/naive_convlstm.NaiveConvLSTM` with the SAME
-   weights, runs both on the same batch and checks that outputs agree within 1e-4 and that
+1. builds the library model (`model.FusedConvLSTMCell`) and the reference model
+   (`build_model(config, fused=False)`: `cells.ConvLSTMCell`, Equation 2 as written) with the
+   SAME weights, runs both on the same batch and checks that outputs agree within 1e-4 and that
    every parameter gradient agrees within 1e-4 (relative to the largest gradient);
 2. times one training step (zero_grad, forward, MSE loss, backward, Adam step) of each,
    interleaved (fast, naive, fast, naive, ...) after warm-up steps, `--repeats` times,
@@ -24,12 +25,10 @@ average is printed with the table. `--json` prints one JSON line instead.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -40,20 +39,16 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import interleaved_step_times, timed_step  # noqa: E402
 from convlstm_lib.config import PROFILES  # noqa: E402
-from convlstm_lib.model import ConvLSTM, ModelConfig, train_step_flops  # noqa: E402
+from convlstm_lib.model import ModelConfig, build_model, train_step_flops  # noqa: E402
 
 
-def _load_naive():
-    spec = importlib.util.spec_from_file_location(
-        "naive_convlstm", Path(__file__).with_name("naive_convlstm.py")
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-naive_convlstm = _load_naive()
+def reference_of(model: torch.nn.Module) -> torch.nn.Module:
+    """The reference (unfused) model with exactly `model`'s parameters and statistics."""
+    ref = build_model(model.config, fused=False)
+    ref.load_state_dict(model.state_dict())
+    return ref.train(model.training)
 
 
 def configurations() -> list[tuple[str, ModelConfig, int]]:
@@ -73,7 +68,7 @@ def configurations() -> list[tuple[str, ModelConfig, int]]:
     ]
 
 
-def check_agreement(model: ConvLSTM, naive, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+def check_agreement(model, naive, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
     """(max |output difference|, max |gradient difference| / max |gradient|), both in train mode."""
     outputs = []
     for net in (model, naive):
@@ -82,18 +77,10 @@ def check_agreement(model: ConvLSTM, naive, x: torch.Tensor, y: torch.Tensor) ->
         F.mse_loss(out, y).backward()
         outputs.append(out.detach())
     out_err = float((outputs[0] - outputs[1]).abs().max())
-    theirs = naive.gradients_as_model(model)
+    theirs = {name: p.grad for name, p in naive.named_parameters()}
     scale = max(float(p.grad.abs().max()) for p in model.parameters())
     grad_err = max(float((p.grad - theirs[name]).abs().max()) for name, p in model.named_parameters())
     return out_err, grad_err / max(scale, 1e-12)
-
-
-def _step(net, optimizer, x, y) -> float:
-    t0 = time.perf_counter()
-    optimizer.zero_grad(set_to_none=True)
-    F.mse_loss(net(x), y).backward()
-    optimizer.step()
-    return time.perf_counter() - t0
 
 
 # Operators that are convolutions in the fast step: oneDNN's forward and backward, and the
@@ -109,7 +96,7 @@ def convolution_seconds(net, optimizer, x, y, steps: int = 3) -> float:
     """
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         for _ in range(steps):
-            _step(net, optimizer, x, y)
+            timed_step(net, optimizer, x, y)
     micros = sum(e.self_cpu_time_total for e in prof.key_averages() if e.key in CONVOLUTION_OPS)
     return micros / 1e6 / steps
 
@@ -120,8 +107,8 @@ def benchmark(
     """Agreement, then interleaved step timings of the fast and naive models (and, with
     `compiled`, of torch.compile(fast model), sharing its weights and optimiser)."""
     torch.manual_seed(seed)
-    model = ConvLSTM(config)
-    naive = naive_convlstm.NaiveConvLSTM.from_model(model)
+    model = build_model(config)
+    naive = reference_of(model)
     x = torch.rand(batch, 2, config.in_channels, config.height, config.width)
     y = torch.rand(batch, 1, config.height, config.width)
     out_err, grad_err = check_agreement(model, naive, x, y)
@@ -136,13 +123,8 @@ def benchmark(
     nets = {"fast": model, "naive": naive}
     if compiled:
         nets["compiled"], opts["compiled"] = torch.compile(model), opts["fast"]
-        _step(nets["compiled"], opts["compiled"], x, y)  # compiles (C++ code generation: slow)
-    times: dict[str, list[float]] = {name: [] for name in nets}
-    for i in range(warmup + repeats):
-        for name in list(nets) if i % 2 == 0 else list(nets)[::-1]:
-            dt = _step(nets[name], opts[name], x, y)
-            if i >= warmup:
-                times[name].append(dt)
+        timed_step(nets["compiled"], opts["compiled"], x, y)  # compiles (C++ code generation: slow)
+    times = interleaved_step_times(nets, opts, x, y, warmup, repeats)
     flops = train_step_flops(config) * batch
     med = {k: statistics.median(v) for k, v in times.items()}
     conv_s = convolution_seconds(model, opts["fast"], x, y)

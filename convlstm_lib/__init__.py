@@ -6,7 +6,9 @@ Modules, in the order data flows through them:
     course_io, calibration  the course CSV format; the data statistics of SPEC §1
     preprocessing, datasets scaling, outliers, denoising, windows, the four training sets
     corruption, metrics   the robustness corruptions; MSE/PSNR/SSIM and the paper's convention
-    model, training, baselines, predict   ConvLSTM (Equation 2), its training loop, references
+    cells, model, simvp   the recurrent cells (Equation 2 and cheaper ones), the stack and fused
+                          ConvLSTM, a SimVP-style model; `model.build_model` picks by name
+    precision, training, baselines, predict   fp32/bf16, the training loop, references
     sweep, report         the Optuna random search; results.json and the rendered report
 """
 __version__ = "0.1.0"

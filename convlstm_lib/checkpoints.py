@@ -150,7 +150,9 @@ def _checked_weights(state: Any, model: torch.nn.Module, path: Path) -> dict[str
     if missing or unexpected:
         parts = [f"{what} {names[:3]}" for what, names in (("missing", missing), ("unexpected", unexpected))
                  if names]
-        raise CheckpointError(f"{path}: weights do not match the model config ({'; '.join(parts)})")
+        raise CheckpointError(
+            f"{path}: weights do not match a {model.config.model} model of this config ({'; '.join(parts)})"
+        )
     for name, want in expected.items():
         got = state[name]
         if not isinstance(got, torch.Tensor):

@@ -22,6 +22,8 @@ PAPER_OPTIMIZERS = (
 )
 TRAINING_SETS = ("base", "cleaned", "denoised", "processed")
 ACTIVATIONS = ("relu", "tanh")
+# Model kinds (`model.build_model`): the paper's ConvLSTM first, then the models its future work names.
+MODELS = ("convlstm", "convgru", "convrnn", "simvp")
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,9 @@ class ProfileConfig:
     optimizers: tuple[str, ...] = PAPER_OPTIMIZERS
     activations: tuple[str, ...] = ACTIVATIONS
     training_sets: tuple[str, ...] = TRAINING_SETS
+    models: tuple[str, ...] = ("convlstm",)  # model kinds the sweep cycles through (MODELS)
     max_train_windows: int = 0  # 0 = every training window
+    sweep_budget_s: float = 0.0  # wall-clock safety net of the sweep; 0 = none (sweep module docstring)
     workers: int = 1
     prune: bool = False
     storage: str = ""  # "" = journal file runs/<profile>/sweep.journal; or a path / database URL
@@ -96,12 +100,15 @@ class ProfileConfig:
                 raise ValueError(f"{name}: must be >= 0 (0 = the profile's), got {getattr(self, name)}")
         if not self.frame16_contexts or any(int(c) != c or c < 2 for c in self.frame16_contexts):
             raise ValueError(f"frame16_contexts: need integers >= 2, got {list(self.frame16_contexts)}")
-        for name, allowed in (("activations", ACTIVATIONS), ("training_sets", TRAINING_SETS)):
+        if self.sweep_budget_s < 0:
+            raise ValueError(f"sweep_budget_s: must be >= 0 (0 = no budget), got {self.sweep_budget_s}")
+        allowed_values = (("activations", ACTIVATIONS), ("training_sets", TRAINING_SETS), ("models", MODELS))
+        for name, allowed in allowed_values:
             bad = [v for v in getattr(self, name) if v not in allowed]
             if bad or not getattr(self, name):
                 raise ValueError(f"{name}: {bad or 'empty'} not in {allowed}")
         # Notebook parameters arrive as lists (JSON); keep tuples so the config stays hashable.
-        for name in ("optimizers", "activations", "training_sets", "frame16_contexts"):
+        for name in ("optimizers", "activations", "training_sets", "frame16_contexts", "models"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
 
     @property
@@ -124,7 +131,8 @@ def check_seed(seed: Any, name: str = "seed") -> int:
 
 PROFILES: dict[str, ProfileConfig] = {
     "smoke": ProfileConfig(
-        profile="smoke", n6=24, n3=8, n_trials=4, epochs=1, layers_max=1, kernels_min=2, kernels_max=4,
+        profile="smoke", n6=24, n3=8, n_trials=4, epochs=1, models=MODELS, layers_max=1, kernels_min=2,
+        kernels_max=4,
         lr_min=1e-3, lr_max=1e-2, batch_size_min=16, batch_size_max=32,
         optimizers=("Adam", "RMSprop"), max_train_windows=64,
         noise_levels=3, figure5_rows=3, region_step=12, seed_runs=2,
@@ -133,6 +141,9 @@ PROFILES: dict[str, ProfileConfig] = {
         profile="quick", n_trials=12, epochs=4, layers_max=2, kernels_min=4, kernels_max=16,
         lr_min=1e-3, lr_max=2e-2, batch_size_min=32, batch_size_max=64,
         optimizers=("Adam", "AdamW", "Adamax", "NAdam", "RAdam", "RMSprop"),
+        # 3 trials of each kind; the mix costs ~0.6 of 12 ConvLSTM trials (benchmarks/README.md).
+        # The budget is only the safety net of a slow or busy machine (the report says so).
+        models=MODELS, sweep_budget_s=540.0,
         # Robustness: 9 intensities (steps of 0.125, either side of the paper's "about 0.2") x 3
         # noises and a region side growing 6 px at a time (7 sizes): 34 evaluations of the test
         # sets instead of 82 (21 levels, 2 px steps), so notebook 05 takes about 40 % as long.

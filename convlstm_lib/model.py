@@ -1,30 +1,30 @@
-"""The Convolutional LSTM of the paper (§2, Equation 2), read top to bottom.
+"""The models: a stack of any recurrent cell, the fused fast ConvLSTM cell, and the registry.
 
-    i_t = sigma(W_xi * X_t + W_hi * H_{t-1} + W_ci . C_{t-1} + b_i)
-    f_t = sigma(W_xf * X_t + W_hf * H_{t-1} + W_cf . C_{t-1} + b_f)
-    C_t = f_t . C_{t-1} + i_t . tanh(W_xc * X_t + W_hc * H_{t-1} + b_c)
-    o_t = sigma(W_xo * X_t + W_ho * H_{t-1} + W_co . C_t + b_o)
-    H_t = o_t . tanh(C_t)
+`build_model(config)` builds the model that `config.model` names:
 
-`*` is a 2-D convolution ("same" padding), `.` the element-wise product. The peephole
-weights W_ci, W_cf, W_co are learned, one value per channel and pixel: shape (C, H, W).
+    convlstm  the paper's ConvLSTM (Equation 2, cells.ConvLSTMCell), run by FusedConvLSTMCell
+    convgru   convolutional GRU (cells.ConvGRUCell)
+    convrnn   plain convolutional RNN (cells.ConvRNNCell)
+    simvp     a small SimVP-style feed-forward model (simvp.SimVP)
 
-The model (`ConvLSTM`):
+Every model maps x (B, T, C_in, H, W) on the [0, 1] scale to the next frame (B, 1, H, W).
+
+The recurrent models (`RecurrentStack`):
 
     input frames (B, T, C_in, H, W)
-      -> ConvLSTMCell 1 -> BatchNorm2d -> ConvLSTMCell 2 -> ... -> ConvLSTMCell L
-         (every cell returns its whole hidden sequence (B, T, C, H, W); batch normalisation
-          sits *between* layers, with statistics over batch, time and pixels)
+      -> cell 1 -> BatchNorm2d -> cell 2 -> ... -> cell L
+         (every cell returns its whole hidden sequence, T tensors (B, C, H, W); batch
+          normalisation sits *between* layers, with statistics over batch, time and pixels)
       -> the last hidden state H_T of layer L, (B, C, H, W)
       -> output activation (relu or tanh: the paper's "output activation function")
       -> Conv2d(C -> 1, kernel_size)
       -> predicted next frame (B, 1, H, W)
 
-The windows of this project are T = 2 input frames -> 1 predicted frame, but the model
-takes any T >= 1.
+They take any T >= 1 (the paper's windows have T = 2).
 
-Speed. The cell computes Equation 2 exactly, with shortcuts that change no number beyond
-float rounding (checked against a plain implementation in benchmarks/naive_convlstm.py):
+The fast ConvLSTM cell. `FusedConvLSTMCell` holds exactly the parameters of the reference
+`cells.ConvLSTMCell` (a test checks outputs and gradients agree) and computes Equation 2
+with shortcuts that change no number beyond float rounding:
 
 * The state starts at zero (H_0 = C_0 = 0). At the first step the hidden convolutions, the
   peepholes on C_0 and the forget gate (which multiplies C_0) contribute nothing, so the
@@ -34,12 +34,16 @@ float rounding (checked against a plain implementation in benchmarks/naive_convl
 * At later steps W_x * X_t + W_h * H_{t-1} is one convolution of concat([X_t, H_{t-1}])
   with concat([W_x, W_h]): one large convolution is faster on a CPU than two thin ones.
 * The gate arithmetic after the convolution is one fused autograd function
-  (`_FirstStep` at t = 1, `_Step` after), which saves the few tensors its hand-written backward needs instead
-  of every intermediate, and creates no zero-filled gradient buffers for unused slices.
+  (`_FirstStep` at t = 1, `_Step` after), which saves the few tensors its hand-written
+  backward needs instead of every intermediate, and creates no zero-filled gradient buffers.
 * The hidden sequence is kept as a list of (B, C, H, W) tensors (no indexing of one time step
   out of a stacked tensor, whose backward allocates a zero tensor of the whole stack).
 * Convolution weights are stored channels_last once at construction (never converted per
   call), which is the faster layout for oneDNN's CPU convolutions.
+
+Under `torch.autocast` (mixed precision) the fused functions would see half-precision gate
+inputs beside float32 state; the cell then runs the reference Equation 2 instead, which
+autocast handles operation by operation.
 """
 
 from __future__ import annotations
@@ -50,23 +54,26 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import ACTIVATIONS
-
-# Order of the gate blocks in the convolution outputs (and the bias): i, c, o, f.
-# At the first step only the first three are needed (f multiplies C_0 = 0).
-GATES = ("i", "c", "o", "f")
+from .cells import ACTIVATION_FNS, CELLS, ConvLSTMCell
+from .config import ACTIVATIONS, MODELS
+from .simvp import SimVP
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Architecture of one ConvLSTM (the paper's search space: 1-7 layers, 1-100 kernels).
+    """Architecture of one model (the paper's search space: 1-7 layers, 1-100 kernels).
 
-    layers:       number of stacked ConvLSTM cells, 1..7
-    kernels:      hidden channels C of every cell, 1..100
-    kernel_size:  odd side of every convolution kernel (gates and output)
-    activation:   output activation applied to the last hidden state: 'relu' or 'tanh'
+    model:        'convlstm' (the paper's), 'convgru', 'convrnn' or 'simvp' (module docstring)
+    layers:       recurrent models: stacked cells, 1..7; simvp: translator blocks
+    kernels:      recurrent models: hidden channels C of every cell, 1..100; simvp: the
+                  channels of one frame's features (the translator has `frames` times more)
+    kernel_size:  odd side of every convolution kernel (cells, encoder/decoder and output)
+    activation:   output activation: recurrent models apply it to the last hidden state,
+                  simvp to the decoder's features; 'relu' or 'tanh'
     in_channels:  channels of an input frame (1: greyscale)
     height/width: frame size; fixes the shape (C, H, W) of the peephole weights
+    frames:       input frames per window T; simvp stacks them along channels and is built
+                  for exactly this many, the recurrent models take any T
     """
 
     layers: int = 4
@@ -76,8 +83,12 @@ class ModelConfig:
     in_channels: int = 1
     height: int = 36
     width: int = 36
+    model: str = "convlstm"
+    frames: int = 2
 
     def __post_init__(self) -> None:
+        if self.model not in MODELS:
+            raise ValueError(f"model: unknown model {self.model!r}; choose one of {MODELS}")
         if not 1 <= self.layers <= 7:
             raise ValueError(f"layers: must be in 1..7, got {self.layers}")
         if not 1 <= self.kernels <= 100:
@@ -86,7 +97,7 @@ class ModelConfig:
             raise ValueError(f"kernel_size: must be a positive odd number, got {self.kernel_size}")
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"activation: must be one of {ACTIVATIONS}, got {self.activation!r}")
-        for name in ("in_channels", "height", "width"):
+        for name in ("in_channels", "height", "width", "frames"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be >= 1, got {getattr(self, name)}")
 
@@ -238,38 +249,14 @@ def _first_step_conv(
     return z.view(bsz, hgt, wid, -1).permute(0, 3, 1, 2)
 
 
-def _peephole(channels: int, height: int, width: int) -> torch.Tensor:
-    """An uninitialised (C, H, W) tensor laid out (H, W, C) in memory."""
-    return torch.empty(height, width, channels).permute(2, 0, 1)
-
-
-class ConvLSTMCell(nn.Module):
-    """One ConvLSTM layer: Equation 2 over a whole sequence, starting from H_0 = C_0 = 0.
-
-    Parameters (gate blocks in the order i, c, o, f):
-        conv_x: W_x* and b_*, Conv2d(in_channels -> 4C), with bias
-        conv_h: W_h*,         Conv2d(C -> 4C), no bias (b_* is counted once, in conv_x)
-        w_ci, w_cf, w_co: peephole weights, (C, H, W)
-    """
-
-    def __init__(self, in_channels: int, hidden: int, kernel_size: int, height: int, width: int):
-        super().__init__()
-        self.in_channels, self.hidden = in_channels, hidden
-        pad = kernel_size // 2
-        self.conv_x = nn.Conv2d(in_channels, 4 * hidden, kernel_size, padding=pad, bias=True)
-        self.conv_h = nn.Conv2d(hidden, 4 * hidden, kernel_size, padding=pad, bias=False)
-        # Peepholes (C, H, W), stored channels-innermost like the channels_last activations
-        # they multiply (element-wise ops on matching layouts run ~2x faster on CPU).
-        self.w_ci = nn.Parameter(_peephole(hidden, height, width))
-        self.w_cf = nn.Parameter(_peephole(hidden, height, width))
-        self.w_co = nn.Parameter(_peephole(hidden, height, width))
-        for w in (self.w_ci, self.w_cf, self.w_co):
-            nn.init.uniform_(w, -0.1, 0.1)
-        with torch.no_grad():  # forget-gate bias 1: remember by default (Jozefowicz et al. 2015)
-            self.conv_x.bias[3 * hidden :].fill_(1.0)
+class FusedConvLSTMCell(ConvLSTMCell):
+    """The reference `cells.ConvLSTMCell` (same parameters), computed by the fast path of the
+    module docstring; the reference computation under autocast."""
 
     def forward(self, xs: list[torch.Tensor]) -> list[torch.Tensor]:
         """xs: T tensors (B, C_in, H, W), X_1..X_T -> hs: T tensors (B, C, H, W), H_1..H_T."""
+        if torch.is_autocast_enabled(xs[0].device.type):
+            return super().forward(xs)
         n = self.hidden
         pad = self.conv_x.padding
         wx, wh, b = self.conv_x.weight, self.conv_h.weight, self.conv_x.bias
@@ -286,27 +273,29 @@ class ConvLSTMCell(nn.Module):
         return hs
 
 
-_ACTIVATION_FNS = {"relu": torch.relu, "tanh": torch.tanh}
-
-
-class ConvLSTM(nn.Module):
-    """Stacked ConvLSTM cells with batch normalisation between them, and the predictor.
+class RecurrentStack(nn.Module):
+    """Stacked recurrent cells with batch normalisation between them, and the predictor.
 
     forward(x): x (B, T, C_in, H, W) on the [0, 1] scale -> next frame (B, 1, H, W).
+    The cell is `cells.CELLS[config.model]`; for 'convlstm' its fused twin unless
+    `fused=False` (the reference, for tests and benchmarks: same parameter names).
     """
 
-    def __init__(self, config: ModelConfig):
+    def __init__(self, config: ModelConfig, fused: bool = True):
         super().__init__()
+        if config.model not in CELLS:
+            raise ValueError(
+                f"model: {config.model!r} is not a recurrent model; choose one of {tuple(CELLS)}"
+            )
         self.config = config
+        cell = FusedConvLSTMCell if fused and config.model == "convlstm" else CELLS[config.model]
         k = config.kernels
         self.cells = nn.ModuleList(
-            ConvLSTMCell(
-                config.in_channels if layer == 0 else k, k, config.kernel_size, config.height, config.width
-            )
+            cell(config.in_channels if layer == 0 else k, k, config.kernel_size, config.height, config.width)
             for layer in range(config.layers)
         )
         self.norms = nn.ModuleList(nn.BatchNorm2d(k) for _ in range(config.layers - 1))
-        self.activation = _ACTIVATION_FNS[config.activation]
+        self.activation = ACTIVATION_FNS[config.activation]
         self.head = nn.Conv2d(k, 1, config.kernel_size, padding=config.kernel_size // 2)
         # Store 4-D weights channels_last once; oneDNN's CPU convolutions are faster in it.
         self.to(memory_format=torch.channels_last)
@@ -328,6 +317,13 @@ class ConvLSTM(nn.Module):
         """x (B, T, C_in, H, W) -> predicted frame T+1, (B, 1, H, W)."""
         h_last = self.hidden_sequence(x)[-1]
         return self.head(self.activation(h_last))
+
+
+def build_model(config: ModelConfig, fused: bool = True) -> nn.Module:
+    """The model `config.model` names (module docstring), freshly initialised from torch's RNG."""
+    if config.model == "simvp":
+        return SimVP(config)
+    return RecurrentStack(config, fused=fused)
 
 
 def count_parameters(model: nn.Module) -> int:

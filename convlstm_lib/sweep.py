@@ -9,6 +9,23 @@ Search space (drawn in this order for every trial, bounds from `config.ProfileCo
     lr          float, log-uniform  cfg.lr_min..cfg.lr_max
     batch_size  int          cfg.batch_size_min..cfg.batch_size_max
     optimizer   categorical  cfg.optimizers         (names in torch.optim)
+    model       cycled       cfg.models             (convlstm, convgru, convrnn, simvp)
+
+The model kind is not drawn at random but cycled by trial number (`model_for_trial`), so a
+sweep of n trials gives every kind n / len(models) trials whatever the seed: a comparison
+of model families at equal budget needs each family present. The cycle advances by one
+extra step after every full round (trial k gets kind (k + k // m) mod m of m kinds), so it
+does not move in lock-step with anything else cycled by k mod m (e.g. the training set):
+16 trials over 4 kinds and 4 sets see every pair once. It is drawn last, so the random
+draws before it are those of a sweep without it.
+
+Wall-clock budget (`cfg.sweep_budget_s`, 0 = none): a safety net for slow or busy machines,
+not part of the profile's contract (which is its trial count). Before each trial a worker
+estimates the trial's time as the mean `runtime_s` of the finished trials of the same model
+kind (of all kinds when it has none yet) and does not start it when it would end after
+the budget, counted from the start of `run_sweep`. A sweep cut short this way has
+`counted < n_trials` in sweep.json and `stopped_by_budget: true`; the same command again
+resumes it with a fresh budget.
 
 Every trial trains `cfg.epochs` epochs through `training.train_model` and reports its N6-test
 MSE (per pixel, [0, 1] scale) after every epoch (`trial.report`, used by `--prune`).
@@ -92,18 +109,19 @@ from .statuses import COUNTED_FAIL_STATUSES
 # Per-epoch metrics kept for the learning curves (runs/<profile>/HISTORY_FILE).
 HISTORY_KEYS = ("n6_test_mse", "n3_mse")
 HISTORY_FILE = paths.TRIAL_HISTORY
-# Categorical parameters the sampler cycles through (trial k: choice k mod n) instead of drawing.
+# Categorical parameters the sampler cycles through (trial k: choice k mod n) instead of drawing;
+# `model` follows its own cycle (`model_for_trial`), out of step with the training set's.
 CYCLED_PARAMS = ("dataset",)
-PARAM_NAMES = ("dataset", "activation", "layers", "kernels", "lr", "batch_size", "optimizer")
+PARAM_NAMES = ("dataset", "activation", "layers", "kernels", "lr", "batch_size", "optimizer", "model")
 TRIAL_COLUMNS = (
     "number", "state", "status", "reason", *PARAM_NAMES, *METRIC_KEYS,
-    "epochs_run", "runtime_s", "time_saved_s", "seed", "checkpoint",
+    "epochs_run", "runtime_s", "seconds_per_epoch", "n_params", "time_saved_s", "seed", "checkpoint",
 )
 # Configuration fields that define a study: resuming with different values would mix trials.
 STUDY_FIELDS = (
     "seed", "n6", "n3", "max_train_windows", "epochs", "layers_min", "layers_max", "kernels_min",
     "kernels_max", "lr_min", "lr_max", "batch_size_min", "batch_size_max", "optimizers", "activations",
-    "training_sets",
+    "training_sets", "models",
 )
 HEARTBEAT_INTERVAL_S = 30  # database storages: a trial without heartbeat for GRACE_PERIOD_S is failed
 GRACE_PERIOD_S = 120
@@ -141,7 +159,8 @@ class TrialSeededSampler(RandomSampler):
 
     `before_trial` reseeds a private RandomState from `trial_seed(sweep_seed, trial.number)`;
     parameters are then drawn from their distributions (`draw`) in the order the objective
-    asks for them. One sampler serves one process's trials one at a time.
+    asks for them; `model` is not drawn but cycled (`model_for_trial`). One sampler serves one
+    process's trials one at a time.
     """
 
     def __init__(self, sweep_seed: int, worker: int = 0) -> None:
@@ -155,6 +174,8 @@ class TrialSeededSampler(RandomSampler):
     def sample_independent(self, study, trial, param_name, param_distribution) -> Any:
         if param_name in CYCLED_PARAMS:  # trial k takes choice k mod n: every choice in every sweep
             return param_distribution.choices[trial.number % len(param_distribution.choices)]
+        if param_name == "model":  # cycled by trial number (module docstring); no random draw used
+            return model_for_trial(trial.number, tuple(param_distribution.choices))
         return draw(self._trial_rng, param_distribution)
 
 
@@ -189,14 +210,21 @@ def draw(rng: np.random.RandomState, dist: BaseDistribution) -> Any:
     raise TypeError(f"draw: unsupported distribution {type(dist).__name__}")
 
 
+def model_for_trial(number: int, models: tuple[str, ...]) -> str:
+    """The model kind of trial `number`: the cycle of the module docstring."""
+    m = len(models)
+    return models[(number + number // m) % m]
+
+
 def sample_params(trial: optuna.Trial, cfg: ProfileConfig) -> dict[str, Any]:
     """Draw one configuration of the search space (module docstring) through `trial`.
 
     The training set cycles over trials (trial k gets `cfg.training_sets[k % len]`, chosen by
     `TrialSeededSampler`, see CYCLED_PARAMS) so that every profile, however few its trials,
-    trains on all four sets; the other parameters are drawn at random, seeded per trial.
+    trains on all four sets; the model kind cycles out of step with it (`model_for_trial`); the
+    other parameters are drawn at random, seeded per trial.
     """
-    return {
+    params = {
         "dataset": trial.suggest_categorical("dataset", list(cfg.training_sets)),
         "activation": trial.suggest_categorical("activation", list(cfg.activations)),
         "layers": trial.suggest_int("layers", cfg.layers_min, cfg.layers_max),
@@ -205,6 +233,8 @@ def sample_params(trial: optuna.Trial, cfg: ProfileConfig) -> dict[str, Any]:
         "batch_size": trial.suggest_int("batch_size", cfg.batch_size_min, cfg.batch_size_max),
         "optimizer": trial.suggest_categorical("optimizer", list(cfg.optimizers)),
     }
+    params["model"] = trial.suggest_categorical("model", list(cfg.models))  # cycled: TrialSeededSampler
+    return params
 
 
 # ---------------------------------------------------------------------------------------------
@@ -406,9 +436,10 @@ class Objective:
     """
 
     def __init__(self, cfg: ProfileConfig, data, trials_dir: Path, total: int, device: str = "auto",
-                 progress: bool = False) -> None:
+                 progress: bool = False, deadline: float = 0.0) -> None:
         self.cfg, self.data, self.trials_dir, self.total = cfg, data, Path(trials_dir), total
         self.device, self.progress = device, progress
+        self.deadline = deadline  # time.time() after which no trial may end; 0 = none
         self.surplus = False
 
     def _is_surplus(self, study: optuna.Study, number: int) -> bool:
@@ -431,7 +462,8 @@ class Objective:
         seed = trial_seed(self.cfg.seed, trial.number)
         trial.set_user_attr("seed", seed)
         model_cfg = ModelConfig(
-            layers=params["layers"], kernels=params["kernels"], activation=params["activation"],
+            model=params["model"], layers=params["layers"], kernels=params["kernels"],
+            activation=params["activation"],
         )
         train_cfg = TrainConfig(
             dataset=params["dataset"], lr=params["lr"], batch_size=params["batch_size"],
@@ -469,6 +501,8 @@ class Objective:
         trial.set_user_attr("reason", result.note)
         trial.set_user_attr("epochs_run", result.epochs_run)
         trial.set_user_attr("runtime_s", result.runtime_s)
+        trial.set_user_attr("seconds_per_epoch", result.runtime_s / max(1, result.epochs_run))
+        trial.set_user_attr("n_params", sum(p.numel() for p in result.model.parameters()))
         trial.set_user_attr("metrics", {k: float(v) for k, v in result.metrics.items()})
         if checkpoint.exists():
             trial.set_user_attr("checkpoint", _relative(checkpoint))
@@ -491,6 +525,24 @@ class WorkerSpec:
     runs_dir: str
     processed_dir: str
     device: str = "auto"
+    deadline: float = 0.0
+
+
+def estimated_trial_s(trials: list[FrozenTrial], model: str) -> float | None:
+    """Mean runtime_s of the finished trials of `model` (of all kinds if none); None if no trial has one."""
+    timed = [t for t in trials if is_counted(t) and "runtime_s" in t.user_attrs]
+    same = [t for t in timed if t.params.get("model", "convlstm") == model]
+    pool = same or timed
+    return float(np.mean([t.user_attrs["runtime_s"] for t in pool])) if pool else None
+
+
+def fits_budget(trials: list[FrozenTrial], cfg: ProfileConfig, deadline: float,
+                now: float | None = None) -> bool:
+    """Whether the next trial (number len(trials)) is expected to end before `deadline` (0: no budget)."""
+    if not deadline:
+        return True
+    estimate = estimated_trial_s(trials, model_for_trial(len(trials), cfg.models))
+    return estimate is None or (now or time.time()) + estimate <= deadline
 
 
 def _work(study: optuna.Study, storage: optuna.storages.BaseStorage, objective: Objective,
@@ -504,6 +556,8 @@ def _work(study: optuna.Study, storage: optuna.storages.BaseStorage, objective: 
             bar.n = sum(is_counted(t) for t in trials)
             bar.refresh()
         if claimed >= objective.total or objective.surplus:
+            return
+        if not fits_budget(trials, objective.cfg, objective.deadline):
             return
         study.optimize(objective, n_trials=1, catch=(_RecordedFailure,), gc_after_trial=False)
 
@@ -522,7 +576,7 @@ def _worker_main(spec: WorkerSpec) -> None:
     storage = open_storage(spec.storage)
     study = open_study(cfg, storage, spec.worker)
     trials_dir = Path(spec.runs_dir) / paths.TRIALS
-    _work(study, storage, Objective(cfg, data, trials_dir, cfg.n_trials, spec.device))
+    _work(study, storage, Objective(cfg, data, trials_dir, cfg.n_trials, spec.device, deadline=spec.deadline))
 
 
 def run_sweep(cfg: ProfileConfig, progress: bool = True, runs_dir: Path | None = None, device: str = "auto",
@@ -545,6 +599,7 @@ def run_sweep(cfg: ProfileConfig, progress: bool = True, runs_dir: Path | None =
     fail_dead_trials(study, storage)
     done = count_finished(study)
     started = time.perf_counter()
+    deadline = time.time() + cfg.sweep_budget_s if cfg.sweep_budget_s else 0.0
     if done < cfg.n_trials:
         if data is None:
             data = prepare_datasets(cfg, progress=progress)
@@ -552,10 +607,11 @@ def run_sweep(cfg: ProfileConfig, progress: bool = True, runs_dir: Path | None =
                    disable=not progress)
         try:
             if cfg.workers == 1:
-                objective = Objective(cfg, data, runs_dir / paths.TRIALS, cfg.n_trials, device)
+                objective = Objective(cfg, data, runs_dir / paths.TRIALS, cfg.n_trials, device,
+                                      deadline=deadline)
                 _work(study, storage, objective, bar)
             else:
-                _run_processes(cfg, spec, runs_dir, device, study, bar)
+                _run_processes(cfg, spec, runs_dir, device, study, bar, deadline)
         finally:
             bar.close()
     export_trials(study, runs_dir / paths.TRIALS_CSV)
@@ -565,12 +621,12 @@ def run_sweep(cfg: ProfileConfig, progress: bool = True, runs_dir: Path | None =
 
 
 def _run_processes(cfg: ProfileConfig, spec: str, runs_dir: Path, device: str, study: optuna.Study,
-                   bar: tqdm) -> None:
+                   bar: tqdm, deadline: float = 0.0) -> None:
     ctx = multiprocessing.get_context("spawn")
     processes = [
         ctx.Process(target=_worker_main, name=f"sweep-worker-{k}", args=(WorkerSpec(
             cfg=cfg.to_dict(), storage=spec, worker=k, runs_dir=str(runs_dir),
-            processed_dir=str(paths.processed_dir(cfg.profile)), device=device),))
+            processed_dir=str(paths.processed_dir(cfg.profile)), device=device, deadline=deadline),))
         for k in range(cfg.workers)
     ]
     for p in processes:
@@ -586,7 +642,8 @@ def _run_processes(cfg: ProfileConfig, spec: str, runs_dir: Path, device: str, s
     bar.n = count_finished(study)
     bar.refresh()
     bad = [f"{p.name} exit code {p.exitcode}" for p in processes if p.exitcode != 0]
-    if bad and count_finished(study) < cfg.n_trials:
+    trials = study.get_trials(deepcopy=False)
+    if bad and count_finished(study) < cfg.n_trials and fits_budget(trials, cfg, deadline):
         raise SweepError(f"study {cfg.study_name!r}: {', '.join(bad)}; run the same command again to resume")
 
 
@@ -604,8 +661,11 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
         rows.append({
             "number": t.number, "state": t.state.name, "status": status, "reason": ua.get("reason", ""),
             **{p: t.params.get(p) for p in PARAM_NAMES},
+            "model": t.params.get("model", "convlstm"),  # studies from before the model parameter
             **{k: metrics.get(k, math.nan) for k in METRIC_KEYS},
             "epochs_run": ua.get("epochs_run", 0), "runtime_s": ua.get("runtime_s", math.nan),
+            "seconds_per_epoch": ua.get("seconds_per_epoch", math.nan),
+            "n_params": ua.get("n_params", math.nan),
             "time_saved_s": ua.get("time_saved_s", 0.0), "seed": ua.get("seed"),
             "checkpoint": ua.get("checkpoint", ""),
         })
@@ -661,11 +721,33 @@ def summarise(frame: pd.DataFrame) -> dict[str, Any]:
     }
 
 
+MODEL_SUMMARY_KEYS = ("number", "n6_test_mse", "n3_mse", "n_params", "seconds_per_epoch")
+
+
+def best_per_model(frame: pd.DataFrame) -> dict[str, dict[str, Any] | None]:
+    """For each model kind in `frame`: its best complete trial (lowest N6 test MSE) as
+    {number, n6_test_mse, n3_mse, n_params, seconds_per_epoch, trials}; None when it has no
+    complete trial. `trials` counts the kind's trials of any status."""
+    out: dict[str, dict[str, Any] | None] = {}
+    for model, rows in frame.groupby("model", sort=False):
+        good = rows[rows["status"] == "complete"].dropna(subset=["n6_test_mse"])
+        if not len(good):
+            out[str(model)] = None
+            continue
+        row = good.loc[good["n6_test_mse"].idxmin()]
+        out[str(model)] = {k: (row[k].item() if hasattr(row[k], "item") else row[k])
+                           for k in MODEL_SUMMARY_KEYS}
+        out[str(model)]["trials"] = int(len(rows))
+    return out
+
+
 def write_summary(cfg: ProfileConfig, study: optuna.Study, target: Path, spec: str, wall_s: float) -> dict:
     summary = {
         "config": cfg.to_dict(), "study": cfg.study_name, "storage": redact(spec), "wall_s_this_run": wall_s,
+        "n_trials": cfg.n_trials, "sweep_budget_s": cfg.sweep_budget_s,
         **summarise(trials_frame(study)),
     }
+    summary["stopped_by_budget"] = bool(cfg.sweep_budget_s) and summary["counted"] < cfg.n_trials
     write_json(target, summary)
     return summary
 
@@ -677,7 +759,7 @@ def load_trials(cfg: ProfileConfig, runs_dir: Path | None = None) -> pd.DataFram
         raise SweepError(
             f"{target}: no trials yet; run the sweep first (notebook 03 or `python -m convlstm_lib sweep`)"
         )
-    text = ("state", "status", "reason", "dataset", "activation", "optimizer", "checkpoint")
+    text = ("state", "status", "reason", "dataset", "activation", "optimizer", "model", "checkpoint")
     frame = pd.read_csv(target)
     missing = [c for c in TRIAL_COLUMNS if c not in frame.columns]
     if missing:
@@ -734,4 +816,5 @@ __all__ = [
     "WorkerSpec", "worker_seed", "trial_seed", "sample_params", "open_storage", "open_study",
     "storage_spec", "fail_dead_trials", "is_counted", "count_finished", "run_sweep", "trials_frame",
     "export_trials", "export_history", "load_history", "summarise", "load_trials", "add_arguments", "run",
+    "model_for_trial", "fits_budget", "estimated_trial_s", "best_per_model", "MODEL_SUMMARY_KEYS",
 ]

@@ -22,7 +22,7 @@ from dataclasses import replace
 import torch
 from torch import nn
 
-from .model import ConvLSTM, ModelConfig
+from .model import ModelConfig, build_model
 from .tasks import PAPER_TASK, Task
 
 
@@ -45,10 +45,11 @@ class FramesAsChannels(nn.Module):
 
 def model_config_for(model_cfg: ModelConfig, task: Task) -> ModelConfig:
     """The ModelConfig a task's model is built from: an interpolation stack takes the window's
-    frames as input channels."""
+    frames as input channels of one time step; an extrapolation model reads them as time steps
+    (`frames`: simvp is built for that many)."""
     if task.kind == "interpolate":
-        return replace(model_cfg, in_channels=task.frames_in)
-    return model_cfg
+        return replace(model_cfg, in_channels=task.frames_in, frames=1)
+    return replace(model_cfg, frames=task.frames_in)
 
 
 def build(model_cfg: ModelConfig, task: Task = PAPER_TASK) -> nn.Module:
@@ -60,5 +61,5 @@ def build(model_cfg: ModelConfig, task: Task = PAPER_TASK) -> nn.Module:
                 f"model_cfg: in_channels {model_cfg.in_channels}, task {task.name} reads"
                 f" {task.frames_in} frames as channels (use task_models.model_config_for)"
             )
-        return FramesAsChannels(ConvLSTM(model_cfg), task)
-    return ConvLSTM(model_cfg)
+        return FramesAsChannels(build_model(model_cfg), task)
+    return build_model(model_cfg)

@@ -14,11 +14,12 @@ from pathlib import Path
 
 from . import task_models
 from .atomic import check_output_dir
-from .config import ACTIVATIONS, TRAINING_SETS
+from .config import ACTIVATIONS, MODELS, TRAINING_SETS
 from .devices import check_device
 from .errors import ConvLSTMError
 from .jsonio import write_json
 from .model import ModelConfig
+from .precision import PRECISIONS, resolve_precision
 from .tasks import Task, task_data
 from .training import TrainConfig, train_model
 
@@ -33,7 +34,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--dataset", choices=TRAINING_SETS, default=t.dataset, help="training set (default %(default)s)"
     )
     parser.add_argument(
-        "--layers", type=int, default=m.layers, help="ConvLSTM layers, 1-7 (default %(default)s)"
+        "--model", default=m.model, help=f"model kind, one of {', '.join(MODELS)} (default %(default)s)"
+    )
+    parser.add_argument(
+        "--layers", type=int, default=m.layers, help="recurrent layers (simvp: translator blocks), 1-7"
     )
     parser.add_argument(
         "--kernels", type=int, default=m.kernels, help="hidden channels, 1-100 (default %(default)s)"
@@ -52,6 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=int, default=t.epochs, help="epochs (default %(default)s)")
     parser.add_argument("--seed", type=int, default=t.seed, help="seed of data, weights and shuffling")
     parser.add_argument("--device", default=t.device, help="auto (cuda, mps, cpu), or a torch device")
+    parser.add_argument(
+        "--precision", default=t.precision, help=f"one of {', '.join(PRECISIONS)} (default %(default)s)"
+    )
     parser.add_argument(
         "--max-train-windows",
         type=int,
@@ -83,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
         check_output_dir(args.out, "--out")
         cfg = get_profile(args.profile, seed=args.seed)
         model_cfg = ModelConfig(
-            layers=args.layers, kernels=args.kernels, kernel_size=args.kernel_size, activation=args.activation
+            model=args.model, layers=args.layers, kernels=args.kernels, kernel_size=args.kernel_size,
+            activation=args.activation,
         )
         train_cfg = TrainConfig(
             dataset=args.dataset,
@@ -93,12 +101,13 @@ def run(args: argparse.Namespace) -> int:
             optimizer=args.optimizer,
             seed=args.seed,
             device=args.device,
+            precision=args.precision,
             task=args.task,
             max_train_windows=cfg.max_train_windows
             if args.max_train_windows is None
             else args.max_train_windows,
         )
-        check_device(train_cfg.device)
+        resolve_precision(train_cfg.precision, check_device(train_cfg.device))
         model_cfg = task_models.model_config_for(model_cfg, task)
     except ValueError as exc:
         raise TrainArgumentError(str(exc)) from None
@@ -119,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
         "train_windows": result.train_windows,
         "metrics": result.metrics,
         "history": result.history,
-        "model_config": asdict(model_cfg),
+        "model_config": asdict(result.model_config),
         "train_config": asdict(train_cfg),
         "profile": cfg.profile,
     }

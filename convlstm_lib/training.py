@@ -1,4 +1,4 @@
-"""Training one ConvLSTM on one of the four training sets (paper §3.3).
+"""Training one model (any kind of `model.build_model`) on one of the four training sets (paper §3.3).
 
 `train_model(model_cfg, train_cfg, data)` trains with any optimiser of `torch.optim` by name
 (LBFGS included: every step goes through a closure) on the whole training set held in
@@ -48,7 +48,8 @@ from .config import TRAINING_SETS
 from .devices import resolve_device
 from .errors import ConvLSTMError, one_line
 from .evaluation import as_model_input, evaluate_model, is_collapsed, metric_keys, predict_frames
-from .model import ConvLSTM, ModelConfig
+from .model import ModelConfig
+from .precision import PRECISIONS, autocast, resolve_precision
 
 # Above this per-pixel MSE ([0, 1] scale) a run has diverged (module docstring): even predicting
 # the opposite extreme of every pixel cannot score more than 1.
@@ -88,6 +89,7 @@ class TrainConfig:
     max_train_windows: use a seeded random subset of this many training windows (0 = all)
     eval_batch_size:   windows per forward pass when predicting for the metrics
     collapse_std:      threshold of the collapse criterion (see the module docstring)
+    precision:         'fp32', 'bf16' or 'auto' (`precision` module: autocast where it pays)
     task:              what the windows ask (`tasks.Task` by name): 'extrapolate-2' is the
                        paper's (t-2, t-1) -> t; 'interpolate-2' reads t-2, t-1, t+2, t+1
     """
@@ -102,6 +104,7 @@ class TrainConfig:
     max_train_windows: int = 0  # windows it trained on (after max_train_windows)
     eval_batch_size: int = 256
     collapse_std: float = 0.002
+    precision: str = "auto"
     task: str = "extrapolate-2"
 
     def __post_init__(self) -> None:
@@ -120,6 +123,8 @@ class TrainConfig:
             )
         if self.collapse_std < 0:
             raise ValueError(f"collapse_std: must be >= 0, got {self.collapse_std}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision: must be one of {PRECISIONS}, got {self.precision!r}")
         from .tasks import Task
 
         try:
@@ -136,7 +141,7 @@ class TrainResult:
     history: list[dict[str, float]]
     metrics: dict[str, float]
     runtime_s: float
-    model: ConvLSTM
+    model: torch.nn.Module
     model_config: ModelConfig
     train_config: TrainConfig
     epochs_run: int = 0
@@ -206,7 +211,13 @@ def train_model(
             f"model_cfg: height/width {model_cfg.height}x{model_cfg.width} do not match frames {frame_shape}"
         )
 
+    # The model is built for the task's windows (simvp stacks the frames as channels).
+    from . import task_models
+    from .tasks import Task
+
+    model_cfg = task_models.model_config_for(model_cfg, Task.parse(train_cfg.task))
     device = resolve_device(train_cfg.device)
+    dtype = resolve_precision(train_cfg.precision, device)
     model = build_model(model_cfg, train_cfg.seed, train_cfg.task)
     if initial_state is not None:
         model.load_state_dict(initial_state)
@@ -228,7 +239,7 @@ def train_model(
         total=train_cfg.epochs * batches_per_epoch,
         disable=not progress,
         leave=False,
-        desc=f"{train_cfg.optimizer} {model_cfg.layers}x{model_cfg.kernels}",
+        desc=f"{model_cfg.model} {train_cfg.optimizer} {model_cfg.layers}x{model_cfg.kernels}",
         unit="batch",
     )
     try:
@@ -238,7 +249,8 @@ def train_model(
             losses = []
             for b in range(batches_per_epoch):
                 idx = order[b * train_cfg.batch_size : (b + 1) * train_cfg.batch_size]
-                loss = _train_step(model, optimizer, x_all[idx], y_all[idx], train_cfg.optimizer)
+                with autocast(device, dtype):
+                    loss = _train_step(model, optimizer, x_all[idx], y_all[idx], train_cfg.optimizer)
                 bar.update(1)
                 if not math.isfinite(loss):
                     status, note = "diverged", f"training loss {loss} in epoch {epoch}, batch {b + 1}"
@@ -315,7 +327,7 @@ def _make_parameters_contiguous(model: torch.nn.Module) -> None:
 
 
 def _train_step(
-    model: ConvLSTM, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, name: str
+    model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, name: str
 ) -> float:
     """One optimiser step on batch x (B, T, 1, H, W) -> y (B, 1, H, W); the batch's mean MSE.
 
@@ -325,7 +337,7 @@ def _train_step(
 
     def closure() -> torch.Tensor:
         optimizer.zero_grad(set_to_none=True)
-        loss = F.mse_loss(model(x), y)
+        loss = F.mse_loss(model(x).float(), y)  # float32 loss also under autocast
         loss.backward()
         return loss
 

@@ -53,8 +53,9 @@ cfg = get_profile(profile, seed=seed)
 # %% [markdown]
 # ## The model (paper §2, Equation 2)
 #
-# Every trial trains the same architecture, `convlstm_lib.model.ConvLSTM`, whose cell is the
-# paper's Equation 2 with learned peephole weights $W_{ci}, W_{cf}, W_{co}$ (one value per channel
+# The paper's model, and the model of every trial unless the profile lists more kinds in
+# `models` (notebook 06 compares them), is a stack of ConvLSTM cells (`convlstm_lib.cells`),
+# the paper's Equation 2 with learned peephole weights $W_{ci}, W_{cf}, W_{co}$ (one value per channel
 # and pixel, applied element-wise to the cell state):
 #
 # $$\begin{aligned}
@@ -78,7 +79,7 @@ cfg = get_profile(profile, seed=seed)
 # %%
 import pandas as pd
 
-from convlstm_lib.model import ConvLSTM, ModelConfig, count_parameters, train_step_flops
+from convlstm_lib.model import ModelConfig, build_model, count_parameters, train_step_flops
 
 sizes = {
     "smallest in this profile": ModelConfig(layers=cfg.layers_min, kernels=cfg.kernels_min),
@@ -89,7 +90,7 @@ tables.for_reader(pd.DataFrame(
     [
         {
             "model": name, "layers": m.layers, "kernels": m.kernels,
-            "parameters": count_parameters(ConvLSTM(m)),
+            "parameters": count_parameters(build_model(m)),
             "GFLOP per training window": train_step_flops(m) / 1e9,
         }
         for name, m in sizes.items()
@@ -116,6 +117,10 @@ display(Markdown(
     f"Study **{cfg.study_name}**: {summary['counted']} of {cfg.n_trials} trials done "
     f"({elapsed:.0f} s in this run; {summary['train_time_s']:.0f} s of training in all): {statuses}."
     + (f" Pruning saved an estimated {summary['time_saved_s']:.0f} s of training." if cfg.prune else "")
+    + (f" **The wall-clock budget ({cfg.sweep_budget_s:.0f} s) stopped the sweep after "
+       f"{summary['counted']} of {cfg.n_trials} trials**: the results below rest on fewer trials "
+       "than the profile promises."
+       if cfg.sweep_budget_s and summary["counted"] < cfg.n_trials else "")
 ))
 
 # %% [markdown]

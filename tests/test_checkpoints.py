@@ -63,3 +63,28 @@ def test_missing_truncated_and_foreign_checkpoints_raise_checkpoint_error(tmp_pa
         with pytest.raises(CheckpointError) as exc_info:
             load_checkpoint(path)
         _one_line_naming(path, exc_info)
+
+
+@pytest.mark.parametrize("kind", ["convgru", "convrnn", "simvp"])
+def test_every_model_kind_round_trips_through_its_checkpoint(tmp_path, data, kind):
+    path = tmp_path / f"{kind}.pt"
+    result = train_model(ModelConfig(model=kind, layers=1, kernels=4),
+                         TrainConfig(epochs=1, batch_size=8, collapse_std=0.0), data, progress=False,
+                         checkpoint_path=path)
+    ckpt = load_checkpoint(path)
+    assert ckpt.model_config.model == kind and ckpt.model_config == result.model_config
+    np.testing.assert_array_equal(
+        predict_frames(ckpt.model, data.n3.inputs), predict_frames(result.model, data.n3.inputs)
+    )
+
+
+def test_a_checkpoint_of_an_unknown_or_other_model_kind_is_one_line_naming_it(tmp_path, data):
+    good = save_checkpoint(tmp_path / "good.pt", build_model(TINY, 0), TINY, TrainConfig(), data.scaler, {},
+                           "complete")
+    payload = torch.load(good, weights_only=True)
+    for name in ("tau", "convgru"):  # unknown; known, but these are a convlstm's weights
+        path = tmp_path / f"{name}.pt"
+        torch.save({**payload, "model_config": {**payload["model_config"], "model": name}}, path)
+        with pytest.raises(CheckpointError, match=name) as exc_info:
+            load_checkpoint(path)
+        _one_line_naming(path, exc_info)

@@ -1,4 +1,5 @@
-"""ConvLSTM (Equation 2): configuration, shapes, gradients, peepholes, fast path == plain path."""
+"""Models: configuration, shapes, gradients, peepholes, fused ConvLSTM == reference Equation 2,
+the other cells' equations, SimVP, and the registry."""
 
 from __future__ import annotations
 
@@ -6,13 +7,27 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from benchmarks import naive_convlstm  # the repository root is on pytest's pythonpath (pyproject.toml)
-from convlstm_lib.model import ConvLSTM, ModelConfig, count_parameters, train_step_flops
+from convlstm_lib import cells
+from convlstm_lib.model import (
+    FusedConvLSTMCell,
+    ModelConfig,
+    RecurrentStack,
+    build_model,
+    count_parameters,
+    train_step_flops,
+)
 
 
-def _model(seed: int = 0, **kw) -> ConvLSTM:
+def _model(seed: int = 0, fused: bool = True, **kw) -> torch.nn.Module:
     torch.manual_seed(seed)
-    return ConvLSTM(ModelConfig(**{"layers": 2, "kernels": 6, **kw}))
+    return build_model(ModelConfig(**{"layers": 2, "kernels": 6, **kw}), fused=fused)
+
+
+def _reference_of(model: torch.nn.Module) -> torch.nn.Module:
+    """The reference (unfused) model holding exactly `model`'s parameters and statistics."""
+    ref = build_model(model.config, fused=False)
+    ref.load_state_dict(model.state_dict())
+    return ref.train(model.training)
 
 
 @pytest.mark.parametrize(
@@ -88,37 +103,145 @@ def test_activation_changes_the_prediction():
     ],
 )
 @pytest.mark.parametrize("steps", [1, 2, 3])
-def test_fast_path_equals_plain_equation_2(config, steps):
-    """Same weights in model.ConvLSTM and benchmarks/naive_convlstm.py: same outputs and gradients."""
+def test_fused_convlstm_equals_the_reference_equation_2(config, steps):
+    """Same weights in the fused cell and cells.ConvLSTMCell: same outputs and gradients."""
     model = _model(**config)
-    naive = naive_convlstm.NaiveConvLSTM.from_model(model)
+    assert isinstance(model.cells[0], FusedConvLSTMCell)
+    ref = _reference_of(model)
+    assert type(ref.cells[0]) is cells.ConvLSTMCell
     x, y = torch.rand(4, steps, 1, 36, 36), torch.rand(4, 1, 36, 36)
     outs = []
-    for net in (model, naive):
+    for net in (model, ref):
         out = net(x)
         F.mse_loss(out, y).backward()
         outs.append(out.detach())
     torch.testing.assert_close(outs[0], outs[1], atol=1e-5, rtol=1e-4)
-    theirs = naive.gradients_as_model(model)
-    # With T = 1 the hidden convolution and the peepholes on C_0 = 0 are skipped: no gradient (= 0).
+    grads = dict(ref.named_parameters())
+    # With T = 1 the fused cell skips the hidden convolution and the peepholes on C_0 = 0: no
+    # gradient; the reference computes them and gets exactly zero.
     mine = {name: torch.zeros_like(p) if p.grad is None else p.grad for name, p in model.named_parameters()}
     scale = max(float(g.abs().max()) for g in mine.values())
     for name, grad in mine.items():
-        assert float((grad - theirs[name]).abs().max()) <= 1e-4 * scale, name
-    # and in eval mode (batch-norm running statistics)
-    model.eval(), naive.eval()
+        assert float((grad - grads[name].grad).abs().max()) <= 1e-5 * max(scale, 1.0), name
+    model.eval(), ref.eval()  # and with batch norm's running statistics
     with torch.no_grad():
-        torch.testing.assert_close(model(x), naive(x), atol=1e-5, rtol=1e-4)
+        torch.testing.assert_close(model(x), ref(x), atol=1e-5, rtol=1e-4)
 
 
-def test_naive_reference_is_not_trivially_equal():
-    """The comparison above can fail: a perturbed naive model disagrees."""
+def test_reference_comparison_can_fail():
+    """The comparison above is not vacuous: a perturbed forget-gate peephole changes the output."""
     model = _model()
-    naive = naive_convlstm.NaiveConvLSTM.from_model(model)
+    ref = _reference_of(model)
     with torch.no_grad():
-        naive.cells[0].w_cf.add_(0.5)
-    x = torch.rand(2, 2, 1, 36, 36)
-    assert (model(x) - naive(x)).abs().max() > 1e-5
+        ref.cells[0].w_cf.add_(0.5)
+    x = torch.rand(2, 3, 1, 36, 36)
+    assert (model(x) - ref(x)).abs().max() > 1e-5
+
+
+def test_reference_convlstm_cell_is_equation_2_by_hand():
+    """One step from a given state, computed from the equation with plain tensor ops."""
+    torch.manual_seed(0)
+    cell = cells.ConvLSTMCell(2, 3, 3, 5, 5)
+    x, h, c = torch.randn(1, 2, 5, 5), torch.randn(1, 3, 5, 5), torch.randn(1, 3, 5, 5)
+    z = F.conv2d(x, cell.conv_x.weight, cell.conv_x.bias, padding=1)
+    z = z + F.conv2d(h, cell.conv_h.weight, padding=1)
+    zi, zc, zo, zf = z[:, 0:3], z[:, 3:6], z[:, 6:9], z[:, 9:12]
+    i, f = torch.sigmoid(zi + cell.w_ci * c), torch.sigmoid(zf + cell.w_cf * c)
+    c_new = f * c + i * torch.tanh(zc)
+    h_new = torch.sigmoid(zo + cell.w_co * c_new) * torch.tanh(c_new)
+    got_h, (_, got_c) = cell.step(x, (h, c))
+    torch.testing.assert_close(got_h, h_new)
+    torch.testing.assert_close(got_c, c_new)
+
+
+def test_convgru_cell_is_its_equation_by_hand():
+    torch.manual_seed(0)
+    cell = cells.ConvGRUCell(2, 3, 3, 5, 5)
+    x, h = torch.randn(1, 2, 5, 5), torch.randn(1, 3, 5, 5)
+    gx = F.conv2d(x, cell.conv_x.weight, cell.conv_x.bias, padding=1)
+    w = cell.conv_h.weight
+    z = torch.sigmoid(gx[:, 0:3] + F.conv2d(h, w[0:3], padding=1))
+    r = torch.sigmoid(gx[:, 3:6] + F.conv2d(h, w[3:6], padding=1))
+    n = torch.tanh(gx[:, 6:9] + F.conv2d(r * h, w[6:9], padding=1))
+    got, _ = cell.step(x, h)
+    torch.testing.assert_close(got, (1 - z) * h + z * n)
+    # t = 1 from H_0 = 0: the shortcut equals the full step on a zero state
+    torch.testing.assert_close(cell.step(x, None)[0], cell.step(x, torch.zeros_like(h))[0])
+
+
+def test_convrnn_cell_is_its_equation_by_hand():
+    torch.manual_seed(0)
+    cell = cells.ConvRNNCell(2, 3, 3, 5, 5)
+    x, h = torch.randn(1, 2, 5, 5), torch.randn(1, 3, 5, 5)
+    want = torch.tanh(F.conv2d(x, cell.conv_x.weight, cell.conv_x.bias, padding=1)
+                      + F.conv2d(h, cell.conv_h.weight, padding=1))
+    torch.testing.assert_close(cell.step(x, h)[0], want)
+    torch.testing.assert_close(cell.step(x, None)[0], cell.step(x, torch.zeros_like(h))[0])
+
+
+@pytest.mark.parametrize("kind", ["convlstm", "convgru", "convrnn"])
+@pytest.mark.parametrize("steps", [1, 4, 11])
+def test_recurrent_models_take_any_number_of_frames(kind, steps):
+    model = _model(model=kind)
+    assert model(torch.rand(2, steps, 1, 36, 36)).shape == (2, 1, 36, 36)
+
+
+def test_recurrent_models_use_more_than_the_last_frame():
+    """The prediction depends on an earlier frame (the recurrence is wired through)."""
+    for kind in ("convlstm", "convgru", "convrnn"):
+        model = _model(model=kind).eval()
+        x = torch.rand(2, 3, 1, 36, 36)
+        y = x.clone()
+        y[:, 0] = torch.rand(2, 1, 36, 36)
+        assert (model(x) - model(y)).abs().max() > 1e-6, kind
+
+
+def test_cheaper_cells_have_fewer_parameters():
+    kinds = ("convlstm", "convgru", "convrnn")
+    sizes = {k: count_parameters(_model(model=k, layers=2, kernels=8)) for k in kinds}
+    assert sizes["convrnn"] < sizes["convgru"] < sizes["convlstm"]
+
+
+@pytest.mark.parametrize("frames", [2, 4])
+def test_simvp_predicts_one_frame_from_the_frames_it_was_built_for(frames):
+    model = _model(model="simvp", frames=frames, kernels=5)  # odd width: GroupNorm of one group
+    x = torch.rand(3, frames, 1, 36, 36)
+    assert model(x).shape == (3, 1, 36, 36)
+    y = x.clone()
+    y[:, 0] += 0.5
+    assert (model.eval()(x) - model(y)).abs().max() > 1e-6  # every input frame reaches the output
+
+
+def test_simvp_handles_odd_frame_sizes():
+    model = _model(model="simvp", height=13, width=11)
+    assert model(torch.rand(2, 2, 1, 13, 11)).shape == (2, 1, 13, 11)
+
+
+def test_simvp_refuses_windows_of_another_length_naming_both():
+    with pytest.raises(ValueError, match="built for 2 input frames, got 3"):
+        _model(model="simvp")(torch.rand(1, 3, 1, 36, 36))
+
+
+@pytest.mark.parametrize("kind", ["convlstm", "convgru", "convrnn", "simvp"])
+def test_every_model_trains_under_bf16_autocast(kind):
+    """The fused cell falls back to the reference under autocast; every kind gives finite gradients."""
+    model = _model(model=kind)
+    x, y = torch.rand(2, 2, 1, 36, 36), torch.rand(2, 1, 36, 36)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(x)
+    assert out.dtype == torch.bfloat16
+    F.mse_loss(out.float(), y).backward()
+    assert all(p.grad is None or torch.isfinite(p.grad).all() for p in model.parameters())
+    ref = _reference_of(model)
+    with torch.autocast("cpu", dtype=torch.bfloat16), torch.no_grad():
+        torch.testing.assert_close(model.eval()(x), ref.eval()(x))
+
+
+def test_unknown_model_is_refused_naming_it():
+    with pytest.raises(ValueError, match="^model: unknown model 'tau'"):
+        ModelConfig(model="tau")
+    with pytest.raises(ValueError, match="not a recurrent model"):
+        RecurrentStack(ModelConfig(model="simvp"))
 
 
 def test_same_seed_same_weights():
@@ -130,6 +253,7 @@ def test_same_seed_same_weights():
 
 
 def test_parameter_count_matches_equation_2():
+    """Peepholes (C, H, W) per gate with a peephole; the bias once per gate block."""
     k, cin, ks, hw = 6, 1, 3, 36 * 36
     per_cell = lambda c_in: 4 * k * (c_in + k) * ks * ks + 4 * k + 3 * k * hw  # noqa: E731
     expected = per_cell(cin) + per_cell(k) + 2 * k + (k * ks * ks + 1)  # cells, one batch norm, head
@@ -141,35 +265,6 @@ def test_train_step_flops_by_hand():
     conv = 2 * (1 + 2) * 8 * 9 * 16  # one step's gate convolution: 2 * C_in_total * 4C * k^2 * pixels
     head = 2 * 2 * 9 * 16
     assert train_step_flops(cfg, steps=2) == 3 * (2 * conv + head)
-
-
-def test_speed_benchmark_checks_agreement_and_reports_the_contract_keys():
-    from benchmarks import train_step
-
-    result = train_step.benchmark(ModelConfig(layers=2, kernels=3), batch=2, repeats=1, warmup=0)
-    for key in ("speedup", "samples_per_s", "naive_samples_per_s", "config"):
-        assert key in result
-    assert result["max_output_diff"] < 1e-4 and result["max_grad_rel_diff"] < 1e-4
-    assert result["speedup"] == pytest.approx(result["samples_per_s"] / result["naive_samples_per_s"])
-    assert result["config"]["batch_size"] == 2 and result["config"]["kernels"] == 3
-    assert result["conv_s"] > 0
-    assert result["speedup_bound"] == pytest.approx(result["naive_step_s"] / result["conv_s"])
-
-
-def test_convolution_seconds_counts_only_convolutions():
-    """The bound's denominator: a network without convolutions spends no time in them."""
-    from benchmarks import train_step
-
-    x, y = torch.rand(4, 2, 1, 36, 36), torch.rand(4, 1, 36, 36)
-    no_conv = torch.nn.Sequential(torch.nn.Flatten(0, 1), torch.nn.Tanh(), torch.nn.Unflatten(0, (4, 2)))
-    scale = torch.nn.Parameter(torch.ones(1))
-
-    def net(inp):
-        return no_conv(inp)[:, -1] * scale
-
-    assert train_step.convolution_seconds(net, torch.optim.SGD([scale], 0.1), x, y, steps=1) == 0
-    model = _model()
-    assert train_step.convolution_seconds(model, torch.optim.SGD(model.parameters(), 0.1), x, y, steps=1) > 0
 
 
 @pytest.mark.parametrize("kernel_size", [3, 5])
@@ -190,14 +285,3 @@ def test_one_channel_first_step_convolution_equals_conv2d(kernel_size):
         torch.autograd.grad(mine, (w, b), grad_out), torch.autograd.grad(ref, (w, b), grad_out), strict=True
     ):
         torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-5)
-
-
-def test_winograd_alternative_in_the_benchmarks_is_a_correct_convolution():
-    """benchmarks/conv_alternatives.py times a Winograd F(4x4, 3x3) convolution: it must be one."""
-    from benchmarks.conv_alternatives import winograd_conv3x3
-
-    torch.manual_seed(0)
-    x, w, b = torch.randn(2, 5, 8, 12), torch.randn(7, 5, 3, 3), torch.randn(7)
-    torch.testing.assert_close(winograd_conv3x3(x, w, b), F.conv2d(x, w, b, padding=1), atol=1e-4, rtol=1e-4)
-    with pytest.raises(ValueError, match="multiples of 4"):
-        winograd_conv3x3(torch.randn(1, 5, 6, 8), w)

@@ -30,7 +30,7 @@ REPORT_CHECK = next((p / REPORT_CHECK_NAME for p in paths.ROOT.parents if (p / R
 
 EXPECTED = {
     "01": "data exploration", "02": "pre-processing and PCA", "03": "sweep", "04": "results",
-    "05": "robustness",
+    "05": "robustness", "06": "beyond the paper",
 }
 NOTEBOOKS = run_all.discover_notebooks(paths.NOTEBOOKS_DIR)
 
@@ -136,11 +136,15 @@ def test_smoke_profile_end_to_end(smoke_report):
     assert results["profile"] == "smoke" and results["seed"] == get_profile("smoke").seed
     assert results["commit"] and _number(results["runtime_s"])
     # (its wall time is recorded, not asserted: CI machines are shared; README gives measured times)
-    for key in ("table1", "best", "baselines", "robustness", "loss_by_set", "seeds"):
+    for key in ("table1", "best", "baselines", "robustness", "loss_by_set", "seeds", "models"):
         assert key in results, f"results.json lacks {key!r} (runs/smoke/results/{key}.json)"
     best = results["best"]
     assert _number(best["n6_test_mse"]) and _number(best["n3_mse"])
     assert (out / Path(best["checkpoint"]).name).is_file()
+    smoke_models = get_profile("smoke").models
+    assert set(results["models"]) == set(smoke_models)  # every model kind the sweep tried, by name
+    for entry in filter(None, results["models"].values()):
+        assert _number(entry["n6_test_mse"]) and entry["params"] > 0 and _number(entry["seconds_per_epoch"])
     copy_last = results["baselines"]["copy_last"]
     assert _number(copy_last["n6_test_mse"]) and _number(copy_last["n3_mse"])
     assert set(results["loss_by_set"]) == set(get_profile("smoke").training_sets)  # all four trained

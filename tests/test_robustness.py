@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from convlstm_lib import metrics, robustness
-from convlstm_lib.model import ConvLSTM, ModelConfig
+from convlstm_lib.model import ModelConfig, build_model
 from convlstm_lib.preprocessing import WindowSet
 
 
@@ -99,7 +99,7 @@ def test_curves_are_deterministic_by_seed():
 def test_batch_size_does_not_change_the_result_of_a_convlstm():
     ws = _windows(n=10)
     torch.manual_seed(0)
-    model = ConvLSTM(ModelConfig(layers=2, kernels=3, height=12, width=12))
+    model = build_model(ModelConfig(layers=2, kernels=3, height=12, width=12))
     a = robustness.noise_curves(model, ws, kinds=["gaussian"], levels=[0.0, 0.4], seed=2, batch_size=3)
     b = robustness.noise_curves(model, ws, kinds=["gaussian"], levels=[0.0, 0.4], seed=2, batch_size=10)
     assert np.allclose(a["mse"], b["mse"], rtol=1e-5)

@@ -7,6 +7,7 @@ are redirected there (subprocesses get the same redirection through `_SUBPROCESS
 from __future__ import annotations
 
 import glob
+import json
 import math
 import os
 import shutil
@@ -112,6 +113,50 @@ def test_parameters_stay_in_the_profiles_space():
         assert cfg.lr_min <= p["lr"] <= cfg.lr_max
 
 
+def test_model_kinds_are_cycled_evenly_and_leave_the_random_draws_alone():
+    cfg = get_profile("quick", models=("convlstm", "convgru", "convrnn", "simvp"))
+    drawn = _draw(cfg, 16)
+    kinds = [p["model"] for p in drawn]
+    assert {k: kinds.count(k) for k in cfg.models} == {k: 4 for k in cfg.models}
+    # not in lock-step with a k mod 4 cycle: 16 trials see every (k mod 4, kind) pair once
+    assert len({(k % 4, kind) for k, kind in enumerate(kinds)}) == 16
+    alone = _draw(get_profile("quick", models=("convlstm",)), 16)
+    assert [{**p, "model": None} for p in drawn] == [{**p, "model": None} for p in alone]
+    assert {p["model"] for p in alone} == {"convlstm"}
+
+
+def test_budget_estimates_a_trial_from_the_same_kind_first():
+    cfg = get_profile("quick", models=("convlstm", "convrnn"))
+
+    def done(number, model, runtime):
+        return optuna.trial.create_trial(
+            state=TrialState.COMPLETE, value=1.0, params={"model": model},
+            distributions={"model": optuna.distributions.CategoricalDistribution(cfg.models)},
+            user_attrs={"runtime_s": runtime},
+        )
+
+    trials = [done(0, "convlstm", 100.0), done(1, "convrnn", 10.0)]  # next: trial 2 -> convrnn
+    assert sweep.model_for_trial(2, cfg.models) == "convrnn"
+    assert sweep.estimated_trial_s(trials, "convrnn") == 10.0
+    assert sweep.estimated_trial_s(trials, "simvp") == 55.0  # no trial of its kind: all kinds
+    assert sweep.estimated_trial_s([], "convrnn") is None
+    assert sweep.fits_budget(trials, cfg, deadline=1000.0 + 11, now=1000.0)
+    assert not sweep.fits_budget(trials, cfg, deadline=1000.0 + 9, now=1000.0)
+    assert sweep.fits_budget(trials, cfg, deadline=0.0)  # no budget
+    assert sweep.fits_budget([], cfg, deadline=1000.0 + 1, now=1000.0)  # nothing to estimate from
+
+
+def test_a_budget_too_small_for_the_next_trial_stops_the_sweep_and_says_so(env):
+    root = env[0]
+    cfg, _, trials = _sweep(env, "budget", sweep_budget_s=1e-3)
+    assert len(trials) == 1 < cfg.n_trials  # the first trial always runs: nothing to estimate before it
+    summary = json.loads((root / "budget" / "sweep.json").read_text())
+    assert summary["stopped_by_budget"] is True and summary["counted"] == 1
+    assert summary["n_trials"] == cfg.n_trials and summary["sweep_budget_s"] == 1e-3
+    _, _, resumed = _sweep(env, "budget")  # the same command without the budget finishes it
+    assert len(resumed) == cfg.n_trials
+
+
 def test_trial_k_draws_the_same_parameters_in_one_go_or_resumed_by_another_worker(tmp_path):
     cfg = get_profile("quick")
     one_go = _draw(cfg, 6)
@@ -140,10 +185,11 @@ def test_draw_is_uniform_over_choices_and_log_uniform_over_ranges():
 
 
 def test_same_seed_gives_the_same_sweep_and_trials_csv_has_its_columns(env):
-    _, first, t1 = _sweep(env, "a")
+    cfg, first, t1 = _sweep(env, "a")
     _, _, t2 = _sweep(env, "b")
     assert list(t1.columns) == list(sweep.TRIAL_COLUMNS)
-    assert len(t1) == 4 and (t1["status"] == "complete").all() and (t1["state"] == "COMPLETE").all()
+    assert len(t1) == cfg.n_trials
+    assert (t1["status"] == "complete").all() and (t1["state"] == "COMPLETE").all()
     cols = ["number", *sweep.PARAM_NAMES, "n6_test_mse", "n3_mse", "n6_test_ssim", "seed"]
     assert t1[cols].equals(t2[cols])
     for col in sweep.METRIC_KEYS:  # generated data: every metric is there, clean ones included
@@ -153,7 +199,7 @@ def test_same_seed_gives_the_same_sweep_and_trials_csv_has_its_columns(env):
         assert Path(rel).is_file() if Path(rel).is_absolute() else (paths.ROOT / rel).is_file()
         assert Path(rel).name.startswith("trial_") and Path(rel).parent.name == "trials"
     summary = sweep.summarise(t1)
-    assert summary["counted"] == 4 and summary["best"]["n6_test_mse"] == t1["n6_test_mse"].min()
+    assert summary["counted"] == cfg.n_trials and summary["best"]["n6_test_mse"] == t1["n6_test_mse"].min()
 
 
 def test_learning_curves_are_exported_per_trial_and_epoch(env):
@@ -175,9 +221,9 @@ def test_resuming_a_finished_sweep_runs_nothing_and_a_larger_total_only_the_rest
     _, _, before = _sweep(env, "resume")
     _, _, again = _sweep(env, "resume")
     assert again.equals(before)
-    _, _, more = _sweep(env, "resume", n_trials=6)
-    assert len(more) == 6
-    assert more.iloc[:4][["number", "n6_test_mse"]].equals(before[["number", "n6_test_mse"]])
+    _, _, more = _sweep(env, "resume", n_trials=len(before) + 2)
+    assert len(more) == len(before) + 2
+    assert more.iloc[: len(before)][["number", "n6_test_mse"]].equals(before[["number", "n6_test_mse"]])
 
 
 def test_a_study_with_other_settings_is_refused(env):
@@ -219,7 +265,8 @@ def test_bad_trials_are_recorded_and_the_sweep_goes_on(env, monkeypatch, case, o
 
 def test_pruning_stops_bad_trials_and_reports_the_time_saved(env):
     cfg, study, trials = _sweep(env, "prune", n_trials=6, epochs=3, prune=True, lr_min=1e-5, lr_max=0.1,
-                                activations=("relu",), optimizers=("SGD", "Adam"), seed=3)
+                                activations=("relu",), optimizers=("SGD", "Adam"), seed=3,
+                                models=("convlstm",))
     pruned = trials[trials["status"] == "pruned"]
     assert len(pruned) >= 1 and (pruned["state"] == "PRUNED").all()
     assert (pruned["epochs_run"] < 3).all() and (pruned["time_saved_s"] > 0).all()
@@ -271,9 +318,9 @@ def test_a_journal_cut_mid_record_is_set_aside_and_the_sweep_resumes_with_every_
     copies = list(runs.glob("sweep.journal.damaged-*"))
     assert len(copies) == 1 and copies[0].read_bytes() == damaged and copies[0].name in err
     after = sweep.load_trials(cfg, runs_dir=runs)
-    assert sweep.count_finished(study) == len(before) and (after["status"] == "complete").all()
+    assert sweep.count_finished(study) == cfg.n_trials and (after["status"] == "complete").all()
     cols = ["number", *sweep.PARAM_NAMES, "seed"]
-    assert after[cols].equals(before[cols])  # the last trial, re-run, draws what it drew
+    assert after[cols].equals(before[cols])  # the last trial re-run from scratch draws what it drew before
     assert sweep.check_journal(journal) is None  # the repaired journal is whole
 
 

@@ -9,7 +9,7 @@ import torch
 from convlstm_lib.checkpoints import load_checkpoint, save_checkpoint
 from convlstm_lib.errors import CheckpointError
 from convlstm_lib.evaluation import predict_frames
-from convlstm_lib.model import ConvLSTM, ModelConfig
+from convlstm_lib.model import ModelConfig, RecurrentStack, build_model
 from convlstm_lib.preprocessing import Scaler
 from convlstm_lib.task_models import FramesAsChannels, build, model_config_for
 from convlstm_lib.tasks import INTERPOLATE, PAPER_TASK, Task
@@ -40,7 +40,7 @@ def test_interpolator_sees_every_frame_of_its_window():
 
 def test_extrapolation_models_are_the_papers_stack_for_any_context():
     for task in (PAPER_TASK, Task("extrapolate", 11)):
-        assert type(build(model_config_for(CFG, task), task)) is ConvLSTM
+        assert type(build(model_config_for(CFG, task), task)) is RecurrentStack
 
 
 def test_a_config_that_does_not_fit_the_task_is_refused(tmp_path):
@@ -48,7 +48,7 @@ def test_a_config_that_does_not_fit_the_task_is_refused(tmp_path):
         build(CFG, INTERPOLATE)
     path = save_checkpoint(
         tmp_path / "m.pt",
-        ConvLSTM(CFG),
+        build_model(CFG),
         CFG,
         TrainConfig(task="interpolate-2"),
         Scaler(0.0, 1.0),

@@ -71,3 +71,20 @@ def test_train_cli_bad_parameter_is_one_line_exit_2(tmp_path):
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "layers" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_train_cli_unknown_model_and_emulated_bf16_are_one_line_exit_2(tmp_path):
+    import torch
+
+    from convlstm_lib.precision import native_bf16
+
+    cases = [(["--model", "tau"], "model")]
+    if not native_bf16(torch.device("cpu")):
+        cases.append((["--precision", "bf16"], "precision bf16"))
+    for extra, word in cases:
+        proc = subprocess.run(
+            [sys.executable, "-m", "convlstm_lib", "train", *extra, "--out", str(tmp_path)],
+            cwd=paths.ROOT, capture_output=True, text=True, timeout=120,
+        )
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr.strip().count("\n") == 0 and word in proc.stderr and "Traceback" not in proc.stderr

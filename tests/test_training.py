@@ -178,3 +178,45 @@ def test_max_train_windows_subsamples_once(data):
     full = train_model(TINY, TrainConfig(epochs=1, batch_size=4, collapse_std=0.0), data, progress=False)
     assert full.train_windows == len(data.train["processed"]) == 16
     assert cut.metrics != full.metrics  # it trained on fewer windows, not on all of them
+
+
+# --- model kinds and precision -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["convgru", "convrnn", "simvp"])
+def test_every_model_kind_trains(data, kind):
+    cfg = ModelConfig(model=kind, layers=1, kernels=4)
+    train_cfg = TrainConfig(epochs=2, batch_size=8, lr=1e-2, collapse_std=0.0)
+    result = train_model(cfg, train_cfg, data, progress=False)
+    assert result.status == "complete" and len(result.history) == 2
+    assert result.history[1]["train_loss"] < result.history[0]["train_loss"]  # it learns
+    assert result.model_config.model == kind
+
+
+def test_the_model_is_built_for_the_tasks_windows(data):
+    from convlstm_lib import task_models
+    from convlstm_lib.tasks import Task
+
+    cfg = ModelConfig(model="simvp", layers=1, kernels=4)
+    assert task_models.model_config_for(cfg, Task.parse("extrapolate-4")).frames == 4
+    inner = task_models.model_config_for(cfg, Task.parse("interpolate-2"))
+    assert (inner.frames, inner.in_channels) == (1, 4)  # one step of four channels
+    result = train_model(cfg, TrainConfig(epochs=1, batch_size=8, collapse_std=0.0), data, progress=False)
+    assert result.model_config.frames == 2 and result.status == "complete"
+
+
+def test_precision_is_checked_and_bf16_refused_where_it_would_be_emulated(data):
+    from convlstm_lib.precision import PrecisionError, native_bf16
+
+    with pytest.raises(ValueError, match="^precision:"):
+        TrainConfig(precision="fp8")
+    if native_bf16(torch.device("cpu")):
+        pytest.skip("this CPU has native bf16: the refusal does not apply")
+    with pytest.raises(PrecisionError, match="precision bf16: .*emulated"):
+        train_model(TINY, TrainConfig(epochs=1, precision="bf16"), data, progress=False)
+    runs = [
+        train_model(TINY, TrainConfig(epochs=1, batch_size=8, precision=p, collapse_std=0.0), data,
+                    progress=False)
+        for p in ("auto", "fp32")
+    ]
+    assert runs[0].metrics == runs[1].metrics  # auto is fp32 here: the same numbers to the last bit
