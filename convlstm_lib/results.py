@@ -29,6 +29,10 @@ from .metrics import METRIC_KEYS
 from .paper import PAPER_TABLE1
 from .statuses import TRIAL_STATUSES
 
+# The paper's model: Table 1, the best record and everything built on it (robustness, tasks,
+# the course predictions) use it; notebook 06 compares the other kinds.
+PAPER_MODEL = "convlstm"
+
 # A trial's status as the sweep records it (`statuses`): only "complete" counts; killed (its
 # worker died), surplus (never trained) and running trials are listed in the counts.
 STATUSES = TRIAL_STATUSES
@@ -90,42 +94,53 @@ def status_counts_by_set(trials: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def completed(trials: pd.DataFrame) -> pd.DataFrame:
-    """The trials that count: status complete and a finite N6 test MSE."""
+def completed(trials: pd.DataFrame, model: str | None = None) -> pd.DataFrame:
+    """The trials that count: status complete and a finite N6 test MSE (of kind `model`, if given;
+    a trials table without a `model` column holds the paper's ConvLSTM only)."""
     check_trials(trials)
     mse = pd.to_numeric(trials["n6_test_mse"], errors="coerce")
-    return trials[(trials["status"] == "complete") & np.isfinite(mse)]
+    keep = (trials["status"] == "complete") & np.isfinite(mse)
+    if model is not None:
+        kinds = trials["model"] if "model" in trials.columns else pd.Series(PAPER_MODEL, index=trials.index)
+        keep &= kinds == model
+    return trials[keep]
 
 
 def _best_of(frame: pd.DataFrame, metric: str) -> pd.Series:
     return frame.sort_values([metric, "number"], kind="mergesort").iloc[0]
 
 
-def best_per_training_set(trials: pd.DataFrame, metric: str = "n6_test_mse") -> pd.DataFrame:
-    """One row per training set that has a complete trial (TRAINING_SETS order): its best trial."""
-    done = completed(trials)
+def best_per_training_set(trials: pd.DataFrame, metric: str = "n6_test_mse",
+                          model: str | None = None) -> pd.DataFrame:
+    """One row per training set that has a complete trial (of kind `model`, if given; TRAINING_SETS
+    order): its best trial."""
+    done = completed(trials, model)
     rows = [_best_of(group, metric) for name in TRAINING_SETS if len(group := done[done["dataset"] == name])]
     return pd.DataFrame(rows).reset_index(drop=True) if rows else done.iloc[0:0].reset_index(drop=True)
 
 
-def best_trial(trials: pd.DataFrame, metric: str = "n6_test_mse") -> pd.Series:
-    """The best complete trial overall (lowest `metric`, ties to the lower trial number)."""
-    done = completed(trials)
+def best_trial(trials: pd.DataFrame, metric: str = "n6_test_mse", model: str | None = None) -> pd.Series:
+    """The best complete trial (of kind `model`, if given): lowest `metric`, ties to the lower number."""
+    done = completed(trials, model)
     if done.empty:
         counts = status_counts(trials)
-        raise ResultsError(f"trials: no complete trial to choose from (statuses: {counts})")
+        kind = f" of model {model!r}" if model is not None else ""
+        raise ResultsError(f"trials: no complete trial{kind} to choose from (statuses: {counts})")
     return _best_of(done, metric)
 
 
-def table1(trials: pd.DataFrame, metric: str = "n6_test_mse") -> pd.DataFrame:
-    """Table 1: the best trial of each training set, with every metric.
+def table1(
+    trials: pd.DataFrame, metric: str = "n6_test_mse", model: str | None = PAPER_MODEL
+) -> pd.DataFrame:
+    """Table 1: the best trial of each training set, with every metric; by default of the paper's
+    model (the ConvLSTM) only, as in the paper (`model=None`: of any kind).
 
     Columns `TABLE1_COLUMNS`: training_set, trial, the parameters (batch size, activation,
     layers, kernels, lr, optimiser), per-pixel MSE / mean PSNR / mean SSIM on N6 test and N3,
     the MSE against the clean frames (NaN for course data) and the paper-convention loss at
     the trial's batch size.
     """
-    best = best_per_training_set(trials, metric)
+    best = best_per_training_set(trials, metric, model)
     out = pd.DataFrame({"training_set": best["dataset"], "trial": best["number"]})
     for col in (*PARAMETER_COLUMNS, *METRIC_COLUMNS):
         out[col] = best[col] if col in best.columns else np.nan

@@ -44,7 +44,7 @@ import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 from matplotlib.ticker import MaxNLocator
 
-from convlstm_lib import sweep, tables
+from convlstm_lib import artifacts, sweep, tables
 from convlstm_lib.config import get_profile
 from convlstm_lib.figures import save_figure
 
@@ -122,6 +122,12 @@ display(Markdown(
        "than the profile promises."
        if cfg.sweep_budget_s and summary["counted"] < cfg.n_trials else "")
 ))
+# For the report's first page: how many of the profile's trials ran, and the budget that may cut them.
+artifacts.write_result("sweep", {
+    "counted": summary["counted"], "n_trials": cfg.n_trials, "budget_s": cfg.sweep_budget_s,
+    "stopped_by_budget": bool(cfg.sweep_budget_s) and summary["counted"] < cfg.n_trials,
+    "wall_s_this_run": elapsed,
+}, cfg.profile)
 
 # %% [markdown]
 # ## The trials
