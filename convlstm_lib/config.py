@@ -138,7 +138,10 @@ PROFILES: dict[str, ProfileConfig] = {
         noise_levels=3, figure5_rows=3, region_step=12, seed_runs=2,
     ),
     "quick": ProfileConfig(
-        profile="quick", n_trials=16, epochs=4, layers_max=2, kernels_min=4, kernels_max=16,
+        # 2,400 of the ~4,000 training windows an epoch: 16 trials x 4 epochs of every kind fit the
+        # 20-minute budget on the slower (AVX2) machines of this kind (README, measured).
+        profile="quick", n_trials=16, epochs=4, max_train_windows=2400, layers_max=2, kernels_min=4,
+        kernels_max=16,
         lr_min=1e-3, lr_max=2e-2, batch_size_min=32, batch_size_max=64,
         optimizers=("Adam", "AdamW", "Adamax", "NAdam", "RAdam", "RMSprop"),
         # 4 trials of each kind: trial k trains set k mod 4, and the kinds cycle out of step, so the

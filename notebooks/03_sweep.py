@@ -113,6 +113,12 @@ elapsed = time.perf_counter() - start
 trials = sweep.load_trials(cfg)
 summary = sweep.summarise(trials)
 statuses = ", ".join(f"{count} {status}" for status, count in summary["status_counts"].items())
+# For the report's first page: how many of the profile's trials ran, and the budget that may cut them.
+artifacts.write_result("sweep", {
+    "counted": summary["counted"], "n_trials": cfg.n_trials, "budget_s": cfg.sweep_budget_s,
+    "stopped_by_budget": bool(cfg.sweep_budget_s) and summary["counted"] < cfg.n_trials,
+    "wall_s_this_run": elapsed,
+}, cfg.profile)
 display(Markdown(
     f"Study **{cfg.study_name}**: {summary['counted']} of {cfg.n_trials} trials done "
     f"({elapsed:.0f} s in this run; {summary['train_time_s']:.0f} s of training in all): {statuses}."
@@ -122,12 +128,6 @@ display(Markdown(
        "than the profile promises."
        if cfg.sweep_budget_s and summary["counted"] < cfg.n_trials else "")
 ))
-# For the report's first page: how many of the profile's trials ran, and the budget that may cut them.
-artifacts.write_result("sweep", {
-    "counted": summary["counted"], "n_trials": cfg.n_trials, "budget_s": cfg.sweep_budget_s,
-    "stopped_by_budget": bool(cfg.sweep_budget_s) and summary["counted"] < cfg.n_trials,
-    "wall_s_this_run": elapsed,
-}, cfg.profile)
 
 # %% [markdown]
 # ## The trials
