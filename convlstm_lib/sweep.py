@@ -361,7 +361,8 @@ def open_study(cfg: ProfileConfig, storage: optuna.storages.BaseStorage, worker:
         diff = [f"{k}: {stored.get(k)!r} -> {wanted[k]!r}" for k in wanted if stored.get(k) != wanted[k]]
         raise SweepError(
             f"study {cfg.study_name!r} was created with other settings ({'; '.join(diff)}); "
-            "use another --study name or storage"
+            "use another --study name or --storage, or start over by removing the old trials (by default "
+            f"{paths.repo_relative(paths.runs_dir(cfg.profile) / paths.SWEEP_JOURNAL)})"
         )
     return study
 

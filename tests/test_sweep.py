@@ -228,8 +228,10 @@ def test_resuming_a_finished_sweep_runs_nothing_and_a_larger_total_only_the_rest
 
 def test_a_study_with_other_settings_is_refused(env):
     _sweep(env, "refuse")
-    with pytest.raises(sweep.SweepError, match="lr_max"):
+    with pytest.raises(sweep.SweepError, match="lr_max") as refused:
         _sweep(env, "refuse", lr_max=0.05)
+    # the message says how to go on: another study, or start over (the journal it would remove)
+    assert "--study" in str(refused.value) and "sweep.journal" in str(refused.value)
 
 
 # ---------------------------------------------------------------------------------------------
