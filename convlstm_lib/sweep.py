@@ -422,13 +422,6 @@ def fail_dead_trials(study: optuna.Study, storage: optuna.storages.BaseStorage) 
 # The objective
 
 
-def _relative(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(paths.ROOT))
-    except ValueError:
-        return str(path.resolve())
-
-
 class Objective:
     """One trial: sample, train with `training.train_model`, record everything as user attrs.
 
@@ -506,7 +499,7 @@ class Objective:
         trial.set_user_attr("n_params", sum(p.numel() for p in result.model.parameters()))
         trial.set_user_attr("metrics", {k: float(v) for k, v in result.metrics.items()})
         if checkpoint.exists():
-            trial.set_user_attr("checkpoint", _relative(checkpoint))
+            trial.set_user_attr("checkpoint", paths.repo_relative(checkpoint))
         if result.status == "diverged":
             raise _RecordedFailure(result.note)
         return float(result.metrics["n6_test_mse"])
