@@ -7,6 +7,8 @@
     convrnn   plain convolutional RNN (cells.ConvRNNCell)
     simvp     a small SimVP-style feed-forward model (simvp.SimVP)
 
+and, with `refiner` > 0, any of them frozen and corrected by a small CNN (refiner.Refined).
+
 Every model maps x (B, T, C_in, H, W) on the [0, 1] scale to the next frame (B, 1, H, W).
 
 The recurrent models (`RecurrentStack`):
@@ -56,6 +58,7 @@ from torch import nn
 
 from .cells import ACTIVATION_FNS, CELLS, ConvLSTMCell
 from .config import ACTIVATIONS, MODELS
+from .refiner import Refined
 from .simvp import SimVP
 
 
@@ -74,6 +77,8 @@ class ModelConfig:
     height/width: frame size; fixes the shape (C, H, W) of the peephole weights
     frames:       input frames per window T; simvp stacks them along channels and is built
                   for exactly this many, the recurrent models take any T
+    refiner:      0: the model above; > 0: `refiner.Refined`, that model (frozen, reading the
+                  last two frames) corrected by a CNN of this many channels reading all T frames
     """
 
     layers: int = 4
@@ -85,6 +90,7 @@ class ModelConfig:
     width: int = 36
     model: str = "convlstm"
     frames: int = 2
+    refiner: int = 0
 
     def __post_init__(self) -> None:
         if self.model not in MODELS:
@@ -100,6 +106,8 @@ class ModelConfig:
         for name in ("in_channels", "height", "width", "frames"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be >= 1, got {getattr(self, name)}")
+        if not 0 <= self.refiner <= 100:
+            raise ValueError(f"refiner: must be in 0..100 (0 = none), got {self.refiner}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -320,7 +328,10 @@ class RecurrentStack(nn.Module):
 
 
 def build_model(config: ModelConfig, fused: bool = True) -> nn.Module:
-    """The model `config.model` names (module docstring), freshly initialised from torch's RNG."""
+    """The model `config.model` names (module docstring), freshly initialised from torch's RNG;
+    wrapped in `refiner.Refined` when config.refiner > 0."""
+    if config.refiner:
+        return Refined(config, lambda base: build_model(base, fused))
     if config.model == "simvp":
         return SimVP(config)
     return RecurrentStack(config, fused=fused)

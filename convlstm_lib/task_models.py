@@ -56,6 +56,10 @@ def build(model_cfg: ModelConfig, task: Task = PAPER_TASK) -> nn.Module:
     """The network for `task` from `model_cfg` (as `model_config_for` gives it); ValueError when
     the config does not fit the task."""
     if task.kind == "interpolate":
+        if model_cfg.refiner:
+            raise ValueError(
+                f"model_cfg: refiner {model_cfg.refiner}, but task {task.name} has no refined model"
+            )
         if model_cfg.in_channels != task.frames_in:
             raise ValueError(
                 f"model_cfg: in_channels {model_cfg.in_channels}, task {task.name} reads"

@@ -193,7 +193,9 @@ def train_model(
     with inputs (N, L, H, W) and targets (N, H, W) on the [0, 1] scale, L the input frames of
     train_cfg.task (`tasks.TaskData` for tasks other than the paper's).
     initial_state: weights to start from (a state_dict of the same architecture: fine-tuning)
-    instead of the seeded initialisation; the seed still orders the batches.
+    instead of the seeded initialisation; for a refined model (model_cfg.refiner > 0) the state
+    of its base model, which stays frozen while the correction trains from its seeded start.
+    The seed still orders the batches.
     on_epoch(epoch, metrics) is called after each epoch (1-based) with that epoch's history
     entry; whatever it raises propagates. The checkpoint, if asked for, is written at the end
     of a complete or collapsed run. Deterministic on CPU for a given seed.
@@ -219,7 +221,9 @@ def train_model(
     device = resolve_device(train_cfg.device)
     dtype = resolve_precision(train_cfg.precision, device)
     model = build_model(model_cfg, train_cfg.seed, train_cfg.task)
-    if initial_state is not None:
+    if initial_state is not None and model_cfg.refiner:
+        model.load_base(initial_state)
+    elif initial_state is not None:
         model.load_state_dict(initial_state)
     model = model.to(device)
     x_all = as_model_input(windows.inputs).to(device)  # (N, L, 1, H, W)

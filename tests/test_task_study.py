@@ -17,6 +17,7 @@ from convlstm_lib.evaluation import predict_frames
 from convlstm_lib.model import ModelConfig
 from convlstm_lib.task_study import (
     SCORE_KEYS,
+    context_verdict,
     cost_table,
     course_checkpoints,
     course_summary,
@@ -68,16 +69,19 @@ def test_frame4_study_scores_every_way_and_picks_the_lowest(setup):
 
 def test_frame16_study_has_one_entry_per_context_and_the_papers_is_the_sweeps_model(setup):
     raw, ds, best, out = setup
-    payload = frame16_study(ds, raw, best, TRAIN, (4, 11), out)
-    assert {"extrapolate-2", "extrapolate-4", "extrapolate-11"} <= set(payload)
-    assert payload["paper_protocol"] == "extrapolate-2"
-    assert paths.from_repo(payload["extrapolate-2"]["checkpoint"]) == (out / "best.pt").resolve()
+    payload = frame16_study(ds, raw, best, TRAIN, (4, 11), out, refiner=3)
+    assert {"paper", "extrapolate-2", "extrapolate-4", "extrapolate-11"} <= set(payload)
+    assert payload["paper_protocol"] == "paper"
+    assert paths.from_repo(payload["paper"]["checkpoint"]) == (out / "best.pt").resolve()
     paper16 = ds.n6_test.subset(ds.n6_test.frame == 15)  # the paper's own windows of frame 16
     expected = metrics.mse(predict_frames(best.model, paper16.inputs), paper16.targets)
-    assert payload["extrapolate-2"]["n6_test_mse"] == pytest.approx(expected, rel=1e-5)
-    assert load_checkpoint(out / "extrapolate-11.pt").train_config.task == "extrapolate-11"
-    contexts = {k: v["n6_test_mse"] for k, v in payload.items() if k.startswith("extrapolate-")}
-    assert payload["course_csv"] == min(contexts, key=contexts.get)
+    assert payload["paper"]["n6_test_mse"] == pytest.approx(expected, rel=1e-5)
+    for context in (2, 4, 11):  # every context refined the same way on the same frozen model
+        ck = load_checkpoint(out / f"extrapolate-{context}.pt")
+        assert ck.train_config.task == f"extrapolate-{context}" and ck.model_config.refiner == 3
+        assert ck.model_config.frames == context and payload[f"extrapolate-{context}"]["refiner"] == 3
+    scored = {k: v["n6_test_mse"] for k, v in payload.items() if isinstance(v, dict)}
+    assert payload["course_csv"] == min(scored, key=scored.get)
     assert payload["course_checkpoint"] == payload[payload["course_csv"]]["checkpoint"]
 
 
@@ -96,16 +100,20 @@ def test_study_budget_comes_from_the_profile():
     assert (context.epochs, context.max_train_windows, context.dataset) == (3, 50, TRAIN.dataset)
     _, context = study_train_configs(get_profile("smoke"), TRAIN)
     assert (context.epochs, context.max_train_windows) == (1, get_profile("smoke").max_train_windows)
+    interp, context = study_train_configs(get_profile("smoke", interp_epochs=5), replace(TRAIN, epochs=2))
+    assert (interp.epochs, context.epochs) == (5, 1)  # the interpolator's own budget only
 
 
-def test_longer_contexts_are_fine_tuned_from_the_best_model(setup):
+def test_refined_contexts_keep_the_best_model_frozen(setup):
     raw, ds, best, out = setup
-    tiny = replace(TRAIN, lr=1e-12, max_train_windows=16)  # a step too small to move the weights
     data = task_data(ds, raw, Task("extrapolate", 4), targets=[15])
-    run = retrain(MODEL, tiny, data, out / "tuned.pt", initial_state=best.model.state_dict())
-    tuned = dict(load_checkpoint(out / "tuned.pt").model.named_parameters())
-    for key, value in best.model.named_parameters():  # weights, not batch-norm running statistics
-        assert torch.allclose(tuned[key], value, atol=1e-6), key
+    run = retrain(replace(MODEL, refiner=3), replace(TRAIN, lr=1e-2), data, out / "tuned.pt",
+                  initial_state=best.model.state_dict())
+    tuned = load_checkpoint(out / "tuned.pt").model
+    base = tuned.base.state_dict()
+    for key, value in best.model.state_dict().items():  # weights and batch-norm statistics
+        assert torch.equal(base[key], value), key
+    assert tuned.correction[-1].weight.abs().sum() > 0  # the correction did train
     assert run.task.name == "extrapolate-4"
 
 
@@ -123,24 +131,31 @@ def test_table_and_examples_show_every_way_and_mark_the_course_choice(setup):
         "frame16": frame16_study(ds, raw, best, TRAIN, (4,), out),
     }
     table = summary_table(study)
-    assert table["frame"].tolist() == [4, 4, 4, 4, 16, 16]
+    assert table["frame"].tolist() == [4, 4, 4, 4, 16, 16, 16]
     assert table.loc[table["frame"] == 4, "in course CSV"].sum() == 1
     assert table.loc[table["frame"] == 16, "in course CSV"].sum() == 1
     paper_rows = table[table["prediction"].str.contains("paper's protocol")]
     assert paper_rows["vs paper's protocol"].tolist() == [1.0, 1.0]
+    assert table.loc[table["frame"] == 16, "prediction"].str.contains("refined").sum() == 2
     shown = examples(study, ds, raw, sequences=(0, 2))
     assert set(shown["frame4"]) == {"truth", "extrapolate-2", "interpolate-2", "neighbour mean"}
-    assert set(shown["frame16"]) == {"truth", "extrapolate-2", "extrapolate-4"}
+    assert set(shown["frame16"]) == {"truth", "paper", "extrapolate-2", "extrapolate-4"}
     s6 = ds.scaler.transform(raw.n6)
     assert np.allclose(shown["frame4"]["truth"], s6[[0, 2], 3], atol=1e-6)
     assert np.allclose(shown["frame16"]["truth"], s6[[0, 2], 15], atol=1e-6)
     assert shown["frame16"]["extrapolate-4"].shape == (2, 36, 36)
     costs = cost_table(study)
-    assert costs["task"].tolist() == ["interpolate-2", "extrapolate-4"] and (costs["s per epoch"] > 0).all()
+    assert costs["task"].tolist() == ["interpolate-2", "extrapolate-2", "extrapolate-4"]
+    assert (costs["s per epoch"] > 0).all()
     frame16_model, frame4_model = course_checkpoints(study)
     assert frame16_model == paths.from_repo(study["frame16"][study["frame16"]["course_csv"]]["checkpoint"])
     assert frame16_model.is_file() and (frame4_model is None or frame4_model.is_file())
     assert (frame4_model is None) == (study["frame4"]["course_csv"] == "extrapolate-2")
+    verdict = context_verdict(study)
+    four, two = (study["frame16"][k]["n6_test_mse"] for k in ("extrapolate-4", "extrapolate-2"))
+    ratio = four / two
+    assert f"4 frames {four:.2e} ({ratio:.2f} x)" in verdict
+    assert ("no worse than two frames" in verdict) == (ratio <= 1)
     text = course_summary(study)
     assert f"frame 4 by {study['frame4']['course_csv']}" in text and "frame 16 by" in text
 
