@@ -212,6 +212,18 @@ def test_simvp_predicts_one_frame_from_the_frames_it_was_built_for(frames):
     assert (model.eval()(x) - model(y)).abs().max() > 1e-6  # every input frame reaches the output
 
 
+def test_simvp_predicts_the_change_from_the_last_frame():
+    model = _model(model="simvp", kernels=4).eval()
+    torch.nn.init.zeros_(model.head.weight)
+    torch.nn.init.zeros_(model.head.bias)
+    x = torch.rand(2, 2, 1, 36, 36)
+    assert torch.equal(model(x), x[:, -1])  # no change learned: copy-last exactly
+    channels = _model(model="simvp", in_channels=4, frames=1, kernels=4).eval()
+    torch.nn.init.zeros_(channels.head.weight)
+    torch.nn.init.zeros_(channels.head.bias)
+    assert channels(torch.rand(2, 1, 4, 36, 36)).abs().max() == 0  # frames as channels: no skip
+
+
 def test_simvp_handles_odd_frame_sizes():
     model = _model(model="simvp", height=13, width=11)
     assert model(torch.rand(2, 2, 1, 13, 11)).shape == (2, 1, 13, 11)
