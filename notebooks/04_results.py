@@ -455,6 +455,15 @@ display(tables.for_reader(pd.DataFrame(checks), caption="The course-format predi
 # neighbour mean makes the untrained model start from that mean, so the network only learns the
 # correction (the motion and the blur between the frames).
 #
+# **How low frame 4 can go.** On the quick profile's data (seed 0) 9 of the 400 N6 sequences
+# have an outlier jump at frame 3 -> 4 or 4 -> 5. Frames 2, 3, 5, 6 cannot say on which side of
+# frame 4 the jump happened, so for them the neighbour mean is the best guess there is; with
+# the noise of the target (2.39e-4 on every window) that puts the floor of any interpolator at
+# 6.01e-4, 0.66 x the neighbour mean (9.04e-4). SPEC's 0.8 x (7.24e-4) thus leaves 1.2e-4 per
+# window for the 391 ordinary ones, where the neighbour mean spends 3.1e-4 (its input noise
+# 1.2e-4 and the motion between frames 3 and 5). The interpolator gets most of its gain there
+# from denoising; its training windows (frames 7-13) are later and blurrier than frame 4.
+#
 # **How the longer contexts are trained**, measured on the quick profile's data (generator v2,
 # seed 0; frame 16, N6 test MSE per pixel; the sweep's best ConvLSTM, 2 layers x 11 kernels,
 # scores 9.66e-4). Fine-tuning the whole ConvLSTM on the longer windows, from the best model,
