@@ -83,3 +83,35 @@ def project_dirs(tmp_path, monkeypatch):
     monkeypatch.setattr(paths, "PROCESSED_DIR", tmp_path / "data" / "processed")
     monkeypatch.setattr(paths, "RUNS_DIR", tmp_path / "runs")
     return tmp_path
+
+
+@pytest.fixture
+def run_cli(capfd):
+    """`python -m convlstm_lib ARGV` run in this process: run_cli(*argv) -> (returncode, stdout, stderr).
+
+    A fresh interpreter spends seconds importing torch for every call, so the tables of CLI cases
+    run here; each command's real process is still checked end to end (test_cli.py, and the slow
+    tests of test_bad_input.py and test_train_cli.py). To see what a real process would print,
+    output is captured at the file descriptors (C-level writes and logging handlers included),
+    an argparse exit is an exit status, and a warning a real process would show (Python's default
+    filters) is raised as an error instead of being swallowed by pytest.
+    """
+    import warnings
+    from types import SimpleNamespace
+
+    from convlstm_lib import cli
+
+    def run(*argv):
+        capfd.readouterr()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            for hidden in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+                warnings.filterwarnings("ignore", category=hidden)
+            try:
+                code = cli.main([str(a) for a in argv])
+            except SystemExit as exc:  # argparse: usage errors and --help
+                code = 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 1
+        out, err = capfd.readouterr()
+        return SimpleNamespace(returncode=code, stdout=out, stderr=err)
+
+    return run
