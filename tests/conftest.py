@@ -2,8 +2,10 @@ import os
 
 import pytest
 
-# Tests run on 2 shared cores: keep torch from oversubscribing them.
-os.environ.setdefault("OMP_NUM_THREADS", "2")
+# Tests run on 2 shared cores: keep torch from oversubscribing them. One thread, also for every process
+# a test starts (CLI, sweep workers, the smoke run's kernels): the models are tiny, and on a loaded
+# 2-core machine a smoke sweep of 8 trials took 31 s of CPU with 2 OpenMP threads, 12 s with one.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
