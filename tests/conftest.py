@@ -75,6 +75,22 @@ def blob_data():
     return make
 
 
+@pytest.fixture(scope="session")
+def generated_n6_400():
+    """N6 from the calibrated default generator at the course's size (400 sequences, seed 0), generated
+    once per session (several seconds) for every test module that measures that population. Its arrays
+    are read-only, so no test can change what the others see."""
+    import numpy as np
+
+    from convlstm_lib.generator import generate_set
+
+    s = generate_set(6, 400, seed=0)
+    for value in vars(s).values():
+        if isinstance(value, np.ndarray):
+            value.setflags(write=False)
+    return s
+
+
 @pytest.fixture
 def project_dirs(tmp_path, monkeypatch):
     """Redirect every data and runs folder of `paths` under tmp_path; returns tmp_path."""
