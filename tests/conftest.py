@@ -91,6 +91,32 @@ def generated_n6_400():
     return s
 
 
+# `python -m convlstm_lib` in a fresh process whose data and runs folders lie under argv[1], as
+# project_dirs redirects them in this one.
+_REDIRECTED_CLI = """
+import sys
+from pathlib import Path
+from convlstm_lib import paths
+root = Path(sys.argv[1])
+paths.DATA_DIR, paths.GENERATED_DIR = root / "data", root / "data" / "generated"
+paths.PROCESSED_DIR, paths.RUNS_DIR = root / "data" / "processed", root / "runs"
+from convlstm_lib.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@pytest.fixture(scope="session")
+def cli_command():
+    """cli_command(root, *args) -> the argv of a real `python -m convlstm_lib ARGS` process whose
+    data/ and runs/ folders are under `root` (so no test reads or writes the repository's own)."""
+    import sys
+
+    def command(root, *args) -> list[str]:
+        return [sys.executable, "-c", _REDIRECTED_CLI, str(root), *map(str, args)]
+
+    return command
+
+
 @pytest.fixture
 def project_dirs(tmp_path, monkeypatch):
     """Redirect every data and runs folder of `paths` under tmp_path; returns tmp_path."""

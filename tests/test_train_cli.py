@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
 import pytest
 
@@ -12,13 +11,11 @@ from convlstm_lib.checkpoints import load_checkpoint
 
 
 @pytest.mark.slow
-def test_train_cli_writes_model_and_metrics(tmp_path):
+def test_train_cli_writes_model_and_metrics(tmp_path, cli_command):
     out = tmp_path / "run"
     proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "convlstm_lib",
+        cli_command(  # a real process; the smoke data are generated under tmp_path, not in data/
+            tmp_path,
             "train",
             "--profile",
             "smoke",
@@ -43,7 +40,7 @@ def test_train_cli_writes_model_and_metrics(tmp_path):
             "--out",
             str(out),
             "--quiet",
-        ],
+        ),
         cwd=paths.ROOT,
         capture_output=True,
         text=True,
