@@ -2,8 +2,10 @@ import os
 
 import pytest
 
-# Tests run on 2 shared cores: keep torch from oversubscribing them.
-os.environ.setdefault("OMP_NUM_THREADS", "2")
+# Tests run on 2 shared cores: keep torch from oversubscribing them. One thread, also for every process
+# a test starts (CLI, sweep workers, the smoke run's kernels): the models are tiny, and on a loaded
+# 2-core machine a smoke sweep of 8 trials took 31 s of CPU with 2 OpenMP threads, 12 s with one.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
@@ -73,6 +75,48 @@ def blob_data():
     return make
 
 
+@pytest.fixture(scope="session")
+def generated_n6_400():
+    """N6 from the calibrated default generator at the course's size (400 sequences, seed 0), generated
+    once per session (several seconds) for every test module that measures that population. Its arrays
+    are read-only, so no test can change what the others see."""
+    import numpy as np
+
+    from convlstm_lib.generator import generate_set
+
+    s = generate_set(6, 400, seed=0)
+    for value in vars(s).values():
+        if isinstance(value, np.ndarray):
+            value.setflags(write=False)
+    return s
+
+
+# `python -m convlstm_lib` in a fresh process whose data and runs folders lie under argv[1], as
+# project_dirs redirects them in this one.
+_REDIRECTED_CLI = """
+import sys
+from pathlib import Path
+from convlstm_lib import paths
+root = Path(sys.argv[1])
+paths.DATA_DIR, paths.GENERATED_DIR = root / "data", root / "data" / "generated"
+paths.PROCESSED_DIR, paths.RUNS_DIR = root / "data" / "processed", root / "runs"
+from convlstm_lib.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@pytest.fixture(scope="session")
+def cli_command():
+    """cli_command(root, *args) -> the argv of a real `python -m convlstm_lib ARGS` process whose
+    data/ and runs/ folders are under `root` (so no test reads or writes the repository's own)."""
+    import sys
+
+    def command(root, *args) -> list[str]:
+        return [sys.executable, "-c", _REDIRECTED_CLI, str(root), *map(str, args)]
+
+    return command
+
+
 @pytest.fixture
 def project_dirs(tmp_path, monkeypatch):
     """Redirect every data and runs folder of `paths` under tmp_path; returns tmp_path."""
@@ -83,3 +127,35 @@ def project_dirs(tmp_path, monkeypatch):
     monkeypatch.setattr(paths, "PROCESSED_DIR", tmp_path / "data" / "processed")
     monkeypatch.setattr(paths, "RUNS_DIR", tmp_path / "runs")
     return tmp_path
+
+
+@pytest.fixture
+def run_cli(capfd):
+    """`python -m convlstm_lib ARGV` run in this process: run_cli(*argv) -> (returncode, stdout, stderr).
+
+    A fresh interpreter spends seconds importing torch for every call, so the tables of CLI cases
+    run here; each command's real process is still checked end to end (test_cli.py, and the slow
+    tests of test_bad_input.py and test_train_cli.py). To see what a real process would print,
+    output is captured at the file descriptors (C-level writes and logging handlers included),
+    an argparse exit is an exit status, and a warning a real process would show (Python's default
+    filters) is raised as an error instead of being swallowed by pytest.
+    """
+    import warnings
+    from types import SimpleNamespace
+
+    from convlstm_lib import cli
+
+    def run(*argv):
+        capfd.readouterr()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            for hidden in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+                warnings.filterwarnings("ignore", category=hidden)
+            try:
+                code = cli.main([str(a) for a in argv])
+            except SystemExit as exc:  # argparse: usage errors and --help
+                code = 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 1
+        out, err = capfd.readouterr()
+        return SimpleNamespace(returncode=code, stdout=out, stderr=err)
+
+    return run

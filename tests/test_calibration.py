@@ -21,9 +21,9 @@ from convlstm_lib.generator import UNMATCHED, GeneratorConfig, generate_set
 
 
 @pytest.fixture(scope="module")
-def n6():
+def n6(generated_n6_400):
     """N6 with the calibrated defaults, at the course's size (generated once per test session)."""
-    return generate_set(6, 400, seed=0)
+    return generated_n6_400
 
 
 @pytest.fixture(scope="module")

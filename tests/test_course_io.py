@@ -1,10 +1,6 @@
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
-from convlstm_lib import paths
 from convlstm_lib.course_io import (
     TEST_FRAMES,
     assemble_sequences,
@@ -122,31 +118,24 @@ def test_bad_files_raise_one_line_naming_file_and_row(tmp_path, case):
     assert expect in message
 
 
-def _inspect(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "convlstm_lib", "inspect", *map(str, args)],
-        capture_output=True, text=True, cwd=paths.ROOT, timeout=120,
-    )
-
-
 @pytest.mark.parametrize("case", BAD_CASES)
-def test_cli_inspect_bad_file_exits_2_with_one_line(tmp_path, case):
+def test_cli_inspect_bad_file_exits_2_with_one_line(tmp_path, case, run_cli):
     path, expect = _bad_file(tmp_path, case)
-    result = _inspect(path)
+    result = run_cli("inspect", path)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and expect in lines[0]
 
 
-def test_cli_inspect_summarises(tmp_path):
+def test_cli_inspect_summarises(tmp_path, run_cli):
     seq = np.zeros((3, 2, 36, 36))
     seq[0, 0, 0, 0], seq[2, 1, 5, 5] = -7, 300
     write_course_csv(tmp_path / "test_data_n3.csv", seq)
-    result = _inspect(tmp_path / "test_data_n3.csv")
+    result = run_cli("inspect", tmp_path / "test_data_n3.csv")
     assert result.returncode == 0, result.stderr
     out = " ".join(result.stdout.split())
     assert "rows 6" in out and "sequences 3" in out and "frames per sequence 2" in out
     assert f"-7 / 300 / {293 / seq.size:.3f}" in out
-    result = _inspect(tmp_path / "test_data_n3.csv", "--frames", "3")
+    result = run_cli("inspect", tmp_path / "test_data_n3.csv", "--frames", "3")
     assert result.returncode == 0 and "sequences 2" in " ".join(result.stdout.split())

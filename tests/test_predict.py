@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
-from convlstm_lib import cli, course_io, paths
+from convlstm_lib import cli, course_io
 from convlstm_lib.checkpoints import load_checkpoint, save_checkpoint
 from convlstm_lib.evaluation import predict_frames
 from convlstm_lib.model import ModelConfig
@@ -41,16 +38,6 @@ def train_csv(tmp_path):
     return path, seqs
 
 
-def _cli(*argv):
-    return subprocess.run(
-        [sys.executable, "-m", "convlstm_lib", "predict", *map(str, argv)],
-        cwd=paths.ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def test_pairs_for_test_frames_take_frames_1_2_and_13_14():
     seqs = np.broadcast_to(np.array(course_io.TRAIN_FRAMES, float)[None, :, None, None], (2, 14, 4, 4))
     pairs = pairs_for_test_frames(seqs)
@@ -70,15 +57,20 @@ def test_csv_prediction_matches_the_model_on_the_scaled_frames(tmp_path, checkpo
     np.testing.assert_allclose(got, expected, rtol=0, atol=0.005 + 1e-4)
 
 
-def test_cli_csv_and_npy(tmp_path, checkpoint, train_csv):
+def test_cli_csv_and_npy(tmp_path, checkpoint, train_csv, run_cli):
     path, seqs = train_csv
-    proc = _cli("--checkpoint", checkpoint, "--input", path, "--out", tmp_path / "test_pred.csv")
+    proc = run_cli(
+        "predict", "--checkpoint", checkpoint, "--input", path, "--out", tmp_path / "test_pred.csv"
+    )
     assert proc.returncode == 0, proc.stderr
     assert course_io.read_course_rows(tmp_path / "test_pred.csv").shape == (6, 1296)
 
     pairs = pairs_for_test_frames(seqs)
     np.save(tmp_path / "pairs.npy", pairs)
-    proc = _cli("--checkpoint", checkpoint, "--input", tmp_path / "pairs.npy", "--out", tmp_path / "pred.npy")
+    proc = run_cli(
+        "predict", "--checkpoint", checkpoint, "--input", tmp_path / "pairs.npy",
+        "--out", tmp_path / "pred.npy",
+    )
     assert proc.returncode == 0, proc.stderr
     pred = np.load(tmp_path / "pred.npy")
     assert pred.shape == (6, 36, 36) and pred.dtype == np.float32
@@ -90,17 +82,19 @@ def test_cli_csv_and_npy(tmp_path, checkpoint, train_csv):
     )
 
 
-def test_cli_bad_input_and_corrupt_checkpoint_exit_2_with_one_line(tmp_path, checkpoint):
+def test_cli_bad_input_and_corrupt_checkpoint_exit_2_with_one_line(tmp_path, checkpoint, run_cli):
     bad = tmp_path / "train_bad.csv"
     course_io.write_course_csv(bad, np.zeros((13, 36, 36)))  # 13 rows: not whole sequences of 14
-    proc = _cli("--checkpoint", checkpoint, "--input", bad, "--out", tmp_path / "x.csv")
+    proc = run_cli("predict", "--checkpoint", checkpoint, "--input", bad, "--out", tmp_path / "x.csv")
     assert proc.returncode == 2 and str(bad) in proc.stderr
     assert proc.stderr.strip().count("\n") == 0 and "Traceback" not in proc.stderr
 
     corrupt = tmp_path / "corrupt.pt"
     corrupt.write_bytes(checkpoint.read_bytes()[:100])
     np.save(tmp_path / "pairs.npy", np.zeros((2, 2, 36, 36)))
-    proc = _cli("--checkpoint", corrupt, "--input", tmp_path / "pairs.npy", "--out", tmp_path / "x.npy")
+    proc = run_cli(
+        "predict", "--checkpoint", corrupt, "--input", tmp_path / "pairs.npy", "--out", tmp_path / "x.npy"
+    )
     assert proc.returncode == 2 and str(corrupt) in proc.stderr
     assert proc.stderr.strip().count("\n") == 0 and "Traceback" not in proc.stderr
     assert not (tmp_path / "x.npy").exists() and not (tmp_path / "x.csv").exists()

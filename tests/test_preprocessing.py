@@ -238,11 +238,9 @@ def test_build_training_sets_four_sets():
 
 
 @pytest.fixture(scope="module")
-def generated_n6():
+def generated_n6(generated_n6_400):
     """Generated N6 with the calibrated defaults, 400 sequences (the population the rule is fitted to)."""
-    from convlstm_lib.generator import generate_set
-
-    s = generate_set(6, 400, seed=0)
+    s = generated_n6_400
     return s.frames.astype(np.float64), s.clean.astype(np.float64), s.outlier_transitions
 
 

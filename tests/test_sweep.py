@@ -2,7 +2,7 @@
 workers on one journal, and workers on a real PostgreSQL server (skipped if none can start).
 
 Every test writes under a temporary root: paths.DATA_DIR/GENERATED_DIR/PROCESSED_DIR/RUNS_DIR
-are redirected there (subprocesses get the same redirection through `_SUBPROCESS`).
+are redirected there (subprocesses get the same redirection: conftest's `cli_command`).
 """
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -335,21 +334,9 @@ def test_load_trials_without_a_sweep_says_what_to_do(env):
 # ---------------------------------------------------------------------------------------------
 # Processes: SIGKILL and resume, two workers on one journal, PostgreSQL
 
-_SUBPROCESS = """
-import sys
-from pathlib import Path
-from convlstm_lib import paths
-root = Path(sys.argv[1])
-paths.DATA_DIR, paths.GENERATED_DIR = root / "data", root / "data" / "generated"
-paths.PROCESSED_DIR, paths.RUNS_DIR = root / "data" / "processed", root / "runs"
-from convlstm_lib.cli import main
-sys.exit(main(sys.argv[2:]))
-"""
-
-
-def _cli(root: Path, *args: str) -> subprocess.Popen:
-    cmd = [sys.executable, "-c", _SUBPROCESS, str(root), "sweep", "--profile", "smoke", "--device", "cpu",
-           "--no-progress", *args]
+def _cli(cli_command, root: Path, *args: str) -> subprocess.Popen:
+    """A real `sweep --profile smoke` process with its data and runs folders under root."""
+    cmd = cli_command(root, "sweep", "--profile", "smoke", "--device", "cpu", "--no-progress", *args)
     return subprocess.Popen(cmd, cwd=paths.ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -358,10 +345,10 @@ def _trials(storage: str, study: str) -> list:
 
 
 @pytest.mark.slow
-def test_sigkill_mid_sweep_then_resume_loses_no_finished_trial(env):
+def test_sigkill_mid_sweep_then_resume_loses_no_finished_trial(env, cli_command):
     root, _, _ = env
     journal = str(root / "runs" / "smoke" / "sweep.journal")
-    proc = _cli(root, "--n-trials", "8", "--study", "killed")
+    proc = _cli(cli_command, root, "--n-trials", "8", "--study", "killed")
     killed_running = None
     deadline = time.monotonic() + 120
     try:
@@ -379,7 +366,7 @@ def test_sigkill_mid_sweep_then_resume_loses_no_finished_trial(env):
     assert killed_running is not None, f"the sweep never got to kill it mid-trial: {proc.stdout.read()}"
     before = {t.number: (t.params, t.value) for t in _trials(journal, "killed") if sweep.is_counted(t)}
 
-    resumed = _cli(root, "--n-trials", "8", "--study", "killed")
+    resumed = _cli(cli_command, root, "--n-trials", "8", "--study", "killed")
     out, _ = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, out
     after = _trials(journal, "killed")

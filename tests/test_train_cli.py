@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
 import pytest
 
@@ -12,13 +11,11 @@ from convlstm_lib.checkpoints import load_checkpoint
 
 
 @pytest.mark.slow
-def test_train_cli_writes_model_and_metrics(tmp_path):
+def test_train_cli_writes_model_and_metrics(tmp_path, cli_command):
     out = tmp_path / "run"
     proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "convlstm_lib",
+        cli_command(  # a real process; the smoke data are generated under tmp_path, not in data/
+            tmp_path,
             "train",
             "--profile",
             "smoke",
@@ -43,7 +40,7 @@ def test_train_cli_writes_model_and_metrics(tmp_path):
             "--out",
             str(out),
             "--quiet",
-        ],
+        ),
         cwd=paths.ROOT,
         capture_output=True,
         text=True,
@@ -61,19 +58,13 @@ def test_train_cli_writes_model_and_metrics(tmp_path):
     assert load_checkpoint(out / "model.pt").model_config.kernels == 4
 
 
-def test_train_cli_bad_parameter_is_one_line_exit_2(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, "-m", "convlstm_lib", "train", "--layers", "9", "--out", str(tmp_path)],
-        cwd=paths.ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+def test_train_cli_bad_parameter_is_one_line_exit_2(tmp_path, project_dirs, run_cli):
+    proc = run_cli("train", "--layers", "9", "--out", tmp_path)
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "layers" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_train_cli_unknown_model_and_emulated_bf16_are_one_line_exit_2(tmp_path):
+def test_train_cli_unknown_model_and_emulated_bf16_are_one_line_exit_2(tmp_path, project_dirs, run_cli):
     import torch
 
     from convlstm_lib.precision import native_bf16
@@ -82,9 +73,6 @@ def test_train_cli_unknown_model_and_emulated_bf16_are_one_line_exit_2(tmp_path)
     if not native_bf16(torch.device("cpu")):
         cases.append((["--precision", "bf16"], "precision bf16"))
     for extra, word in cases:
-        proc = subprocess.run(
-            [sys.executable, "-m", "convlstm_lib", "train", *extra, "--out", str(tmp_path)],
-            cwd=paths.ROOT, capture_output=True, text=True, timeout=120,
-        )
+        proc = run_cli("train", *extra, "--out", tmp_path)
         assert proc.returncode == 2, proc.stderr
         assert proc.stderr.strip().count("\n") == 0 and word in proc.stderr and "Traceback" not in proc.stderr
