@@ -43,6 +43,7 @@ from .tasks import INTERPOLATE, PAPER_TASK, Task, TaskData, copy_previous, neigh
 from .training import TrainConfig, train_model
 
 FRAME4, FRAME16 = 3, 15  # 0-based indices of the course's test frames "4" and "16"
+REFINER_OPTIMIZER, REFINER_LR = "Adam", 1e-3  # how every frame-16 refiner trains
 SCORE_KEYS = ("n6_test_mse", "n6_test_psnr", "n6_test_ssim", "n3_mse")
 
 
@@ -132,12 +133,16 @@ def study_train_configs(
     cfg: ProfileConfig, best: TrainConfig, device: str = "auto"
 ) -> tuple[TrainConfig, TrainConfig]:
     """(interpolation, frame-16 context) TrainConfigs: the best trial's, with the profile's
-    windows and `cfg.interp_epochs` (0: the best trial's) for the first and the context budget
-    (`cfg.context_*`) for the second."""
+    windows and `cfg.interp_epochs` (0: the best trial's) for the first; for the second the
+    context budget (`cfg.context_*`) and the refiner's own optimiser (`REFINER_OPTIMIZER` at
+    `REFINER_LR`: the best trial's were chosen for its ConvLSTM, and a smoke-sized sweep's
+    RMSprop at 1e-2 blows a fresh refiner up)."""
     base = replace(best, max_train_windows=cfg.max_train_windows, device=device)
     interp = replace(base, epochs=cfg.interp_epochs or best.epochs)
     context = replace(
         base,
+        optimizer=REFINER_OPTIMIZER,
+        lr=REFINER_LR,
         epochs=cfg.context_epochs or cfg.epochs,
         max_train_windows=cfg.context_max_train_windows or cfg.max_train_windows,
     )
@@ -158,8 +163,14 @@ def _paper_entry(best, data: TaskData) -> dict[str, Any]:
 
 
 def _lowest(entries: dict[str, dict[str, Any]], keys, default: str) -> str:
-    finite = {k: entries[k]["n6_test_mse"] for k in keys if np.isfinite(entries[k]["n6_test_mse"])}
-    return min(finite, key=finite.get) if finite else default
+    """The key of the lowest finite N6-test MSE among `keys` whose model exists (a diverged run
+    writes no checkpoint, so the course CSVs cannot use it); `default` when none qualifies."""
+    usable = {
+        k: entries[k]["n6_test_mse"]
+        for k in keys
+        if np.isfinite(entries[k]["n6_test_mse"]) and entries[k].get("checkpoint")
+    }
+    return min(usable, key=usable.get) if usable else default
 
 
 def frame4_study(

@@ -85,6 +85,14 @@ def test_frame16_study_has_one_entry_per_context_and_the_papers_is_the_sweeps_mo
     assert payload["course_checkpoint"] == payload[payload["course_csv"]]["checkpoint"]
 
 
+def test_the_course_never_takes_a_model_that_diverged(setup):
+    raw, ds, best, out = setup
+    exploding = replace(TRAIN, lr=1e6)  # every refiner diverges and writes no checkpoint
+    payload = frame16_study(ds, raw, best, exploding, (4,), out / "diverged", refiner=3)
+    assert {payload[k]["status"] for k in ("extrapolate-2", "extrapolate-4")} == {"diverged"}
+    assert payload["course_csv"] == "paper" and payload["course_checkpoint"] == payload["paper"]["checkpoint"]
+
+
 def test_training_refuses_windows_of_another_task(setup):
     raw, ds, _, _ = setup
     with pytest.raises(ValueError, match="data hold interpolate-2 windows"):
@@ -98,6 +106,7 @@ def test_study_budget_comes_from_the_profile():
     interp, context = study_train_configs(cfg, replace(TRAIN, epochs=2), device="cpu")
     assert (interp.epochs, interp.max_train_windows, interp.lr) == (2, cfg.max_train_windows, TRAIN.lr)
     assert (context.epochs, context.max_train_windows, context.dataset) == (3, 50, TRAIN.dataset)
+    assert (context.optimizer, context.lr) == ("Adam", 1e-3)  # the refiner's own recipe
     _, context = study_train_configs(get_profile("smoke"), TRAIN)
     assert (context.epochs, context.max_train_windows) == (1, get_profile("smoke").max_train_windows)
     interp, context = study_train_configs(get_profile("smoke", interp_epochs=5), replace(TRAIN, epochs=2))
