@@ -159,3 +159,69 @@ def run_cli(capfd):
         return SimpleNamespace(returncode=code, stdout=out, stderr=err)
 
     return run
+
+
+# ---------------------------------------------------------------------------------------------
+# The smoke pipeline (`run_all.py --profile smoke`, ~2 minutes of one core) is the slowest thing
+# the suite does and is a separate process anyway: when a collected test needs it (the
+# `smoke_report` fixture of test_notebooks.py), it starts as soon as collection ends and runs on
+# the second core beside the other tests; the fixture then only waits for it. It writes the
+# repository's data/*/smoke and runs/smoke, which no other test reads or writes (checked: the
+# suite without test_notebooks.py leaves data/ and runs/ untouched), and its report into a
+# temporary folder.
+
+SMOKE_RUN = pytest.StashKey()
+
+
+class SmokeRun:
+    """`run_all.py --profile smoke --output-dir DIR` in a background process."""
+
+    def __init__(self):
+        import subprocess
+        import sys
+        import tempfile
+        from pathlib import Path
+
+        from convlstm_lib import paths
+
+        self.folder = Path(tempfile.mkdtemp(prefix="convlstm-smoke-"))
+        self.report = self.folder / "report"
+        self._log = open(self.folder / "run_all.log", "w+")  # noqa: SIM115 (closed in finish)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(paths.ROOT / "run_all.py"), "--profile", "smoke",
+             "--output-dir", str(self.report)],
+            cwd=paths.ROOT, stdout=self._log, stderr=subprocess.STDOUT, text=True,
+        )
+
+    def wait(self, timeout: float = 900) -> tuple[int, str]:
+        """(exit status, the last 6,000 characters it printed), once it has finished."""
+        code = self.proc.wait(timeout=timeout)
+        self._log.seek(0)
+        return code, self._log.read()[-6000:]
+
+    def finish(self) -> None:
+        import shutil
+
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self._log.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@pytest.hookimpl(trylast=True)  # after -m / -k have deselected what will not run
+def pytest_collection_modifyitems(session, config, items):
+    if any("smoke_run" in getattr(item, "fixturenames", ()) for item in items):
+        config.stash[SMOKE_RUN] = SmokeRun()
+
+
+@pytest.fixture(scope="session")
+def smoke_run(request) -> SmokeRun:
+    """The background smoke pipeline, started when collection ended (see above)."""
+    return request.config.stash[SMOKE_RUN]
+
+
+def pytest_unconfigure(config):
+    run = config.stash.get(SMOKE_RUN, None)
+    if run is not None:
+        run.finish()

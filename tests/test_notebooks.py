@@ -117,16 +117,14 @@ def _number(x) -> bool:
 
 
 @pytest.fixture(scope="module")
-def smoke_report(tmp_path_factory) -> Path:
-    """`run_all.py --profile smoke` into a temporary folder, once for the reader-level tests."""
+def smoke_report(smoke_run) -> Path:
+    """The report of `run_all.py --profile smoke`, run once for the reader-level tests: started in
+    the background when collection ended (conftest.SmokeRun), waited for here."""
     assert not _missing(), f"the smoke run needs every notebook; notebooks/ lacks {', '.join(_missing())}"
-    out = tmp_path_factory.mktemp("smoke") / "report"
-    proc = subprocess.run(
-        [sys.executable, str(paths.ROOT / "run_all.py"), "--profile", "smoke", "--output-dir", str(out)],
-        cwd=paths.ROOT, capture_output=True, text=True, timeout=900,
-    )
-    assert proc.returncode == 0, f"run_all failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
-    return out
+    run = smoke_run
+    code, printed = run.wait()
+    assert code == 0, f"run_all failed:\n{printed}"
+    return run.report
 
 
 @pytest.mark.slow
