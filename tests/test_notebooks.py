@@ -121,10 +121,9 @@ def smoke_report(smoke_run) -> Path:
     """The report of `run_all.py --profile smoke`, run once for the reader-level tests: started in
     the background when collection ended (conftest.SmokeRun), waited for here."""
     assert not _missing(), f"the smoke run needs every notebook; notebooks/ lacks {', '.join(_missing())}"
-    run = smoke_run
-    code, printed = run.wait()
+    code, printed = smoke_run.wait()
     assert code == 0, f"run_all failed:\n{printed}"
-    return run.report
+    return smoke_run.report
 
 
 @pytest.mark.slow
