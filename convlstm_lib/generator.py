@@ -21,7 +21,9 @@ frame is partly predictable from the previous two:
   +- `drift_length_sd`). Its velocity at step k is that drift times one speed ramp shared by
   every sequence (`drift_ramp`): 0 before `drift_onset`, then accelerating to full speed at
   `drift_full_step`, scaled so that the drift from frame 4 to 16 has the drawn length; plus a
-  small AR(1) jitter that grows with the ramp (`drift_jitter_*`);
+  small AR(1) jitter that grows with the ramp (`drift_jitter_*`); plus a slow drift every
+  sequence shares, `drift_base` px/step along +x and +y from the first step, fading to 0 at
+  `drift_full_step` (`base_drift`);
 * rotation per step = (a per-sequence rate ~ N(rotation_mean, rotation_sequence_sd) plus an
   AR(1) deviation, coefficient rotation_ar, stationary std rotation_step_sd) times a scale that
   grows linearly from `rotation_start_scale` at step 1 to 1 at the last step;
@@ -34,10 +36,10 @@ jumped frame, so only that one transition t -> t+1 is anomalous.
 
 Every default is fitted to a figure of SPEC §1 (named beside it in `GeneratorConfig`);
 `calibration.measure` / `calibration.compare` hold a generated set to both tables, and
-tests/test_calibration.py checks the rows it should match. Where two real figures conflict,
-motion wins: the drift starts slowly enough that frames 3 -> 4 change as little as the real
-ones (copy-last MSE), at the price of the first table's mean drift over frames 2-4
-(notebook 01 shows the comparison).
+tests/test_calibration.py checks the rows it should match. The early frames are the tight spot:
+the real mean drift over frames 2-4 (~0.1 px/step per axis) with frames 3 -> 4 changing little
+(copy-last MSE) fits only a small step that every sequence shares (the base drift), since on a
+crisp digit the copy-last cost of motion grows with its square (notebook 01 shows the comparison).
 
 Arrays: frames (N, 16, 36, 36) int16 (noisy, raw), clean (N, 16, 36, 36) float32, per-step
 parameters rotation / dx / dy / intensity (N, 15) float64 (step k: frame k -> k+1, 0-based,
@@ -100,22 +102,27 @@ class GeneratorConfig:
     drift_share_y: float = 0.37  # dominant along +y (real: 37 %, median dy 7.0, dx 2.5 px)
     drift_share_up: float = 0.10  # upward-right (real: 10 % with dy < -2, median dy -4.2, dx 3.1 px)
     # the remainder (real: 9 %) drifts down-right with no dominant axis; none drifts left (real: none)
-    drift_angle_x: float = 21.0  # deg from +x toward +y (down): atan2(2.7, 6.9)
-    drift_angle_y: float = 71.0  # atan2(7.0, 2.5) = 70.3, measured a little flatter
+    drift_angle_x: float = 17.0  # deg from +x toward +y (down): atan2(2.7, 6.9) = 21.4 with the base drift added
+    drift_angle_y: float = 74.0  # atan2(7.0, 2.5) = 70.3 with the base drift added
     drift_angle_up: float = -54.0  # atan2(-4.2, 3.1)
     drift_angle_rest: float = 45.0  # between the two dominant groups
     drift_angle_sd: float = 2.0  # deg, spread within a group (real: 81 % have one dominant axis)
-    drift_length: float = 8.3  # px, true drift frame 4 -> 16 (real: median 7.4 as measured)
+    drift_length: float = 7.9  # px, own drift frame 4 -> 16 (real: median 7.4 as measured, base drift included)
     drift_length_sd: float = 0.35  # px (real 10-90 %: 6.8-7.8 px)
     drift_length_up: float = 5.9  # px, upward group (real: median dx 3.1, dy -4.2 px)
     drift_onset: int = 2  # first moving step (0-based: frame 3 -> 4); real: ~0 px/step at frames 2 -> 3
     drift_full_step: int = 13  # step at full speed (frame 14 -> 15); real: ~1 px/step along the axis
-    drift_start_fraction: float = 0.15  # speed at onset / full speed (fitted to the copy-last MSE at 3 -> 4)
-    drift_ramp_power: float = 0.65  # speed s0 + (1 - s0) x ** power in between (real: mean drift at
+    drift_start_fraction: float = 0.0  # speed at onset / full speed (fitted to the copy-last MSE at 3 -> 4)
+    drift_ramp_power: float = 0.7  # speed s0 + (1 - s0) x ** power in between (real: mean drift at
     # frames 14-16 (0.5, 0.35) px/step with ~1 px/step along the dominant axis, 7.4 px in all)
     drift_jitter_sd: float = 0.05  # px/step at full speed, AR(1) velocity jitter (scaled by the ramp;
     # small: the real drift length varies by only 6.8-7.8 px, 10-90 %)
     drift_jitter_ar: float = 0.8  # AR(1) coefficient of the jitter
+    # A slow drift every sequence shares, down and to the right, from the first step, fading
+    # linearly to 0 at `drift_full_step` as each sequence's own drift takes over: the real mean
+    # drift over frames 2-4 (~0.1 px/step per axis) with frames 2 -> 3 still below 0.25 px (99 %)
+    # and frames 3 -> 4 changing as little as the real ones (copy-last MSE).
+    drift_base: float = 0.13  # px/step along +x and along +y at step 0
     noise_sigma: float = 4.6  # 0-255 scale, i.i.d. Gaussian, added after the transform (real: ~4.6)
     outlier_rate: float = 0.01  # probability that a transition is an anomalous jump (real: ~1 %)
     outlier_rotation_min: float = 25.0  # deg
@@ -143,6 +150,7 @@ class GeneratorConfig:
             "drift_length_up",
             "drift_ramp_power",
             "drift_jitter_sd",
+            "drift_base",
             "rotation_start_scale",
             "noise_sigma",
             "outlier_rotation_min",
@@ -239,10 +247,10 @@ class GeneratedSet:
         }
 
 
-# SPEC §1 rows the defaults knowingly miss (motion first, notebook 01 says why): the first table's
-# mean drift over frames 2-4 (~0.1 px/step per axis) would need a start fast enough to make frame
-# 3 -> 4 change about twice as much as the real frames do (copy-last MSE 1.6e-3).
-UNMATCHED: tuple[str, ...] = ("drift_x_early", "drift_y_early")
+# SPEC §1 rows the defaults knowingly miss on a 400-sequence set (tests/test_calibration.py holds
+# this list true): none. (The copy-last MSE at frame 3 -> 4 on the 100 N3 sequences swings with the
+# number of outlier jumps that land there, 0-3 by seed; notebook 01 shows its spread over seeds.)
+UNMATCHED: tuple[str, ...] = ()
 
 DRIFT_GROUPS: tuple[str, ...] = ("x", "y", "up", "rest")  # `drift_group` codes 0-3 in the ground truth
 
@@ -257,6 +265,13 @@ def drift_ramp(steps: int, cfg: GeneratorConfig) -> np.ndarray:
     s0 = cfg.drift_start_fraction
     ramp = np.where(k >= cfg.drift_onset, s0 + (1.0 - s0) * x**cfg.drift_ramp_power, 0.0)
     return ramp / ramp[TEST_FRAMES[0] : TEST_FRAMES[1]].sum()
+
+
+def base_drift(steps: int, cfg: GeneratorConfig) -> np.ndarray:
+    """(steps,) px/step of the drift every sequence shares, along +x and +y alike: `drift_base`
+    at step 0, fading linearly to 0 at `drift_full_step` as each sequence's own drift takes over."""
+    k = np.arange(steps, dtype=np.float64)
+    return cfg.drift_base * np.clip(1.0 - k / cfg.drift_full_step, 0.0, 1.0)
 
 
 def _draw_drift(
@@ -279,6 +294,7 @@ def _draw_drift(
         jitter[:, k] = cfg.drift_jitter_ar * jitter[:, k - 1] + scale * innovation[:, k]
     velocity = ramp[None, :, None] * length[:, None, None] * direction[:, None, :]
     velocity += (ramp / ramp.max())[None, :, None] * jitter
+    velocity += base_drift(steps, cfg)[None, :, None]
     return velocity, group
 
 

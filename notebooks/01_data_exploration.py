@@ -53,7 +53,8 @@ from convlstm_lib.atomic import write_text
 from convlstm_lib.config import get_profile
 from convlstm_lib.course_io import TEST_FRAMES
 from convlstm_lib.figures import save_figure, show_sequences
-from convlstm_lib.generator import UNMATCHED, GeneratorConfig
+from convlstm_lib.calibration import REAL, SPREAD_SEEDS
+from convlstm_lib.generator import UNMATCHED, GeneratorConfig, generate_set
 from convlstm_lib.preprocessing import score_flags
 
 cfg = get_profile(profile, seed=seed)
@@ -205,20 +206,20 @@ display(Markdown(
 ))
 
 # %% [markdown]
-# **What the generator knowingly misses, and why.** Two real figures cannot both be matched,
-# and the generator keeps the one a model learns from. The first table's mean drift over frames
-# 2-4 (~0.1 px/step per axis) needs the digit to move ~0.3 px between frames 3 and 4; but the
-# real frames 3 and 4 differ so little (copy-last MSE 1.6e-3, of which the noise alone is
-# 4.8e-4 and about one injected-sized outlier jump on 100 sequences another ~8e-4) that a
-# digit as crisp as the real ones (Laplacian variance ~1,060 at frame 4) can move only about a
-# tenth of a pixel there. The generator follows the frames (what a model sees and is scored on):
-# the drift starts at frame 3 -> 4 at 15 % of its full speed, so `drift_x_early` and
-# `drift_y_early` come out at about 0.03-0.06 and 0.02 px/step against the real 0.1
-# (`generator.UNMATCHED`; seeds 0-2). The drift over frames 4-16, its direction, its length and
-# its late speed match. One more pair pulls apart without breaking: the speed along the dominant
-# axis at frames 14 -> 15 (real ~1 px/step) and the first table's mean drift down over frames
-# 14-16 (real 0.35 px/step) cannot both sit on their real figures given the drift directions;
-# the generator puts the late speed at ~0.78 px/step and the mean at ~0.43, both within 25 %.
+# **Early motion: a slow shared drift, then each sequence's own.** The real frames say three
+# things about the start that look hard to reconcile: the centre of mass moves ~0.1 px/step per
+# axis over frames 2-4, yet 99 % of the steps 2 -> 3 are shorter than 0.25 px, and frames 3 and 4
+# differ little (copy-last MSE 1.6e-3, of which the noise alone is 4.8e-4). On a digit as crisp
+# as the real ones (Laplacian variance ~1,060 at frame 4) every 0.1 px of motion costs copy-last
+# MSE quadratically, so the cheapest motion that carries that mean is the same small step for
+# every sequence: the generator gives all of them a slow drift down and to the right
+# (`drift_base` = 0.13 px/step per axis, fading to 0 by frame 14) and starts each sequence's own
+# drift (its group, its length) only after frame 4. Generator v2 first started the own drift
+# at frame 3 -> 4 instead, and had to keep it so slow that the mean early drift came out at
+# 0.05 / 0.02 px/step; the shared drift matches it at no extra cost at frame 3 -> 4. One pair
+# still pulls apart without breaking: the speed along the dominant axis at frames 14 -> 15 (real
+# ~1 px/step) and the first table's mean drift down over frames 14-16 (real 0.35 px/step) cannot
+# both sit on their real figures given the drift directions; both stay within 25 %.
 #
 # **The copy-last error at frame 3 -> 4 is dominated by the outliers.** An outlier jump that
 # lands on transition 3 -> 4 of one of 100 N3 sequences adds ~8e-4 to the mean: with 1 % of
@@ -240,6 +241,47 @@ for name, seqs, truth in (("N6", raw.n6, raw.truth_n6), ("N3", raw.n3, raw.truth
             row["without them"] = calibration.significant(calibration.copy_last_mse(seqs[~jump], target))
         copy_rows.append(row)
 display(pd.DataFrame(copy_rows).style.hide(axis="index").format(escape="html"))
+
+# %% [markdown]
+# One seed's 100 N3 sequences therefore cannot pin this figure to 25 %: the same generator gives
+# a different count of jumps on that one transition with every seed. Below, N3 is generated
+# again with the next seeds (same settings) and the copy-last error at frame 3 -> 4 measured on
+# each: the real figure is judged against that spread, not against one draw.
+
+# %%
+if generated:
+    spread_seeds = range(int(raw.truth_n3["seed"]), int(raw.truth_n3["seed"]) + SPREAD_SEEDS)
+    gen_cfg = GeneratorConfig.from_json(str(raw.truth_n3["config"]))
+    spread = []
+    for s in spread_seeds:
+        g3 = generate_set(3, raw.n3.shape[0], s, gen_cfg)
+        spread.append((s, int(g3.outlier_transitions[:, TEST_FRAMES[0] - 1].sum()),
+                       calibration.copy_last_mse(g3.frames, TEST_FRAMES[0])))
+    spread = pd.DataFrame(spread, columns=["seed", "jumps at 3 -> 4", "copy-last MSE"])
+    real_f4 = REAL["copy_last_mse_f4"].real
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    colours = plt.cm.viridis(spread["jumps at 3 -> 4"] / max(spread["jumps at 3 -> 4"].max(), 1))
+    ax.bar(spread["seed"].astype(str), spread["copy-last MSE"], color=colours)
+    ax.axhline(real_f4, color="tab:red", label=f"real {real_f4:.1e}")
+    ax.axhspan(0.75 * real_f4, 1.25 * real_f4, color="tab:red", alpha=0.12, label="within 25 %")
+    for i, n_jumps in enumerate(spread["jumps at 3 -> 4"]):
+        ax.text(i, spread["copy-last MSE"].iloc[i], str(n_jumps), ha="center", va="bottom", fontsize=8)
+    ax.set_xlabel("seed (the number on each bar: outlier jumps at frame 3 -> 4)")
+    ax.set_ylabel("N3 copy-last MSE, 3 -> 4")
+    ax.legend(fontsize=8)
+    ax.set_title("N3 copy-last error at frame 3 -> 4, seed by seed", fontsize=10)
+    fig.tight_layout()
+    save_figure(fig, "fig_copy_last_seeds", cfg.profile)
+    plt.show()
+    values = spread["copy-last MSE"]
+    display(Markdown(
+        f"Over {len(spread)} seeds the N3 copy-last error at frame 3 -> 4 has median "
+        f"**{values.median():.2e}** and mean {values.mean():.2e} (real {real_f4:.1e}); "
+        f"{sum(REAL['copy_last_mse_f4'].passes(v) for v in values)} of {len(spread)} seeds fall within 25 %, "
+        f"and seed {spread['seed'].iloc[0]} (the one this report uses) has "
+        f"{spread['jumps at 3 -> 4'].iloc[0]} jump(s) there. The smooth motion alone "
+        f"(the table's last column) is what a model learns from."
+    ))
 
 # %% [markdown]
 # ### The drift of every sequence, frame 4 to 16
@@ -302,8 +344,8 @@ plt.show()
 #
 # The table samples frames 4 and 16; the curves show every frame: the median digit mass and
 # image maximum fall, the blur measure collapses (the accumulated resampling and per-step
-# blur), and the centre of mass stays put up to frame 3, then drifts right and down at a speed
-# that grows along the sequence. The real data's values at frames 4 and 16 are the red markers.
+# blur), and the centre of mass creeps right and down (the slow shared drift) up to frame 4,
+# then drifts at a speed that grows along the sequence. The real data's values at frames 4 and 16 are the red markers.
 
 # %%
 frames_axis = np.arange(1, raw.n6.shape[1] + 1)
@@ -339,8 +381,9 @@ plt.show()
 # Left: the measured rotation per step (all N6 steps) against the real data's 5-95 % range.
 # Right, on generated data: the ground-truth parameters of one sequence, showing the smooth
 # motion: a per-sequence rotation rate with a correlated wobble around it, both growing from 0
-# along the sequence, and a velocity that is 0 up to frame 3 and then accelerates along the
-# sequence's drift direction (one speed ramp for all sequences, `generator.drift_ramp`). This
+# along the sequence, and a velocity that is only the slow shared drift (`generator.base_drift`)
+# up to frame 4 and then accelerates along the sequence's own drift direction (one speed ramp for
+# all sequences, `generator.drift_ramp`). This
 # is what makes the next frame partly predictable from the previous two, beyond simply copying
 # the last frame.
 
