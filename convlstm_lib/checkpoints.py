@@ -26,7 +26,9 @@ from .statuses import RUN_STATUSES
 from .training import TrainConfig, build_model
 
 CHECKPOINT_FORMAT = "convlstm-checkpoint"
-CHECKPOINT_VERSION = 1
+# 2: convgru, convrnn and simvp predict the change from the last frame (model.RESIDUAL), so the
+# same weights saved under 1 would predict something else.
+CHECKPOINT_VERSION = 2
 
 
 @dataclass

@@ -344,8 +344,14 @@ def _study_settings(cfg: ProfileConfig) -> dict[str, Any]:
     return json.loads(json.dumps({name: getattr(cfg, name) for name in STUDY_FIELDS}))
 
 
-def open_study(cfg: ProfileConfig, storage: optuna.storages.BaseStorage, worker: int = 0) -> optuna.Study:
-    """Create or load cfg.study_name; refuse to mix trials of a study created with other settings."""
+def open_study(
+    cfg: ProfileConfig, storage: optuna.storages.BaseStorage, worker: int = 0, data: str | None = None
+) -> optuna.Study:
+    """Create or load cfg.study_name; refuse to mix trials of a study created with other settings.
+
+    `data` is the training data's fingerprint (`datasets.fingerprint`): stored with the settings,
+    so that trials trained on other data (say, before the generator changed) are never resumed
+    or reported as if they were this data's."""
     pruner: optuna.pruners.BasePruner = optuna.pruners.NopPruner()
     if cfg.prune:
         pruner = optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1)
@@ -353,11 +359,11 @@ def open_study(cfg: ProfileConfig, storage: optuna.storages.BaseStorage, worker:
         study_name=cfg.study_name, storage=storage, direction="minimize", load_if_exists=True,
         sampler=TrialSeededSampler(cfg.seed, worker), pruner=pruner,
     )
-    wanted = _study_settings(cfg)
+    wanted = _study_settings(cfg) | ({} if data is None else {"data": data})
     stored = study.user_attrs.get("settings")
     if stored is None:
         study.set_user_attr("settings", wanted)
-    elif stored != wanted:
+    elif any(stored.get(k) != v for k, v in wanted.items()):
         diff = [f"{k}: {stored.get(k)!r} -> {wanted[k]!r}" for k in wanted if stored.get(k) != wanted[k]]
         raise SweepError(
             f"study {cfg.study_name!r} was created with other settings ({'; '.join(diff)}); "
@@ -568,7 +574,7 @@ def _worker_main(spec: WorkerSpec) -> None:
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // cfg.workers))
     data = subsample(load_datasets(spec.processed_dir), cfg.max_train_windows, cfg.seed)
     storage = open_storage(spec.storage)
-    study = open_study(cfg, storage, spec.worker)
+    study = open_study(cfg, storage, spec.worker, data=data.info.get("fingerprint"))
     trials_dir = Path(spec.runs_dir) / paths.TRIALS
     _work(study, storage, Objective(cfg, data, trials_dir, cfg.n_trials, spec.device, deadline=spec.deadline))
 
@@ -589,14 +595,14 @@ def run_sweep(cfg: ProfileConfig, progress: bool = True, runs_dir: Path | None =
     spec = storage_spec(cfg, runs_dir)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     storage = open_storage(spec)
-    study = open_study(cfg, storage)
+    if data is None:
+        data = prepare_datasets(cfg, progress=progress)
+    study = open_study(cfg, storage, data=data.info.get("fingerprint"))
     fail_dead_trials(study, storage)
     done = count_finished(study)
     started = time.perf_counter()
     deadline = time.time() + cfg.sweep_budget_s if cfg.sweep_budget_s else 0.0
     if done < cfg.n_trials:
-        if data is None:
-            data = prepare_datasets(cfg, progress=progress)
         bar = tqdm(total=cfg.n_trials, initial=done, desc=f"sweep {cfg.study_name}", unit="trial",
                    disable=not progress)
         try:

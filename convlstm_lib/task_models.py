@@ -35,6 +35,10 @@ class FramesAsChannels(nn.Module):
         super().__init__()
         self.inner = inner
         self.before, self.after = task.context - 1, task.frames_in - 1  # t-1 and t+1 in reading order
+        # The stack's output is a correction to the neighbour mean: it starts at exactly zero, so an
+        # untrained interpolator is the mean of frames t-1 and t+1.
+        nn.init.zeros_(inner.head.weight)
+        nn.init.zeros_(inner.head.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 5 or x.shape[2] != 1:

@@ -459,9 +459,10 @@ display(tables.for_reader(pd.DataFrame(checks), caption="The course-format predi
 # have an outlier jump at frame 3 -> 4 or 4 -> 5. Frames 2, 3, 5, 6 cannot say on which side of
 # frame 4 the jump happened, so for them the neighbour mean is the best guess there is; with
 # the noise of the target (2.39e-4 on every window) that puts the floor of any interpolator at
-# 6.01e-4, 0.66 x the neighbour mean (9.04e-4). SPEC's 0.8 x (7.24e-4) thus leaves 1.2e-4 per
-# window for the 391 ordinary ones, where the neighbour mean spends 3.1e-4 (its input noise
-# 1.2e-4 and the motion between frames 3 and 5). The interpolator gets most of its gain there
+# 5.82e-4, 0.67 x the neighbour mean (8.70e-4; N6's own [0, 1] min-max scale). SPEC's 0.8 x
+# (6.96e-4) thus leaves 1.1e-4 per window above the target's noise for the 391 ordinary ones,
+# where the neighbour mean spends 2.9e-4 (its input noise 1.2e-4 and the motion between frames 3
+# and 5). The interpolator gets most of its gain there
 # from denoising; its training windows (frames 7-13) are later and blurrier than frame 4.
 #
 # **How the longer contexts are trained**, measured on the quick profile's data (generator v2,

@@ -160,17 +160,20 @@ if winner:
 #
 # SPEC §6 asks the best model of any kind for at most 0.40 x copy-last on the N6 test. On
 # generated data the ground truth says how much of the error no model can remove, measured on
-# the quick profile's data (seed 0, [0, 1] scale of the pre-processing):
+# the quick profile's data (seed 0, on N6's own [0, 1] min-max scale):
 #
 # * the noise of the target frame: sigma^2 = 2.39e-4 on every window;
 # * the outlier jumps: 5 of the 400 N6 sequences jump (25-45 deg and 3.5-5.5 px) exactly at
 #   frame 3 -> 4 and 1 at frame 15 -> 16; frames 2 and 3 say nothing about such a jump, so its
-#   whole change (about 0.06 per pixel on those windows) stays in the error of any prediction.
+#   whole change (0.062 per pixel on the five frame-4 windows, 0.014 on the frame-16 one) stays
+#   in the error of any prediction.
 #
-# Together: **6.60e-4, 0.345 x copy-last (1.91e-3)**, for a model that predicted every other
-# window perfectly. 0.40 x copy-last is 7.66e-4, so it leaves 1.06e-4 per window, on average,
+# Together: **6.42e-4, 0.33 x copy-last (1.93e-3)**, for a model that predicted every other
+# window perfectly. 0.40 x copy-last is 7.74e-4, so it leaves 1.3e-4 per window, on average,
 # for everything a model gets wrong on the 794 ordinary windows: the digit's rotation, drift,
-# fading and blur from two noisy frames. The best quick-profile models (table above) are at
-# about 0.7-0.8 x: their excess over the floor is about 8e-4, most of it on frame 4, where a
-# crisp early digit must be predicted by a model that saw mostly late, blurred frames in
+# fading and blur from two noisy frames. Frame 4 alone has a floor of 1.01e-3 (copy-last
+# 1.85e-3): the five jumps there are most of what no model can remove. The best quick-profile
+# models (table above) spend far more than 1.3e-4 per window above the floor, most of it on
+# frame 4, where a crisp early digit must be predicted by a model that saw mostly late, blurred
+# frames in
 # training. The target is not reached at this budget.

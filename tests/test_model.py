@@ -186,10 +186,17 @@ def test_recurrent_models_take_any_number_of_frames(kind, steps):
     assert model(torch.rand(2, steps, 1, 36, 36)).shape == (2, 1, 36, 36)
 
 
+def _as_if_trained(model: torch.nn.Module) -> torch.nn.Module:
+    """`model` with a non-zero output convolution (the residual models start at zero: copy-last)."""
+    with torch.no_grad():
+        torch.nn.init.normal_(model.head.weight, std=0.3)
+    return model
+
+
 def test_recurrent_models_use_more_than_the_last_frame():
     """The prediction depends on an earlier frame (the recurrence is wired through)."""
     for kind in ("convlstm", "convgru", "convrnn"):
-        model = _model(model=kind).eval()
+        model = _as_if_trained(_model(model=kind)).eval()
         x = torch.rand(2, 3, 1, 36, 36)
         y = x.clone()
         y[:, 0] = torch.rand(2, 1, 36, 36)
@@ -204,7 +211,7 @@ def test_cheaper_cells_have_fewer_parameters():
 
 @pytest.mark.parametrize("frames", [2, 4])
 def test_simvp_predicts_one_frame_from_the_frames_it_was_built_for(frames):
-    model = _model(model="simvp", frames=frames, kernels=5)  # odd width: GroupNorm of one group
+    model = _as_if_trained(_model(model="simvp", frames=frames, kernels=5))  # odd width: one group
     x = torch.rand(3, frames, 1, 36, 36)
     assert model(x).shape == (3, 1, 36, 36)
     y = x.clone()
@@ -212,16 +219,36 @@ def test_simvp_predicts_one_frame_from_the_frames_it_was_built_for(frames):
     assert (model.eval()(x) - model(y)).abs().max() > 1e-6  # every input frame reaches the output
 
 
-def test_simvp_predicts_the_change_from_the_last_frame():
-    model = _model(model="simvp", kernels=4).eval()
-    torch.nn.init.zeros_(model.head.weight)
-    torch.nn.init.zeros_(model.head.bias)
+@pytest.mark.parametrize("kind", ["convgru", "convrnn", "simvp"])
+def test_models_beyond_the_paper_start_at_copy_last_and_predict_the_change(kind):
+    """Untrained, they return the last input frame exactly; a trained output convolution is
+    added to it (the change), not a frame of its own."""
+    model = _model(model=kind, kernels=4).eval()
     x = torch.rand(2, 2, 1, 36, 36)
     assert torch.equal(model(x), x[:, -1])  # no change learned: copy-last exactly
-    channels = _model(model="simvp", in_channels=4, frames=1, kernels=4).eval()
-    torch.nn.init.zeros_(channels.head.weight)
-    torch.nn.init.zeros_(channels.head.bias)
-    assert channels(torch.rand(2, 1, 4, 36, 36)).abs().max() == 0  # frames as channels: no skip
+    _as_if_trained(model)
+    with torch.no_grad():
+        change = model(x) - x[:, -1]
+        model.head.weight.zero_()
+    assert change.abs().max() > 1e-3
+    assert torch.equal(model(x), x[:, -1] + model.head.bias.view(1, 1, 1, 1))
+
+
+def test_the_papers_convlstm_predicts_the_frame_itself():
+    model = _model(model="convlstm", kernels=4).eval()
+    with torch.no_grad():
+        model.head.weight.zero_()
+        model.head.bias.fill_(0.25)
+    assert torch.allclose(model(torch.rand(2, 2, 1, 36, 36)), torch.full((2, 1, 36, 36), 0.25))
+
+
+def test_frames_as_channels_have_no_skip_of_their_own():
+    """With 4 frames as channels (the interpolator's inner model) the skip is the task's."""
+    for kind in ("convgru", "simvp"):
+        channels = _model(model=kind, in_channels=4, frames=1, kernels=4).eval()
+        torch.nn.init.zeros_(channels.head.weight)
+        torch.nn.init.zeros_(channels.head.bias)
+        assert channels(torch.rand(2, 1, 4, 36, 36)).abs().max() == 0, kind
 
 
 def test_simvp_handles_odd_frame_sizes():

@@ -6,6 +6,7 @@ are redirected there (subprocesses get the same redirection: conftest's `cli_com
 """
 from __future__ import annotations
 
+import dataclasses
 import glob
 import json
 import math
@@ -233,6 +234,17 @@ def test_a_study_with_other_settings_is_refused(env):
     assert "--study" in str(refused.value) and "sweep.journal" in str(refused.value)
 
 
+def test_a_finished_study_on_other_data_is_refused_not_reported(env):
+    """Trials trained on other data (the generator changed, the course files arrived) must not be
+    resumed or exported as this data's: even a finished study is refused, naming the data."""
+    root, cfg, data = env
+    _sweep(env, "other-data")
+    changed = dataclasses.replace(data, info={**data.info, "fingerprint": "0" * 64})
+    with pytest.raises(sweep.SweepError, match="data: ") as refused:
+        sweep.run_sweep(cfg, progress=False, runs_dir=root / "other-data", device="cpu", data=changed)
+    assert "0" * 64 in str(refused.value) and "sweep.journal" in str(refused.value)
+
+
 # ---------------------------------------------------------------------------------------------
 # Outcomes: failed, diverged, collapsed are recorded, counted, and the sweep goes on
 
@@ -280,7 +292,7 @@ def test_stale_running_trials_are_failed_and_made_up(env):
     root, cfg, data = env
     runs = root / "stale"
     storage = sweep.open_storage(str(runs / "sweep.journal"))
-    study = sweep.open_study(cfg, storage)
+    study = sweep.open_study(cfg, storage, data=data.info["fingerprint"])
     orphan = study.ask()  # a trial whose worker died: a pid that cannot be alive
     orphan.set_user_attr("host", socket.gethostname())
     orphan.set_user_attr("pid", 2**22 + 12345)

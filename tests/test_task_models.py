@@ -18,18 +18,17 @@ from convlstm_lib.training import TrainConfig
 CFG = ModelConfig(layers=1, kernels=3, height=8, width=8)
 
 
-def test_interpolator_with_a_silent_stack_predicts_the_mean_of_frames_t_minus_1_and_t_plus_1():
+def test_an_untrained_interpolator_predicts_the_mean_of_frames_t_minus_1_and_t_plus_1():
     model = build(model_config_for(CFG, INTERPOLATE), INTERPOLATE)
     assert isinstance(model, FramesAsChannels) and model.inner.config.in_channels == 4
-    with torch.no_grad():
-        model.inner.head.weight.zero_()
-        model.inner.head.bias.zero_()
     x = np.random.default_rng(0).random((5, 4, 8, 8)).astype(np.float32)  # t-2, t-1, t+2, t+1
     assert np.allclose(predict_frames(model, x), 0.5 * (x[:, 1] + x[:, 3]), atol=1e-6)
 
 
 def test_interpolator_sees_every_frame_of_its_window():
     model = build(model_config_for(CFG, INTERPOLATE), INTERPOLATE)
+    with torch.no_grad():
+        torch.nn.init.normal_(model.inner.head.weight, std=0.3)  # as if trained: it starts at zero
     x = np.random.default_rng(1).random((2, 4, 8, 8)).astype(np.float32)
     base = predict_frames(model, x)
     for k in (0, 2):  # the outer frames reach the output only through the stack
