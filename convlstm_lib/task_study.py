@@ -15,7 +15,7 @@ best model and configuration and asks two questions at the same training budget 
 Every run trains the best trial's ModelConfig and TrainConfig (training set, optimiser,
 learning rate, batch size, seed; the refiners their own optimiser, `REFINER_OPTIMIZER`). The
 interpolator (`task_models.FramesAsChannels`: a new first layer) starts from scratch and trains
-`cfg.interp_epochs` epochs (0: the best trial's). Every frame-16 context gets the same recipe,
+`cfg.interp_epochs` epochs (0: the best trial's) on `cfg.interp_max_train_windows` windows. Every frame-16 context gets the same recipe,
 so its rows differ only in what the correction reads: the refiner trains `cfg.context_epochs`
 epochs on at most `cfg.context_max_train_windows` windows (0: the profile's epochs /
 `max_train_windows`) on top of the frozen best model. (Fine-tuning the whole ConvLSTM on longer
@@ -133,13 +133,18 @@ def retrain(
 def study_train_configs(
     cfg: ProfileConfig, best: TrainConfig, device: str = "auto"
 ) -> tuple[TrainConfig, TrainConfig]:
-    """(interpolation, frame-16 context) TrainConfigs: the best trial's, with the profile's
-    windows and `cfg.interp_epochs` (0: the best trial's) for the first; for the second the
+    """(interpolation, frame-16 context) TrainConfigs: the best trial's, with
+    `cfg.interp_epochs` (0: the best trial's) on `cfg.interp_max_train_windows` windows (0: the
+    profile's) for the first; for the second the
     context budget (`cfg.context_*`) and the refiner's own optimiser (`REFINER_OPTIMIZER` at
     `REFINER_LR`: the best trial's were chosen for its ConvLSTM, and a smoke-sized sweep's
     RMSprop at 1e-2 blows a fresh refiner up)."""
     base = replace(best, max_train_windows=cfg.max_train_windows, device=device)
-    interp = replace(base, epochs=cfg.interp_epochs or best.epochs)
+    interp = replace(
+        base,
+        epochs=cfg.interp_epochs or best.epochs,
+        max_train_windows=cfg.interp_max_train_windows or cfg.max_train_windows,
+    )
     context = replace(
         base,
         optimizer=REFINER_OPTIMIZER,

@@ -52,7 +52,7 @@ def test_frame4_study_scores_every_way_and_picks_the_lowest(setup):
     ck = load_checkpoint(out / "interpolate-2.pt")
     assert ck.model_config.in_channels == 4  # the window's frames as channels (task_models)
     assert ck.train_config.task == "interpolate-2" and payload["interpolate"]["epochs"] == 1
-    assert payload["interpolate"]["train_windows"] == 7 * 8 and payload["interpolate"]["s_per_epoch"] > 0
+    assert payload["interpolate"]["train_windows"] == 10 * 8 and payload["interpolate"]["s_per_epoch"] > 0
     mse = {k: payload[k]["n6_test_mse"] for k in ("extrapolate", "interpolate")}
     assert payload["course_csv"] == (
         "interpolate-2" if mse["interpolate"] < mse["extrapolate"] else "extrapolate-2"
@@ -109,8 +109,11 @@ def test_study_budget_comes_from_the_profile():
     assert (context.optimizer, context.lr) == ("Adam", 1e-3)  # the refiner's own recipe
     _, context = study_train_configs(get_profile("smoke"), TRAIN)
     assert (context.epochs, context.max_train_windows) == (1, get_profile("smoke").max_train_windows)
-    interp, context = study_train_configs(get_profile("smoke", interp_epochs=5), replace(TRAIN, epochs=2))
+    interp, context = study_train_configs(
+        get_profile("smoke", interp_epochs=5, interp_max_train_windows=70), replace(TRAIN, epochs=2)
+    )
     assert (interp.epochs, context.epochs) == (5, 1)  # the interpolator's own budget only
+    assert (interp.max_train_windows, context.max_train_windows) == (70, get_profile("smoke").max_train_windows)
 
 
 def test_refined_contexts_keep_the_best_model_frozen(setup):

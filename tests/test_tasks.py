@@ -7,7 +7,7 @@ import pytest
 from test_datasets import SETTINGS, make_raw  # tests/ is on sys.path (pytest prepend import mode)
 
 from convlstm_lib import datasets as D
-from convlstm_lib.preprocessing import make_windows, window_frames
+from convlstm_lib.preprocessing import denoise, make_windows, window_frames
 from convlstm_lib.tasks import INTERPOLATE, PAPER_TASK, Task, task_data, task_frames, task_windows
 
 TASKS = [PAPER_TASK, INTERPOLATE, Task("extrapolate", 4), Task("extrapolate", 11), Task("interpolate", 1)]
@@ -50,9 +50,18 @@ def test_paper_task_gives_the_papers_windows():
 
 def test_interpolation_reads_both_sides_past_then_future_backwards():
     (train_t, train_i), (test_t, test_i) = task_frames(INTERPOLATE, 16)
-    assert train_t.tolist() == [6, 7, 8, 9, 10, 11, 12]  # windows t-2..t+2 inside frames 4..14
-    assert train_i[0].tolist() == [4, 5, 8, 7]
+    # t-2..t+2 inside frames 4..14, and the windows near frame 4 that step over it (0-based 3)
+    assert train_t.tolist() == [2, 4, 5, 6, 7, 8, 9, 10, 11, 12]
+    assert train_i[:4].tolist() == [[0, 1, 5, 4], [1, 2, 6, 5], [2, 4, 7, 6], [4, 5, 8, 7]]
     assert test_t.tolist() == [3] and test_i.tolist() == [[1, 2, 5, 4]]  # frame 4 from 2, 3, 5, 6
+
+
+def test_interpolation_steps_over_one_removed_frame_per_side_at_most():
+    """Two removed frames side by side (0-based 3 and 4): no window steps over both."""
+    (train_t, train_i), _ = task_frames(INTERPOLATE, 16, (3, 4))
+    assert train_t.tolist() == [7, 8, 9, 10, 11, 12, 13]  # 2, 5 and 6 would skip both
+    (train_t, train_i), _ = task_frames(INTERPOLATE, 16, (3, 5))  # one removed on each side of 4
+    assert train_i[train_t.tolist().index(4)].tolist() == [1, 2, 7, 6]
 
 
 def test_long_extrapolation_context_is_edge_padded_and_reads_every_available_frame():
@@ -107,12 +116,18 @@ def test_task_data_reuses_the_papers_sets_and_scores_only_the_asked_frames(raw_a
     flagged = np.flatnonzero(ds.outliers.flagged_sequences)
     assert len(flagged) > 0
     assert not np.isin(data.train["cleaned"].seq, flagged).any()
-    assert len(data.train["base"]) == 7 * raw.n6.shape[0]
+    assert len(data.train["base"]) == 10 * raw.n6.shape[0]  # 0-based 2, 4..12
     # denoised targets are the paper's denoised frames (same sequence and frame), inputs untouched
     den, paper = data.train["denoised"], ds.train["denoised"]
     for i in (0, len(den) - 1):
         j = np.flatnonzero((paper.seq == den.seq[i]) & (paper.frame == den.frame[i]))[0]
         assert np.array_equal(den.targets[i], paper.targets[j])
+    # ... and the targets the paper never predicts (next to the removed frame) are denoised alike
+    k = int(np.flatnonzero(den.frame == 4)[0])
+    assert not np.isin(4, paper.frame)
+    h = ds.info["processing"]["denoise_h"]
+    assert np.array_equal(den.targets[k], denoise(data.train["base"].targets[k : k + 1], h=h)[0])
+    assert not np.array_equal(den.targets[k], data.train["base"].targets[k])
     assert np.array_equal(den.inputs, data.train["base"].inputs)
     # the test targets are the scaled raw frames and their clean versions
     expected = ds.scaler.transform(raw.n6[:, 3])
