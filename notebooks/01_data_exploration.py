@@ -176,7 +176,7 @@ else:
 # median over images of the std of the four 5x5 corners; outliers by a robust 3-sigma rule on
 # the consecutive-frame differences. The second table ("dynamics") holds the structure that
 # averages hide: each sequence's drift from frame 4 to 16 has nearly the same length and mostly
-# runs along one axis; the digit is still at first and accelerates; and the copy-last error
+# runs along one axis; the digit barely moves at first, then accelerates; and the copy-last error
 # (predicting a frame by the one before, per pixel on raw / 297) says how much frames change
 # early and late. Those copy-last rows are measured on N3, as the real ones were.
 #
@@ -225,7 +225,7 @@ display(Markdown(
 # lands on transition 3 -> 4 of one of 100 N3 sequences adds ~8e-4 to the mean: with 1 % of
 # transitions anomalous that happens 0, 1, 2 or 3 times depending on the seed. The table below
 # gives the copy-last error with and without the sequences whose own transition is an injected
-# outlier (generated data only): the second column is the smooth motion alone. These figures are
+# outlier (generated data only): the last column is the smooth motion alone. These figures are
 # also the copy-last baselines the models are judged against (notebook 04; on the [0, 1] scale
 # of the pre-processing they differ by the ratio of the ranges).
 
