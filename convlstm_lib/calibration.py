@@ -57,7 +57,6 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
-
 # How many seeds notebook 01 generates N3 with to show the spread of the copy-last error at frame
 # 3 -> 4 (one seed's 100 sequences hold 0-3 outlier jumps there, each worth ~8e-4).
 SPREAD_SEEDS = 10

@@ -15,7 +15,7 @@ from .errors import ConvLSTMError
 COMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("convlstm_lib.generator", "generate the N6/N3 sequences as course CSVs + ground truth"),
     "inspect": ("convlstm_lib.course_io", "summarise a course CSV (rows, sequences, frames, min/max/mean)"),
-    "train": ("convlstm_lib.train_cli", "train one model (any of the four kinds) on one of the four training sets"),
+    "train": ("convlstm_lib.train_cli", "train one model (any kind) on one of the four training sets"),
     "predict": ("convlstm_lib.predict", "predict frames 4 and 16 (CSV) or next frames (.npy)"),
     "sweep": ("convlstm_lib.sweep", "run or resume the profile's hyper-parameter sweep (Optuna)"),
 }

@@ -101,7 +101,8 @@ class ProfileConfig:
             )
         if not 1 <= self.refiner <= 100:
             raise ValueError(f"refiner: must be in 1..100 channels, got {self.refiner}")
-        for name in ("context_epochs", "context_max_train_windows", "interp_epochs", "interp_max_train_windows"):
+        budgets = ("context_epochs", "context_max_train_windows", "interp_epochs", "interp_max_train_windows")
+        for name in budgets:
             if getattr(self, name) < 0:
                 raise ValueError(f"{name}: must be >= 0 (0 = the profile's), got {getattr(self, name)}")
         if not self.frame16_contexts or any(int(c) != c or c < 2 for c in self.frame16_contexts):

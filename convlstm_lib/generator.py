@@ -102,12 +102,12 @@ class GeneratorConfig:
     drift_share_y: float = 0.37  # dominant along +y (real: 37 %, median dy 7.0, dx 2.5 px)
     drift_share_up: float = 0.10  # upward-right (real: 10 % with dy < -2, median dy -4.2, dx 3.1 px)
     # the remainder (real: 9 %) drifts down-right with no dominant axis; none drifts left (real: none)
-    drift_angle_x: float = 17.0  # deg from +x toward +y (down): atan2(2.7, 6.9) = 21.4 with the base drift added
+    drift_angle_x: float = 17.0  # deg from +x toward +y (down); with the base drift: atan2(2.7, 6.9) = 21.4
     drift_angle_y: float = 74.0  # atan2(7.0, 2.5) = 70.3 with the base drift added
     drift_angle_up: float = -54.0  # atan2(-4.2, 3.1)
     drift_angle_rest: float = 45.0  # between the two dominant groups
     drift_angle_sd: float = 2.0  # deg, spread within a group (real: 81 % have one dominant axis)
-    drift_length: float = 7.9  # px, own drift frame 4 -> 16 (real: median 7.4 as measured, base drift included)
+    drift_length: float = 7.9  # px, own drift frame 4 -> 16 (real median 7.4 with the base drift, measured)
     drift_length_sd: float = 0.35  # px (real 10-90 %: 6.8-7.8 px)
     drift_length_up: float = 5.9  # px, upward group (real: median dx 3.1, dy -4.2 px)
     drift_onset: int = 2  # first moving step (0-based: frame 3 -> 4); real: ~0 px/step at frames 2 -> 3

@@ -230,8 +230,8 @@ def task_data(ds, raw, task: Task, targets: Sequence[int] | None = None) -> Task
 
     The sequences are scaled with ds.scaler; the 'cleaned' sets drop the sequences ds flagged;
     the denoised targets are ds's, and the few a task adds (the interpolation windows near
-    frame 4: targets the paper's windows never predict) are denoised here the same way. `targets`: the test frames to score
-    (default: every test frame the task can predict).
+    frame 4: targets the paper's windows never predict) are denoised here the same way.
+    `targets`: the test frames to score (default: every test frame the task can predict).
     """
     test_frames = tuple(ds.info.get("processing", {}).get("test_frames", TEST_FRAMES))
     s6 = ds.scaler.transform(raw.n6)
@@ -252,9 +252,12 @@ def task_data(ds, raw, task: Task, targets: Sequence[int] | None = None) -> Task
         h = float(ds.info.get("processing", {}).get("denoise_h", DEFAULT_H))
         for i, image in zip(np.flatnonzero(new), denoise(train.targets[new], h=h), strict=True):
             lookup[(int(train.seq[i]), int(train.frame[i]))] = image
-    gone = [key for key in zip(train.seq.tolist(), train.frame.tolist()) if key not in lookup]
+    keys = zip(train.seq.tolist(), train.frame.tolist(), strict=True)
+    gone = [key for key in keys if key not in lookup]
     if gone:
-        raise ValueError(f"ds: has no denoised target for (sequence, frame) {gone[0]}: pass unsubsampled data")
+        raise ValueError(
+            f"ds: has no denoised target for (sequence, frame) {gone[0]}: pass unsubsampled data"
+        )
     denoised = np.stack([lookup[(int(s), int(f))] for s, f in zip(train.seq, train.frame, strict=True)])
     keep = ~ds.outliers.flagged_sequences[train.seq]
     den = train.with_targets(denoised.reshape(train.targets.shape))

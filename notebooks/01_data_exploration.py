@@ -50,10 +50,10 @@ from IPython.display import Markdown, display
 
 from convlstm_lib import calibration, paths, sources, tables
 from convlstm_lib.atomic import write_text
+from convlstm_lib.calibration import REAL, SPREAD_SEEDS
 from convlstm_lib.config import get_profile
 from convlstm_lib.course_io import TEST_FRAMES
 from convlstm_lib.figures import save_figure, show_sequences
-from convlstm_lib.calibration import REAL, SPREAD_SEEDS
 from convlstm_lib.generator import UNMATCHED, GeneratorConfig, generate_set
 from convlstm_lib.preprocessing import score_flags
 
@@ -345,7 +345,8 @@ plt.show()
 # The table samples frames 4 and 16; the curves show every frame: the median digit mass and
 # image maximum fall, the blur measure collapses (the accumulated resampling and per-step
 # blur), and the centre of mass creeps right and down (the slow shared drift) up to frame 4,
-# then drifts at a speed that grows along the sequence. The real data's values at frames 4 and 16 are the red markers.
+# then drifts at a speed that grows along the sequence. The real data's values at frames 4 and 16
+# are the red markers.
 
 # %%
 frames_axis = np.arange(1, raw.n6.shape[1] + 1)

@@ -113,7 +113,8 @@ def test_study_budget_comes_from_the_profile():
         get_profile("smoke", interp_epochs=5, interp_max_train_windows=70), replace(TRAIN, epochs=2)
     )
     assert (interp.epochs, context.epochs) == (5, 1)  # the interpolator's own budget only
-    assert (interp.max_train_windows, context.max_train_windows) == (70, get_profile("smoke").max_train_windows)
+    smoke_windows = get_profile("smoke").max_train_windows
+    assert (interp.max_train_windows, context.max_train_windows) == (70, smoke_windows)
 
 
 def test_refined_contexts_keep_the_best_model_frozen(setup):
