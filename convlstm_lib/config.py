@@ -160,8 +160,9 @@ PROFILES: dict[str, ProfileConfig] = {
         # sets instead of 82 (21 levels, 2 px steps), so notebook 05 takes about 40 % as long.
         noise_levels=9, figure5_rows=6, region_step=6,
         # The interpolator: 10 epochs instead of the best trial's 4 took frame 4 from 9.1e-4 to
-        # 8.2e-4; all of its 4,000 windows (400 x 10, `tasks`) instead of 2,400 took it from 0.80 to
-        # 0.78 x the neighbour mean (seed 0; 0.82 to 0.79 x with seed 1), at ~4 s an epoch more.
+        # 8.2e-4; all of its 4,000 windows (400 x 10, `tasks`) instead of 2,400 took a ConvGRU 1 x 16
+        # from 0.80 to 0.78 x the neighbour mean (seed 0; 0.82 to 0.79 x with seed 1). The committed
+        # run's interpolator (the best ConvLSTM's settings, 3,440 cleaned windows) takes 6 s an epoch.
         interp_epochs=10, interp_max_train_windows=4000,
     ),
     "paper": ProfileConfig(profile="paper"),

@@ -41,7 +41,16 @@ from . import paths, task_models
 from .checkpoints import load_checkpoint
 from .config import ProfileConfig
 from .evaluation import predict_frames, score_predictions
-from .tasks import INTERPOLATE, PAPER_TASK, Task, TaskData, copy_previous, neighbour_mean, task_data
+from .tasks import (
+    INTERPOLATE,
+    PAPER_TASK,
+    Task,
+    TaskData,
+    copy_previous,
+    neighbour_mean,
+    scored_windows,
+    task_data,
+)
 from .training import TrainConfig, train_model
 
 FRAME4, FRAME16 = 3, 15  # 0-based indices of the course's test frames "4" and "16"
@@ -314,18 +323,18 @@ def examples(study: dict[str, Any], ds, raw, sequences=(0, 1, 2)) -> dict[str, d
     on the [0, 1] scale: {"frame4": {"truth": (k, H, W), name: (k, H, W), ...}, "frame16": {...}}."""
     index = np.asarray(sequences)
     out: dict[str, dict[str, np.ndarray]] = {"frame4": {}, "frame16": {}}
-    interp = task_data(ds, raw, INTERPOLATE, targets=[FRAME4]).n6_test.subset(index)
+    interp = scored_windows(ds, raw, INTERPOLATE, targets=[FRAME4])[0].subset(index)
     out["frame4"]["truth"] = interp.targets
     for key in ("extrapolate", "interpolate"):
         entry = study["frame4"][key]
         task = Task.parse(entry["task"])
         path = paths.from_repo(entry["checkpoint"])
-        windows = task_data(ds, raw, task, targets=[FRAME4]).n6_test.subset(index)
+        windows = scored_windows(ds, raw, task, targets=[FRAME4])[0].subset(index)
         out["frame4"][task.name] = predict_frames(load_checkpoint(path).model, windows.inputs)
     out["frame4"]["neighbour mean"] = neighbour_mean(interp)
     for key, entry in study["frame16"].items():
         if isinstance(entry, dict) and entry.get("checkpoint"):
-            windows = task_data(ds, raw, Task.parse(entry["task"]), targets=[FRAME16]).n6_test.subset(index)
+            windows = scored_windows(ds, raw, Task.parse(entry["task"]), targets=[FRAME16])[0].subset(index)
             out["frame16"].setdefault("truth", windows.targets)
             model = load_checkpoint(paths.from_repo(entry["checkpoint"])).model
             out["frame16"][key] = predict_frames(model, windows.inputs)

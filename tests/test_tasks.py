@@ -8,7 +8,15 @@ from test_datasets import SETTINGS, make_raw  # tests/ is on sys.path (pytest pr
 
 from convlstm_lib import datasets as D
 from convlstm_lib.preprocessing import denoise, make_windows, window_frames
-from convlstm_lib.tasks import INTERPOLATE, PAPER_TASK, Task, task_data, task_frames, task_windows
+from convlstm_lib.tasks import (
+    INTERPOLATE,
+    PAPER_TASK,
+    Task,
+    scored_windows,
+    task_data,
+    task_frames,
+    task_windows,
+)
 
 TASKS = [PAPER_TASK, INTERPOLATE, Task("extrapolate", 4), Task("extrapolate", 11), Task("interpolate", 1)]
 
@@ -133,6 +141,18 @@ def test_task_data_reuses_the_papers_sets_and_scores_only_the_asked_frames(raw_a
     expected = ds.scaler.transform(raw.n6[:, 3])
     assert np.allclose(data.n6_test.targets, expected, atol=1e-6)
     assert data.n6_test.clean_targets is not None
+
+
+def test_scored_windows_are_task_datas_without_the_training_sets(raw_and_ds):
+    raw, ds = raw_and_ds
+    for task, targets in ((INTERPOLATE, [3]), (Task("extrapolate", 4), [15])):
+        data = task_data(ds, raw, task, targets=targets)
+        n6_test, n3 = scored_windows(ds, raw, task, targets=targets)
+        for mine, theirs in ((n6_test, data.n6_test), (n3, data.n3)):
+            assert np.array_equal(mine.inputs, theirs.inputs) and np.array_equal(mine.frame, theirs.frame)
+            assert np.array_equal(mine.targets, theirs.targets) and np.array_equal(mine.seq, theirs.seq)
+    with pytest.raises(ValueError, match="cannot predict frame"):
+        scored_windows(ds, raw, INTERPOLATE, targets=[15])
 
 
 def test_task_data_refuses_a_frame_the_task_cannot_predict(raw_and_ds):
