@@ -27,8 +27,9 @@ from .training import TrainConfig, build_model
 
 CHECKPOINT_FORMAT = "convlstm-checkpoint"
 # 2: convgru, convrnn and simvp predict the change from the last frame (model.RESIDUAL), so the
-# same weights saved under 1 would predict something else.
-CHECKPOINT_VERSION = 2
+# same weights saved under 1 would predict something else. 3: they predict the last frame moved
+# and changed (model.MotionHead), with another output convolution.
+CHECKPOINT_VERSION = 3
 
 
 @dataclass

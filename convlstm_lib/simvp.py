@@ -28,12 +28,13 @@ This model, for x (B, T, C_in, H, W) -> the next frame (B, 1, H, W), with K = co
         Conv1x1 (T*K -> K)                                   the translator's frames -> one
         Conv k x k (K -> 4K), PixelShuffle(2), GroupNorm, SiLU -> (B, K, H, W)
         + the encoder's full-resolution features of the last frame (SimVP's skip connection)
-        output activation (config.activation), Conv1x1 (K -> 1)
-        + the last input frame (one-channel frames): the network predicts the change
+        output activation (config.activation), then on one-channel frames `model.MotionHead`
+        with a 1 x 1 convolution: the last input frame moved by a predicted displacement field
+        plus a predicted change (frames as channels: Conv1x1 (K -> 1), a correction)
 
 Differences from the papers, by design for 36 x 36 greyscale frames on a CPU: the output is
-added to the last input frame and the output convolution starts at zero, so an untrained model
-is copy-last and the network learns the change between frames (the papers predict frames
+the last input frame moved and changed, from a convolution that starts at zero, so an untrained
+model is copy-last and the network learns the motion and change between frames (the papers predict frames
 directly over hundreds of epochs; in the quick profile's four, measured on its best SimVP
 trial, 2 blocks x 7 channels, RMSprop: N6 test MSE 3.1e-3 predicting frames, 1.9e-3 with the
 skip, 1.5e-3 with the skip and the zero start, copy-last 1.9e-3; windows whose frames arrive
@@ -101,12 +102,19 @@ class SimVP(nn.Module):
         self.merge = nn.Conv2d(frames * k, k, 1)
         self.decode = _ConvBlock(k, k, ks, upsample=True)
         self.activation = ACTIVATION_FNS[config.activation]
-        self.head = nn.Conv2d(k, 1, 1)
-        # The output is a correction (to the last frame, or to the interpolator's neighbour mean):
-        # it starts at exactly zero, so an untrained model is copy-last and training moves it only
-        # where the windows show a change worth predicting.
-        nn.init.zeros_(self.head.weight)
-        nn.init.zeros_(self.head.bias)
+        # One-channel frames: the last frame moved and changed (`model.MotionHead`); frames as
+        # channels (the interpolator's): a correction to the task's neighbour mean. Either starts
+        # at exactly zero, so an untrained model is copy-last (or the neighbour mean) and training
+        # moves it only where the windows show a change worth predicting.
+        self.motion = config.in_channels == 1
+        if self.motion:
+            from .model import MotionHead  # model imports this module
+
+            self.head = MotionHead(k, 1, config.height, config.width)
+        else:
+            self.head = nn.Conv2d(k, 1, 1)
+            nn.init.zeros_(self.head.weight)
+            nn.init.zeros_(self.head.bias)
         self.to(memory_format=torch.channels_last)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -121,5 +129,6 @@ class SimVP(nn.Module):
         z = self.translator(z.reshape(b, t * z.shape[1], *z.shape[2:]))  # (B, T*K, H', W')
         y = self.decode(self.merge(z))[..., :h, :w]  # (B, K, H, W)
         y = y + skip.reshape(b, t, *skip.shape[1:])[:, -1]
-        out = self.head(self.activation(y))  # (B, 1, H, W)
-        return out + x[:, -1].to(out.dtype) if c == 1 else out
+        if self.motion:
+            return self.head(self.activation(y), x[:, -1])  # (B, 1, H, W)
+        return self.head(self.activation(y))

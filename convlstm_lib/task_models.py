@@ -22,7 +22,7 @@ from dataclasses import replace
 import torch
 from torch import nn
 
-from .model import ModelConfig, build_model
+from .model import ModelConfig, build_model, output_conv
 from .tasks import PAPER_TASK, Task
 
 
@@ -37,8 +37,8 @@ class FramesAsChannels(nn.Module):
         self.before, self.after = task.context - 1, task.frames_in - 1  # t-1 and t+1 in reading order
         # The stack's output is a correction to the neighbour mean: it starts at exactly zero, so an
         # untrained interpolator is the mean of frames t-1 and t+1.
-        nn.init.zeros_(inner.head.weight)
-        nn.init.zeros_(inner.head.bias)
+        nn.init.zeros_(output_conv(inner).weight)
+        nn.init.zeros_(output_conv(inner).bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 5 or x.shape[2] != 1:

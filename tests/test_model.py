@@ -11,9 +11,11 @@ from convlstm_lib import cells
 from convlstm_lib.model import (
     FusedConvLSTMCell,
     ModelConfig,
+    MotionHead,
     RecurrentStack,
     build_model,
     count_parameters,
+    output_conv,
     train_step_flops,
 )
 
@@ -189,7 +191,7 @@ def test_recurrent_models_take_any_number_of_frames(kind, steps):
 def _as_if_trained(model: torch.nn.Module) -> torch.nn.Module:
     """`model` with a non-zero output convolution (the residual models start at zero: copy-last)."""
     with torch.no_grad():
-        torch.nn.init.normal_(model.head.weight, std=0.3)
+        torch.nn.init.normal_(output_conv(model).weight, std=0.3)
     return model
 
 
@@ -221,17 +223,45 @@ def test_simvp_predicts_one_frame_from_the_frames_it_was_built_for(frames):
 
 @pytest.mark.parametrize("kind", ["convgru", "convrnn", "simvp"])
 def test_models_beyond_the_paper_start_at_copy_last_and_predict_the_change(kind):
-    """Untrained, they return the last input frame exactly; a trained output convolution is
+    """Untrained, they return the last input frame (to float rounding); a trained output convolution is
     added to it (the change), not a frame of its own."""
     model = _model(model=kind, kernels=4).eval()
     x = torch.rand(2, 2, 1, 36, 36)
-    assert torch.equal(model(x), x[:, -1])  # no change learned: copy-last exactly
+    assert torch.allclose(model(x), x[:, -1], atol=1e-5)  # no motion or change learned: copy-last
     _as_if_trained(model)
     with torch.no_grad():
         change = model(x) - x[:, -1]
-        model.head.weight.zero_()
+        output_conv(model).weight.zero_()
+        output_conv(model).bias.copy_(torch.tensor([0.0, 0.0, 0.125]))  # no motion, a uniform change
     assert change.abs().max() > 1e-3
-    assert torch.equal(model(x), x[:, -1] + model.head.bias.view(1, 1, 1, 1))
+    assert torch.allclose(model(x), x[:, -1] + 0.125, atol=1e-5)
+    with torch.no_grad():
+        output_conv(model).bias.copy_(torch.tensor([1.0, 0.0, 0.0]))  # u = 1 px: read one pixel right
+    assert torch.allclose(model(x)[..., :-1], x[:, -1, ..., 1:], atol=1e-5)
+
+
+def test_motion_head_moves_the_last_frame_by_the_predicted_field():
+    """next(y, x) = last(y + v, x + u) + change: whole-pixel moves are exact shifts, half a pixel
+    is the mean of two neighbours, what comes from outside the frame is 0; and at its zero start
+    the loss has a gradient along the motion (a drift can be learned)."""
+    head = MotionHead(channels=2, kernel_size=3, height=6, width=5)
+    last = torch.rand(1, 1, 6, 5)
+    features = torch.rand(1, 2, 6, 5)
+    with torch.no_grad():
+        head.conv.bias.copy_(torch.tensor([0.0, -2.0, 0.0]))  # v = -2: the content moved 2 px down
+    moved = head(features, last)
+    assert torch.allclose(moved[..., 2:, :], last[..., :-2, :], atol=1e-6)
+    assert torch.equal(moved[..., :2, :], torch.zeros(1, 1, 2, 5))
+    with torch.no_grad():
+        head.conv.bias.copy_(torch.tensor([0.5, 0.0, 0.0]))
+    expected = 0.5 * (last[..., :-1] + last[..., 1:])
+    assert torch.allclose(head(features, last)[..., :-1], expected, atol=1e-6)
+    fresh = MotionHead(channels=2, kernel_size=3, height=6, width=9)
+    column = torch.arange(9.0)
+    blob = torch.exp(-0.5 * (column - 4) ** 2 / 1.5**2).expand(1, 1, 6, 9)
+    moved_left = torch.exp(-0.5 * (column - 3) ** 2 / 1.5**2).expand(1, 1, 6, 9)
+    torch.nn.functional.mse_loss(fresh(torch.rand(1, 2, 6, 9), blob), moved_left).backward()
+    assert fresh.conv.bias.grad[0] < -1e-3  # descent raises u: each pixel reads further right
 
 
 def test_the_papers_convlstm_predicts_the_frame_itself():
@@ -268,7 +298,8 @@ def test_every_model_trains_under_bf16_autocast(kind):
     x, y = torch.rand(2, 2, 1, 36, 36), torch.rand(2, 1, 36, 36)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         out = model(x)
-    assert out.dtype == torch.bfloat16
+    # the motion head samples the last frame in float32: bf16 would round sub-pixel positions
+    assert out.dtype == (torch.bfloat16 if kind == "convlstm" else torch.float32)
     F.mse_loss(out.float(), y).backward()
     assert all(p.grad is None or torch.isfinite(p.grad).all() for p in model.parameters())
     ref = _reference_of(model)

@@ -9,7 +9,7 @@ import torch
 from convlstm_lib.checkpoints import load_checkpoint, save_checkpoint
 from convlstm_lib.errors import CheckpointError
 from convlstm_lib.evaluation import predict_frames
-from convlstm_lib.model import ModelConfig, RecurrentStack, build_model
+from convlstm_lib.model import ModelConfig, RecurrentStack, build_model, output_conv
 from convlstm_lib.preprocessing import Scaler
 from convlstm_lib.task_models import FramesAsChannels, build, model_config_for
 from convlstm_lib.tasks import INTERPOLATE, PAPER_TASK, Task
@@ -28,7 +28,7 @@ def test_an_untrained_interpolator_predicts_the_mean_of_frames_t_minus_1_and_t_p
 def test_interpolator_sees_every_frame_of_its_window():
     model = build(model_config_for(CFG, INTERPOLATE), INTERPOLATE)
     with torch.no_grad():
-        torch.nn.init.normal_(model.inner.head.weight, std=0.3)  # as if trained: it starts at zero
+        torch.nn.init.normal_(output_conv(model.inner).weight, std=0.3)  # as if trained: it starts at zero
     x = np.random.default_rng(1).random((2, 4, 8, 8)).astype(np.float32)
     base = predict_frames(model, x)
     for k in (0, 2):  # the outer frames reach the output only through the stack
