@@ -328,8 +328,7 @@ def _draw_parameters(
         if k > 0:
             dev = cfg.rotation_ar * dev + scale * innovation_rot[:, k]
         rotation[:, k] = rate + dev
-    start = cfg.rotation_start_scale
-    rotation *= start + (1 - start) * np.arange(steps) / max(steps - 1, 1)
+    rotation *= np.array([rotation_scale(k, cfg) for k in range(steps)])
     velocity, group = _draw_drift(n, steps, cfg, rng)
     intensity = cfg.intensity_mean + cfg.intensity_sd * rng.standard_normal((n, steps))
     outliers = outlier_mask(n, steps, cfg.outlier_rate, rng)
@@ -397,23 +396,49 @@ def _render(digits: np.ndarray, params: dict[str, np.ndarray], cfg: GeneratorCon
     )
     clean = np.empty((b, cfg.frames, cfg.size, cfg.size))
     clean[:, 0] = canvas
-    centre = np.nan_to_num(centre_of_mass(canvas), nan=(cfg.size - 1) / 2)
+    centres = frame_centres(canvas, params["dx"], params["dy"])
     for k in range(cfg.frames - 1):
-        img = _warp(
-            clean[:, k],
-            centre,
-            params["rotation"][:, k],
-            params["dx"][:, k],
-            params["dy"][:, k],
-            cfg.interpolation_order,
+        clean[:, k + 1] = render_step(
+            clean[:, k], centres[:, k], params["rotation"][:, k], params["dx"][:, k], params["dy"][:, k],
+            params["intensity"][:, k], k, cfg,
         )
-        blur = cfg.blur_sigma_start + (cfg.blur_sigma_end - cfg.blur_sigma_start) * k / max(cfg.frames - 2, 1)
-        if blur > 0:
-            img = ndimage.gaussian_filter(img, sigma=(0, blur, blur), mode="constant")
-        # Clean frames are images: spline ringing must not leave negative or over-bright pixels.
-        clean[:, k + 1] = np.clip(img * params["intensity"][:, k, None, None], 0.0, cfg.clean_max)
-        centre = centre + np.stack([params["dy"][:, k], params["dx"][:, k]], axis=1)
     return clean
+
+
+def frame_centres(first: np.ndarray, dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
+    """(N, steps + 1, 2) as (y, x): the point each frame turns about, as the generator tracks it:
+    the centre of mass of the first clean frame (the canvas centre if it is blank), moved by
+    every step's (dx, dy) (N, steps)."""
+    size = first.shape[-1]
+    start = np.nan_to_num(centre_of_mass(first), nan=(size - 1) / 2)  # (N, 2)
+    moves = np.cumsum(np.stack([dy, dx], axis=-1), axis=1)  # (N, steps, 2)
+    return np.concatenate([start[:, None], start[:, None] + moves], axis=1)
+
+
+def step_blur(step: int, cfg: GeneratorConfig) -> float:
+    """Gaussian blur (px) of step `step` (0-based), growing linearly from start to end."""
+    return cfg.blur_sigma_start + (cfg.blur_sigma_end - cfg.blur_sigma_start) * step / max(cfg.frames - 2, 1)
+
+
+def rotation_scale(step: int, cfg: GeneratorConfig) -> float:
+    """The factor the rotation of step `step` (0-based) is scaled by (`rotation_start_scale` at step
+    0, growing linearly to 1 at the last step)."""
+    start = cfg.rotation_start_scale
+    return start + (1 - start) * step / max(cfg.frames - 2, 1)
+
+
+def render_step(
+    previous: np.ndarray, centre: np.ndarray, rotation: np.ndarray, dx: np.ndarray, dy: np.ndarray,
+    intensity: np.ndarray, step: int, cfg: GeneratorConfig,
+) -> np.ndarray:
+    """The next clean frames (B, H, W) from `previous` (B, H, W) by one step `step` (0-based) of
+    the given parameters (each (B,)): warp about `centre` (B, 2), blur, fade, clip."""
+    img = _warp(previous, centre, rotation, dx, dy, cfg.interpolation_order)
+    blur = step_blur(step, cfg)
+    if blur > 0:
+        img = ndimage.gaussian_filter(img, sigma=(0, blur, blur), mode="constant")
+    # Clean frames are images: spline ringing must not leave negative or over-bright pixels.
+    return np.clip(img * np.asarray(intensity)[:, None, None], 0.0, cfg.clean_max)
 
 
 def generate_set(

@@ -79,6 +79,15 @@ def trials_dir(profile: str) -> Path:
     return runs_dir(profile) / TRIALS
 
 
+def trial_checkpoint(profile: str, number: int) -> Path:
+    """runs/<profile>/trials/trial_NNNNN.pt: the checkpoint the sweep writes for trial `number`."""
+    return trials_dir(profile) / trial_checkpoint_name(number)
+
+
+def trial_checkpoint_name(number: int) -> str:
+    return f"trial_{number:05d}.pt"
+
+
 def user_course_files(data_dir: Path = DATA_DIR) -> dict[str, Path] | None:
     """The four course CSVs if a user placed *all* of them in `data_dir`, else None."""
     files = {key: data_dir / name for key, name in COURSE_FILES.items()}

@@ -470,7 +470,7 @@ class Objective:
             epochs=self.cfg.epochs, optimizer=params["optimizer"], seed=seed, device=self.device,
             max_train_windows=0,  # the data are already cut to cfg.max_train_windows
         )
-        checkpoint = self.trials_dir / f"trial_{trial.number:05d}.pt"
+        checkpoint = self.trials_dir / paths.trial_checkpoint_name(trial.number)
         start = time.perf_counter()
 
         curve: list[dict[str, float]] = []
