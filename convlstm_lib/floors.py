@@ -19,6 +19,11 @@ the [0, 1] scale of the pre-processing, mean over windows):
   turn carries on, so what it leaves is the noise, the jumps and the part of each turn
   (the random step-to-step change of the rotation, and the intensity's) that no past frame shows.
 
+For frame t by interpolation (frames t-2, t-1, t+1, t+2 -> t; `interpolation_errors`) the
+references are ``perfect`` as above and ``jumps``: perfect, except on the windows with a jump at
+t-1 -> t or t -> t+1, where it predicts the mean of the clean frames t-1 and t+1, since the four
+frames cannot say on which side of frame t the jump happened.
+
 A model reading two noisy frames also has to see through the noise of its inputs and to measure
 the motion from them, so it cannot do better than ``carry_on``'s level on average; it may
 beat ``carry_on`` on a few windows, whose turn reverses less than carried on.
@@ -102,3 +107,30 @@ def floor_table(
     for name in REFERENCES:
         table[f"{name}_ratio"] = table[name] / table["copy_last"]
     return table
+
+
+def interpolation_errors(
+    frames: np.ndarray, truth: dict[str, Any], target: int, scale: float
+) -> dict[str, np.ndarray]:
+    """Per-window errors (N,) at 0-based frame `target` (1 <= target < T - 1) read from both sides:
+    the neighbour mean (of the noisy frames t-1 and t+1), ``perfect`` and ``jumps`` (module
+    docstring), on raw / `scale`; plus ``jump`` (N,) bool, the windows with a jump next to it."""
+    frames = np.asarray(frames, dtype=np.float64)
+    if frames.ndim != 4 or not 1 <= target < frames.shape[1] - 1:
+        raise ValueError(
+            f"target: frame {target} needs sequences (N, T > {target + 1}, H, W), got {frames.shape}"
+        )
+    if scale <= 0:
+        raise ValueError(f"scale: must be > 0, got {scale}")
+    clean = np.asarray(truth["clean"], dtype=np.float64)
+    jumped = np.asarray(truth["outlier_transitions"], dtype=bool)
+    jump = jumped[:, target - 1] | jumped[:, target]
+    noisy = frames[:, target]
+    perfect = _mse(clean[:, target], noisy, scale)
+    clean_mean = 0.5 * (clean[:, target - 1] + clean[:, target + 1])
+    return {
+        "neighbour_mean": _mse(0.5 * (frames[:, target - 1] + frames[:, target + 1]), noisy, scale),
+        "perfect": perfect,
+        "jumps": np.where(jump, _mse(clean_mean, noisy, scale), perfect),
+        "jump": jump,
+    }

@@ -457,18 +457,12 @@ display(tables.for_reader(pd.DataFrame(checks), caption="The course-format predi
 # neighbour mean makes the untrained model start from that mean, so the network only learns the
 # correction (the motion and the blur between the frames).
 #
-# **How low frame 4 can go.** On the quick profile's data (seed 0) 9 of the 400 N6 sequences
-# have an outlier jump at frame 3 -> 4 or 4 -> 5. Frames 2, 3, 5, 6 cannot say on which side of
-# frame 4 the jump happened, so for them the neighbour mean is the best guess there is; with
-# the noise of the target (2.39e-4 on every window) that puts the floor of any interpolator at
-# 5.82e-4, 0.67 x the neighbour mean (8.70e-4; N6's own [0, 1] min-max scale). SPEC's 0.8 x
-# (6.96e-4) thus leaves 1.1e-4 per window above the target's noise for the 391 ordinary ones,
-# where the neighbour mean spends 2.9e-4 (its input noise 1.2e-4 and the motion between frames 3
-# and 5). The interpolator gets most of its gain there
-# from denoising. Its windows inside frames 5-15 are later and blurrier than frame 4; the three
-# windows that step over frame 4 are the only early ones, and they are what moved it most (the
-# best trial's ConvGRU, 10 epochs, seeds 0 and 1: 0.95 and 0.88 x the neighbour mean without
-# them, 0.78 and 0.79 x with them and all 4,000 windows).
+# **How low frame 4 can go** is measured below, after the run, from the ground truth
+# (`convlstm_lib.floors.interpolation_errors`): a jump at frame 3 -> 4 or 4 -> 5 cannot be placed
+# from frames 2, 3, 5, 6, so on those windows the best guess is the mean of frames 3 and 5. The
+# windows that step over frame 4 are the only early training windows, and they are what moved it
+# most (measured on generator v2's data, the best trial's ConvGRU, 10 epochs, seeds 0 and 1: 0.95
+# and 0.88 x the neighbour mean without them, 0.78 and 0.79 x with them and all 4,000 windows).
 #
 # **How the longer contexts are trained**, measured on the quick profile's data (generator v2,
 # seed 0; frame 16, N6 test MSE per pixel; the sweep's best ConvLSTM, 2 layers x 11 kernels,
@@ -486,7 +480,8 @@ display(tables.for_reader(pd.DataFrame(checks), caption="The course-format predi
 # estimate. The run below measures it again; the course CSVs take whichever row is lowest.
 
 # %%
-from convlstm_lib import task_study
+from convlstm_lib import floors, task_study
+from convlstm_lib.course_io import TEST_FRAMES
 from convlstm_lib.datasets import load_datasets
 
 full = load_datasets(paths.processed_dir(cfg.profile))  # every training window (the study subsamples itself)
@@ -501,6 +496,22 @@ display(study_table.style.format({
 costs = task_study.cost_table(study)
 display(costs.style.format({"s per epoch": "{:.1f}", "runtime s": "{:.0f}"}).hide(axis="index"))
 display(Markdown(task_study.context_verdict(study)))
+if raw.truth_n6 is not None:
+    f4 = floors.interpolation_errors(raw.n6, raw.truth_n6, TEST_FRAMES[0], full.scaler.hi - full.scaler.lo)
+    neighbour = study["frame4"]["neighbour_mean"]["n6_test_mse"]
+    interp = study["frame4"]["interpolate"]["n6_test_mse"]
+    ordinary = ~f4["jump"]
+    display(Markdown(
+        f"**How low frame 4 can go.** {int(f4['jump'].sum())} of the {raw.n6.shape[0]} N6 sequences jump "
+        f"at frame 3 -> 4 or 4 -> 5. With the target's noise ({f4['perfect'].mean():.2e} per window) that "
+        f"puts the floor of any interpolator at **{f4['jumps'].mean():.2e}, "
+        f"{f4['jumps'].mean() / neighbour:.2f} x the neighbour mean** ({neighbour:.2e}). SPEC's 0.8 x "
+        f"({0.8 * neighbour:.2e}) leaves {0.8 * neighbour - f4['jumps'].mean():.1e} per window above that "
+        f"floor; on the {int(ordinary.sum())} ordinary windows the neighbour mean spends "
+        f"{(f4['neighbour_mean'][ordinary] - f4['perfect'][ordinary]).mean():.1e} above the target's noise "
+        f"(its inputs' noise and the motion between frames 3 and 5). The interpolator scores "
+        f"{interp:.2e}, {interp / neighbour:.2f} x the neighbour mean."
+    ))
 
 # %%
 shown = task_study.examples(study, full, raw, sequences=(0, 1, 2))

@@ -53,3 +53,19 @@ def test_floor_table_pools_the_test_frames_and_counts_the_jumps():
 def test_a_target_without_two_frames_before_it_is_refused(smooth):
     with pytest.raises(ValueError, match="^target: frame 1 needs"):
         floors.reference_errors(smooth.frames, smooth.arrays(), 1, scale=297.0)
+
+
+def test_interpolation_floor_keeps_the_neighbour_mean_where_a_jump_is_next_to_the_frame():
+    g = generate_set(6, 100, 2)
+    errors = floors.interpolation_errors(g.frames, g.arrays(), 3, scale=297.0)
+    jump = g.outlier_transitions[:, 2] | g.outlier_transitions[:, 3]
+    np.testing.assert_array_equal(errors["jump"], jump)
+    assert 1 <= jump.sum() <= 2  # one jump on each of the two steps (they may share a sequence)
+    clean = g.clean.astype(float)
+    mean = 0.5 * (clean[:, 2] + clean[:, 4])
+    expected = (((mean - g.frames[:, 3]) / 297.0) ** 2).mean(axis=(1, 2))
+    np.testing.assert_allclose(errors["jumps"][jump], expected[jump], rtol=1e-6)
+    np.testing.assert_array_equal(errors["jumps"][~jump], errors["perfect"][~jump])
+    assert errors["jumps"].mean() < errors["neighbour_mean"].mean()
+    with pytest.raises(ValueError, match="^target: frame 15 needs"):
+        floors.interpolation_errors(g.frames, g.arrays(), 15, scale=297.0)
