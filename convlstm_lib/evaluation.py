@@ -42,7 +42,9 @@ def predict_frames(model: nn.Module, inputs, batch_size: int = 256) -> np.ndarra
     was_training = model.training
     model.eval()
     try:
-        out = [model(x[i : i + batch_size].to(device)).squeeze(1).cpu() for i in range(0, len(x), batch_size)]
+        # .float(): under autocast a model returns bf16 / fp16, which NumPy cannot hold
+        out = [model(x[i : i + batch_size].to(device)).squeeze(1).float().cpu()
+               for i in range(0, len(x), batch_size)]
     finally:
         model.train(was_training)
     if not out:

@@ -29,3 +29,15 @@ def test_predict_frames_shape_and_mode_restored(blob_data):
     with torch.no_grad():
         direct = model(torch.as_tensor(data.n6_test.inputs).unsqueeze(2)).squeeze(1).numpy()
     np.testing.assert_allclose(pred, direct, atol=1e-6)
+
+
+def test_predictions_are_float32_also_under_autocast():
+    """Scoring inside torch.autocast (a bf16 benchmark, `--precision bf16`) still gives float32
+    arrays: the model's bf16 output is converted, not handed to NumPy, which cannot hold it."""
+    model = build_model(ModelConfig(layers=1, kernels=3), seed=0)
+    x = np.random.default_rng(0).random((5, 2, 36, 36), dtype=np.float32)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert model(torch.as_tensor(x[:, :, None])).dtype == torch.bfloat16
+        pred = predict_frames(model, x, batch_size=2)
+    assert pred.dtype == np.float32 and pred.shape == (5, 36, 36)
+    np.testing.assert_allclose(pred, predict_frames(model, x), atol=0.05)
