@@ -35,12 +35,12 @@ and turn, so the next frame is mostly the last one moved; the change term keeps 
 the blur and the noise. Measured on the quick-profile data, 4 epochs, N6 test MSE as a ratio
 to copy-last (1.88e-3), same seed and settings:
 
-    model (trial settings)              frame itself   last frame + change   + motion (this)
-    ConvGRU 2 x 12, RAdam 7.2e-3        0.78 (v1)      0.56                  0.50
-    ConvRNN 2 x 6, Adam 2.2e-3          --             0.62                  0.59
+    model (trial settings)              last frame + change   + motion (this)
+    ConvGRU 2 x 12, RAdam 7.2e-3        0.56                  0.50
+    ConvRNN 2 x 6, Adam 2.2e-3          0.62                  0.59
 
-(the first column from the data of generator v2, where predicting the change took ConvRNN
-1 x 6 from 1.91e-3 to 1.62e-3 and SimVP 2 x 7 from 1.87e-3 to 1.50e-3).
+(Predicting the change instead of the frame itself, measured the round before on generator
+v2's data, took ConvRNN 1 x 6 from 1.91e-3 to 1.62e-3 and SimVP 2 x 7 from 1.87e-3 to 1.50e-3.)
 
 The fast ConvLSTM cell. `FusedConvLSTMCell` holds exactly the parameters of the reference
 `cells.ConvLSTMCell` (a test checks outputs and gradients agree) and computes Equation 2

@@ -34,8 +34,8 @@ This model, for x (B, T, C_in, H, W) -> the next frame (B, 1, H, W), with K = co
 
 Differences from the papers, by design for 36 x 36 greyscale frames on a CPU: the output is
 the last input frame moved and changed, from a convolution that starts at zero, so an untrained
-model is copy-last and the network learns the motion and change between frames (the papers predict frames
-directly over hundreds of epochs; in the quick profile's four, measured on its best SimVP
+model is copy-last and the network learns the motion and change between frames (the papers
+predict frames directly over hundreds of epochs; in the quick profile's four, measured on its best SimVP
 trial, 2 blocks x 7 channels, RMSprop: N6 test MSE 3.1e-3 predicting frames, 1.9e-3 with the
 skip, 1.5e-3 with the skip and the zero start, copy-last 1.9e-3; windows whose frames arrive
 as channels, the interpolator's, get their skip from `task_models` instead); one down-sampling
