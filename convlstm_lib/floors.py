@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import metrics
 from .course_io import TEST_FRAMES
 from .generator import GeneratorConfig, frame_centres, render_step, rotation_scale
 
@@ -43,7 +44,7 @@ REFERENCES: tuple[str, ...] = ("perfect", "jumps", "carry_on")
 
 def _mse(pred: np.ndarray, target: np.ndarray, scale: float) -> np.ndarray:
     """Per-window MSE (N,) of raw-unit images (N, H, W) on the [0, 1] scale (raw / scale)."""
-    return (((pred - target) / scale) ** 2).mean(axis=(1, 2))
+    return metrics.mse_per_image(pred / scale, target / scale)
 
 
 def reference_errors(

@@ -49,7 +49,7 @@ import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown, display
 
-from convlstm_lib import artifacts, baselines, floors, paths, results, sources
+from convlstm_lib import artifacts, baselines, floors, metrics, paths, results, sources
 from convlstm_lib.checkpoints import load_checkpoint
 from convlstm_lib.config import MODELS, get_profile
 from convlstm_lib.course_io import TEST_FRAMES
@@ -188,7 +188,7 @@ else:
     number = int(best_table.loc[winner, "number"])
     checkpoint = load_checkpoint(paths.trial_checkpoint(cfg.profile, number))
     test = ds.n6_test
-    error = ((predict_frames(checkpoint.model, test.inputs) - test.targets) ** 2).mean(axis=(1, 2))
+    error = metrics.mse_per_image(predict_frames(checkpoint.model, test.inputs), test.targets)
     floor["best trial"] = [*(error[test.frame == frame].mean() for frame in TEST_FRAMES), error.mean()]
     levels = {"copy_last": "copy-last", "perfect": "perfect", "jumps": "+ jumps", "carry_on": "carry on",
               "best trial": f"best trial ({winner})"}
