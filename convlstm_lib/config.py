@@ -24,6 +24,9 @@ TRAINING_SETS = ("base", "cleaned", "denoised", "processed")
 ACTIVATIONS = ("relu", "tanh")
 # Model kinds (`model.build_model`): the paper's ConvLSTM first, then the models its future work names.
 MODELS = ("convlstm", "convgru", "convrnn", "simvp")
+# How the learning rate moves over a training run (`training.lr_scheduler`): the paper's constant
+# rate, or a linear decay to zero.
+LR_SCHEDULES = ("constant", "linear")
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class ProfileConfig:
     lr_max: float = 0.1
     batch_size_min: int = 32
     batch_size_max: int = 256
+    lr_schedule: str = "constant"  # the paper's; or "linear" decay to zero (LR_SCHEDULES)
     optimizers: tuple[str, ...] = PAPER_OPTIMIZERS
     activations: tuple[str, ...] = ACTIVATIONS
     training_sets: tuple[str, ...] = TRAINING_SETS
@@ -99,6 +103,8 @@ class ProfileConfig:
                 "batch_size_min/batch_size_max: need 1 <= min <= max, "
                 f"got {self.batch_size_min}..{self.batch_size_max}"
             )
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule: must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
         if not 1 <= self.refiner <= 100:
             raise ValueError(f"refiner: must be in 1..100 channels, got {self.refiner}")
         budgets = ("context_epochs", "context_max_train_windows", "interp_epochs", "interp_max_train_windows")

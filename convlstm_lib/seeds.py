@@ -1,8 +1,9 @@
 """How much of Table 1's best row is the seed: the best configuration re-trained with other seeds.
 
-`retrain_with_seeds(best, data, epochs, sweep_seed, runs)` keeps the best trial's own run (its
-seed and metrics, from the sweep) and trains the same configuration `runs - 1` more times with
-seeds derived from (sweep seed, trial number, run), the same data and epochs. The record gives
+`retrain_with_seeds(best, data, epochs, sweep_seed, runs, lr_schedule)` keeps the best trial's own
+run (its seed and metrics, from the sweep) and trains the same configuration `runs - 1` more times
+with seeds derived from (sweep seed, trial number, run), the same data, epochs and learning-rate
+schedule (the profile's: trials share it, so the trials table does not hold it). The record gives
 each run's N6-test and N3 MSE (per pixel, [0, 1] scale), their mean and their spread (sample
 standard deviation), and the seconds the extra runs took.
 """
@@ -27,6 +28,7 @@ def run_seed(sweep_seed: int, trial: int, run: int) -> int:
 
 def retrain_with_seeds(
     best: Mapping[str, Any], data, epochs: int, sweep_seed: int, runs: int = 3, device: str = "auto",
+    lr_schedule: str = "constant",
 ) -> dict[str, Any]:
     """Table 1's best row over `runs` seeds (the trial's own run first). See the module docstring.
 
@@ -45,7 +47,7 @@ def retrain_with_seeds(
         train_cfg = TrainConfig(dataset=str(best["dataset"]), lr=float(best["lr"]),
                                 batch_size=int(best["batch_size"]), epochs=epochs,
                                 optimizer=str(best["optimizer"]), seed=seed, device=device,
-                                max_train_windows=0)
+                                max_train_windows=0, lr_schedule=lr_schedule)
         result = train_model(model_cfg, train_cfg, data, progress=False)
         seeds.append(seed)
         for k in KEYS:

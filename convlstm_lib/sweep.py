@@ -120,8 +120,8 @@ TRIAL_COLUMNS = (
 # Configuration fields that define a study: resuming with different values would mix trials.
 STUDY_FIELDS = (
     "seed", "n6", "n3", "max_train_windows", "epochs", "layers_min", "layers_max", "kernels_min",
-    "kernels_max", "lr_min", "lr_max", "batch_size_min", "batch_size_max", "optimizers", "activations",
-    "training_sets", "models",
+    "kernels_max", "lr_min", "lr_max", "batch_size_min", "batch_size_max", "lr_schedule", "optimizers",
+    "activations", "training_sets", "models",
 )
 HEARTBEAT_INTERVAL_S = 30  # database storages: a trial without heartbeat for GRACE_PERIOD_S is failed
 GRACE_PERIOD_S = 120
@@ -469,6 +469,7 @@ class Objective:
             dataset=params["dataset"], lr=params["lr"], batch_size=params["batch_size"],
             epochs=self.cfg.epochs, optimizer=params["optimizer"], seed=seed, device=self.device,
             max_train_windows=0,  # the data are already cut to cfg.max_train_windows
+            lr_schedule=self.cfg.lr_schedule,
         )
         checkpoint = self.trials_dir / paths.trial_checkpoint_name(trial.number)
         start = time.perf_counter()

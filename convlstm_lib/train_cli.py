@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import task_models
 from .atomic import check_output_dir
-from .config import ACTIVATIONS, MODELS, TRAINING_SETS
+from .config import ACTIVATIONS, LR_SCHEDULES, MODELS, TRAINING_SETS
 from .devices import check_device
 from .errors import ConvLSTMError
 from .jsonio import write_json
@@ -54,6 +54,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--optimizer", default=t.optimizer, help="a torch.optim optimiser by name (default %(default)s)"
     )
     parser.add_argument("--epochs", type=int, default=t.epochs, help="epochs (default %(default)s)")
+    parser.add_argument(
+        "--lr-schedule", default=None,
+        help=f"learning rate over the run, one of {', '.join(LR_SCHEDULES)}: the paper's constant"
+        " rate or a linear decay to zero (default: the profile's)",
+    )
     parser.add_argument("--seed", type=int, default=t.seed, help="seed of data, weights and shuffling")
     parser.add_argument("--device", default=t.device, help="auto (cuda, mps, cpu), or a torch device")
     parser.add_argument(
@@ -103,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
             device=args.device,
             precision=args.precision,
             task=args.task,
+            lr_schedule=args.lr_schedule or cfg.lr_schedule,
             max_train_windows=cfg.max_train_windows
             if args.max_train_windows is None
             else args.max_train_windows,

@@ -18,6 +18,7 @@ def test_paper_profile_is_the_papers_protocol():
     assert (cfg.layers_min, cfg.layers_max, cfg.kernels_min, cfg.kernels_max) == (1, 7, 1, 100)
     assert (cfg.lr_min, cfg.lr_max, cfg.batch_size_min, cfg.batch_size_max) == (1e-5, 0.1, 32, 256)
     assert len(cfg.optimizers) == 14 and not cfg.prune
+    assert cfg.lr_schedule == "constant"  # the paper trains at a constant rate
 
 
 def test_overrides_apply_and_lists_become_tuples():
@@ -33,6 +34,7 @@ def test_overrides_apply_and_lists_become_tuples():
         ({"kernels_min": 0}, "kernels_min/kernels_max"),
         ({"n_trials": 0}, "n_trials"),
         ({"activations": ["sigmoid"]}, "activations"),
+        ({"lr_schedule": "cosine"}, "^lr_schedule:"),
         ({"no_such_field": 1}, "no_such_field"),
     ],
 )

@@ -232,6 +232,17 @@ def test_a_study_with_other_settings_is_refused(env):
         _sweep(env, "refuse", lr_max=0.05)
     # the message says how to go on: another study, or start over (the journal it would remove)
     assert "--study" in str(refused.value) and "sweep.journal" in str(refused.value)
+    with pytest.raises(sweep.SweepError, match="lr_schedule"):
+        _sweep(env, "refuse", lr_schedule="linear")
+
+
+def test_trials_train_with_the_profiles_learning_rate_schedule(env):
+    from convlstm_lib.checkpoints import load_checkpoint
+
+    for schedule in ("constant", "linear"):
+        _, _, trials = _sweep(env, f"schedule-{schedule}", n_trials=1, lr_schedule=schedule)
+        checkpoint = load_checkpoint(paths.from_repo(trials["checkpoint"].iloc[0]))
+        assert checkpoint.train_config.lr_schedule == schedule
 
 
 def test_a_finished_study_on_other_data_is_refused_not_reported(env):

@@ -37,6 +37,8 @@ def test_train_cli_writes_model_and_metrics(tmp_path, cli_command):
             "0",
             "--max-train-windows",
             "200",
+            "--lr-schedule",
+            "linear",
             "--out",
             str(out),
             "--quiet",
@@ -54,6 +56,7 @@ def test_train_cli_writes_model_and_metrics(tmp_path, cli_command):
     assert summary["status"] in ("complete", "collapsed")
     # the smoke profile cuts to 64 windows; --max-train-windows 200 must train on 200 (one cut, not two)
     assert summary["train_windows"] == 200 and summary["train_config"]["max_train_windows"] == 200
+    assert summary["train_config"]["lr_schedule"] == "linear"
     assert "n6_test_mse" in summary["metrics"] and "n6_test_mse" in proc.stdout
     assert load_checkpoint(out / "model.pt").model_config.kernels == 4
 
@@ -69,7 +72,7 @@ def test_train_cli_unknown_model_and_emulated_bf16_are_one_line_exit_2(tmp_path,
 
     from convlstm_lib.precision import native_bf16
 
-    cases = [(["--model", "tau"], "model")]
+    cases = [(["--model", "tau"], "model"), (["--lr-schedule", "cosine"], "lr_schedule")]
     if not native_bf16(torch.device("cpu")):
         cases.append((["--precision", "bf16"], "precision bf16"))
     for extra, word in cases:

@@ -15,6 +15,7 @@ from convlstm_lib.training import (
     TrainConfig,
     TrainingFailed,
     build_model,
+    lr_scheduler,
     optimizer_names,
     train_model,
 )
@@ -45,6 +46,7 @@ def _weights(model):
         ("epochs", 0),
         ("optimizer", "Adamm"),
         ("max_train_windows", -1),
+        ("lr_schedule", "cosine"),
     ],
 )
 def test_train_config_rejects_bad_values_naming_the_field(field, value):
@@ -56,6 +58,42 @@ def test_every_paper_optimizer_is_available_by_name():
     from convlstm_lib.config import PAPER_OPTIMIZERS
 
     assert set(PAPER_OPTIMIZERS) <= set(optimizer_names())
+
+
+def _lrs_used(schedule: str, steps: int, lr: float = 0.5) -> list[float]:
+    """The learning rate each of `steps` optimiser steps runs at under `schedule`."""
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=lr)
+    sched = lr_scheduler(opt, schedule, steps)
+    used = []
+    for _ in range(steps):
+        used.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    return used
+
+
+def test_linear_schedule_starts_at_lr_and_ends_at_lr_over_steps():
+    # 4 steps at lr 0.5: 0.5 x (1, 3/4, 1/2, 1/4), worked out by hand
+    assert _lrs_used("linear", 4) == pytest.approx([0.5, 0.375, 0.25, 0.125])
+    assert _lrs_used("constant", 4) == [0.5] * 4
+    with pytest.raises(ValueError, match="^lr_schedule:"):
+        _lrs_used("step", 1)
+
+
+def test_linear_schedule_changes_training_but_not_its_first_step(data):
+    # One batch in the whole run trains at the full rate under either schedule: the same weights.
+    # Over three epochs the later batches run slower under 'linear': different weights.
+    def weights(schedule, epochs):
+        cfg = TrainConfig(dataset="base", optimizer="SGD", lr=0.05, batch_size=16, epochs=epochs,
+                          collapse_std=0.0, lr_schedule=schedule)
+        result = train_model(TINY, cfg, data, progress=False)
+        assert result.train_config.lr_schedule == schedule
+        return _weights(result.model)
+
+    one_c, one_l = weights("constant", 1), weights("linear", 1)
+    assert all(torch.equal(one_c[k], one_l[k]) for k in one_c)
+    three_c, three_l = weights("constant", 3), weights("linear", 3)
+    assert any(not torch.allclose(three_c[k], three_l[k]) for k in three_c)
 
 
 # --- training ------------------------------------------------------------------------------

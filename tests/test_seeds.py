@@ -1,0 +1,42 @@
+"""seeds: Table 1's best row re-trained with other seeds."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from convlstm_lib.seeds import retrain_with_seeds, run_seed
+
+# A trials-table row as the sweep writes it: the paper's model, its parameters, seed and metrics.
+BEST = {"number": 5, "dataset": "base", "layers": 1, "kernels": 4, "activation": "relu", "lr": 0.05,
+        "batch_size": 4, "optimizer": "SGD", "seed": 11, "n6_test_mse": 0.02, "n3_mse": 0.03}
+
+
+@pytest.fixture(scope="module")
+def data(blob_data):
+    return blob_data()
+
+
+def test_the_trials_own_run_comes_first_and_the_others_get_derived_seeds(data):
+    record = retrain_with_seeds(BEST, data, epochs=1, sweep_seed=7, runs=3, device="cpu")
+    assert record["trial"] == 5
+    assert record["seeds"] == [11, run_seed(7, 5, 1), run_seed(7, 5, 2)]
+    assert len(set(record["seeds"])) == 3
+    assert record["n6_test_mse"][0] == 0.02 and record["n3_mse"][0] == 0.03
+    n6 = np.asarray(record["n6_test_mse"])
+    assert np.isfinite(n6).all() and record["mean"] == pytest.approx(n6.mean())
+    assert record["spread"] == pytest.approx(n6.std(ddof=1))
+
+
+def test_the_extra_runs_train_with_the_schedule_asked_for(data):
+    # blob data hold 16 windows: 4 batches of 4, so the last three steps run slower under 'linear'
+    runs = {s: retrain_with_seeds(BEST, data, epochs=1, sweep_seed=7, runs=2, device="cpu", lr_schedule=s)
+            for s in ("constant", "linear")}
+    assert runs["constant"]["seeds"] == runs["linear"]["seeds"]
+    assert runs["constant"]["n6_test_mse"][1] != runs["linear"]["n6_test_mse"][1]
+    with pytest.raises(ValueError, match="^lr_schedule:"):
+        retrain_with_seeds(BEST, data, epochs=1, sweep_seed=7, runs=2, device="cpu", lr_schedule="step")
+
+
+def test_runs_below_one_are_refused(data):
+    with pytest.raises(ValueError, match="runs"):
+        retrain_with_seeds(BEST, data, epochs=1, sweep_seed=7, runs=0)
