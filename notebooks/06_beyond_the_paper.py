@@ -49,7 +49,7 @@ import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown, display
 
-from convlstm_lib import artifacts, baselines, floors, metrics, paths, results, sources
+from convlstm_lib import artifacts, baselines, floors, metrics, paths, results, sources, tables
 from convlstm_lib.checkpoints import load_checkpoint
 from convlstm_lib.config import MODELS, get_profile
 from convlstm_lib.course_io import TEST_FRAMES
@@ -86,13 +86,12 @@ display(Markdown(
 # %%
 done = results.completed(trials).copy()
 done["ratio_to_copy_last"] = done["n6_test_mse"] / copy_last
-columns = ["number", "model", "layers", "kernels", "activation", "dataset", "lr", "batch_size", "optimizer",
-           "n_params", "seconds_per_epoch", "n6_test_mse", "ratio_to_copy_last", "n6_test_psnr",
-           "n6_test_ssim", "n3_mse"]
-display(done[columns].sort_values("n6_test_mse").set_index("number").style.format({
-    "lr": "{:.2e}", "n_params": "{:,.0f}", "seconds_per_epoch": "{:.1f}", "n6_test_mse": "{:.3e}",
-    "ratio_to_copy_last": "{:.2f}", "n6_test_psnr": "{:.2f}", "n6_test_ssim": "{:.3f}", "n3_mse": "{:.3e}",
-}))
+# The cost and the error of each trial; its other parameters (training set, activation, optimiser,
+# learning rate) are in notebook 03's table.
+columns = ["number", "model", "layers", "kernels", "batch_size", "n_params", "seconds_per_epoch",
+           "n6_test_mse", "ratio_to_copy_last", "n6_test_psnr", "n6_test_ssim", "n3_mse"]
+display(tables.for_reader(done[columns].sort_values("n6_test_mse"), {"ratio_to_copy_last": "x copy-last"},
+                          caption="Every complete trial, best first: cost and N6 test error"))
 
 # %%
 palette = dict(zip(MODELS, sns.color_palette("colorblind", len(MODELS)), strict=True))
@@ -131,10 +130,9 @@ for model in cfg.models:
     rows.append({"model": model, **(b or {}),
                  "ratio_to_copy_last": b["n6_test_mse"] / copy_last if b else None})
 best_table = pd.DataFrame(rows).set_index("model")
-display(best_table.style.format({
-    "n6_test_mse": "{:.3e}", "n3_mse": "{:.3e}", "n_params": "{:,.0f}", "seconds_per_epoch": "{:.1f}",
-    "ratio_to_copy_last": "{:.2f}",
-}, na_rep="none complete"))
+display(tables.for_reader(best_table, {"ratio_to_copy_last": "x copy-last"}, index=True,
+                          caption="The best trial of each model kind",
+                          missing_note="A dash: no trial of this kind completed."))
 payload = {
     model: None if best.get(model) is None else {
         "trial": best[model]["number"], "n6_test_mse": best[model]["n6_test_mse"],
