@@ -29,6 +29,13 @@ MODELS = ("convlstm", "convgru", "convrnn", "simvp")
 LR_SCHEDULES = ("constant", "linear")
 
 
+def check_lr_schedule(name: str) -> str:
+    """`name` if it is one of `LR_SCHEDULES`, else ValueError naming the field."""
+    if name not in LR_SCHEDULES:
+        raise ValueError(f"lr_schedule: must be one of {LR_SCHEDULES}, got {name!r}")
+    return name
+
+
 @dataclass(frozen=True)
 class ProfileConfig:
     """Everything a pipeline run depends on. Same profile + seed => same data, same sweep."""
@@ -103,8 +110,7 @@ class ProfileConfig:
                 "batch_size_min/batch_size_max: need 1 <= min <= max, "
                 f"got {self.batch_size_min}..{self.batch_size_max}"
             )
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"lr_schedule: must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
+        check_lr_schedule(self.lr_schedule)
         if not 1 <= self.refiner <= 100:
             raise ValueError(f"refiner: must be in 1..100 channels, got {self.refiner}")
         budgets = ("context_epochs", "context_max_train_windows", "interp_epochs", "interp_max_train_windows")

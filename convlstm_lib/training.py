@@ -4,7 +4,7 @@
 (LBFGS included: every step goes through a closure) on the whole training set held in
 memory as tensors (shuffled by a seeded index permutation each epoch; no DataLoader), with
 the per-batch mean squared error as the loss, at a learning rate that is constant (the paper's)
-or decays linearly to zero over the run (`lr_schedule`, `LR_SCHEDULES`). After every epoch
+or decays linearly to zero over the run (`lr_schedule`, `config.LR_SCHEDULES`). After every epoch
 the model is scored, in eval mode, on the N6 test windows and on every N3 window
 (`evaluate_model`, keys below).
 
@@ -46,7 +46,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from .config import LR_SCHEDULES, TRAINING_SETS
+from .config import TRAINING_SETS, check_lr_schedule
 from .devices import resolve_device
 from .errors import ConvLSTMError, one_line
 from .evaluation import as_model_input, evaluate_model, is_collapsed, metric_keys, predict_frames
@@ -94,7 +94,7 @@ class TrainConfig:
     precision:         'fp32', 'bf16' or 'auto' (`precision` module: autocast where it pays)
     task:              what the windows ask (`tasks.Task` by name): 'extrapolate-2' is the
                        paper's (t-2, t-1) -> t; 'interpolate-2' reads t-2, t-1, t+2, t+1
-    lr_schedule:       'constant' (the paper's) or 'linear' decay to zero (`LR_SCHEDULES`)
+    lr_schedule:       'constant' (the paper's) or 'linear' decay to zero (`config.LR_SCHEDULES`)
     """
 
     dataset: str = "processed"
@@ -127,8 +127,7 @@ class TrainConfig:
             )
         if self.collapse_std < 0:
             raise ValueError(f"collapse_std: must be >= 0, got {self.collapse_std}")
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"lr_schedule: must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
+        check_lr_schedule(self.lr_schedule)
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision: must be one of {PRECISIONS}, got {self.precision!r}")
         from .tasks import Task
@@ -172,7 +171,7 @@ def make_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
 def lr_scheduler(
     optimizer: torch.optim.Optimizer, schedule: str, total_steps: int
 ) -> torch.optim.lr_scheduler.LRScheduler:
-    """The `schedule` of `LR_SCHEDULES` over a run of `total_steps` optimiser steps, stepped
+    """The `schedule` of `config.LR_SCHEDULES` over a run of `total_steps` optimiser steps, stepped
     once after every batch: 'constant' (the paper's) keeps lr; 'linear' trains batch s of the
     run's S (0-based) at lr x (1 - s / S), the first at lr and the last at lr / S.
 
@@ -181,12 +180,10 @@ def lr_scheduler(
     batch 16 linear 0.46, batch 8 linear 0.45: smaller batches give more steps for the same
     windows, and the decay lets the last of them settle instead of jumping about the minimum.
     """
-    if schedule == "constant":
-        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
-    if schedule == "linear":
+    if check_lr_schedule(schedule) == "linear":
         total = max(total_steps, 1)
         return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: max(0.0, 1.0 - step / total))
-    raise ValueError(f"lr_schedule: must be one of {LR_SCHEDULES}, got {schedule!r}")
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
 
 
 # ---------------------------------------------------------------------------------------------
