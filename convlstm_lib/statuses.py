@@ -8,6 +8,7 @@ Table 1 and the figures.
 """
 from __future__ import annotations
 
-RUN_STATUSES = ("complete", "collapsed", "diverged")
+COMPLETE = "complete"  # the one status whose metrics count
+RUN_STATUSES = (COMPLETE, "collapsed", "diverged")
 TRIAL_STATUSES = (*RUN_STATUSES, "failed", "pruned", "killed", "surplus", "running")
 COUNTED_FAIL_STATUSES = ("diverged", "failed")

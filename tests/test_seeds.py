@@ -40,3 +40,39 @@ def test_the_extra_runs_train_with_the_schedule_asked_for(data):
 def test_runs_below_one_are_refused(data):
     with pytest.raises(ValueError, match="runs"):
         retrain_with_seeds(BEST, data, epochs=1, sweep_seed=7, runs=0)
+
+
+def test_a_seed_ensemble_predicts_the_mean_of_its_members():
+    import torch
+
+    from convlstm_lib.model import ModelConfig, build_model
+    from convlstm_lib.seeds import SeedEnsemble
+
+    torch.manual_seed(0)
+    members = [build_model(ModelConfig(layers=1, kernels=2)).eval() for _ in range(3)]
+    x = torch.rand(2, 2, 1, 36, 36)
+    with torch.no_grad():
+        by_hand = (members[0](x) + members[1](x) + members[2](x)) / 3
+        assert torch.allclose(SeedEnsemble(members)(x), by_hand, atol=1e-6)
+        assert torch.equal(SeedEnsemble(members[:1])(x), members[0](x))
+    with pytest.raises(ValueError, match="^members:"):
+        SeedEnsemble([])
+
+
+def test_with_the_trials_own_model_the_runs_are_also_scored_together(data):
+    from convlstm_lib.model import ModelConfig
+    from convlstm_lib.training import TrainConfig, train_model
+
+    own = train_model(ModelConfig(layers=1, kernels=4, activation="relu"),
+                      TrainConfig(dataset="base", lr=0.05, batch_size=4, epochs=1, optimizer="SGD",
+                                  seed=11, device="cpu"), data, progress=False)
+    row = {**BEST, "n6_test_mse": own.metrics["n6_test_mse"], "n3_mse": own.metrics["n3_mse"]}
+    record = retrain_with_seeds(row, data, epochs=1, sweep_seed=7, runs=3, device="cpu",
+                                first_model=own.model)
+    ensemble = record["ensemble"]
+    assert ensemble["runs"] == 3
+    # the squared error is convex: the mean prediction scores at most the members' mean MSE
+    assert ensemble["n6_test_mse"] <= np.mean(record["n6_test_mse"]) + 1e-9
+    assert ensemble["n3_mse"] <= np.mean(record["n3_mse"]) + 1e-9
+    assert ensemble["n6_test_mse"] != record["n6_test_mse"][0]
+    assert "ensemble" not in retrain_with_seeds(BEST, data, epochs=1, sweep_seed=7, runs=2, device="cpu")
