@@ -244,7 +244,8 @@ for name, seqs, truth in (("N6", raw.n6, raw.truth_n6), ("N3", raw.n3, raw.truth
             row["sequences with an outlier there"] = int(jump.sum())
             row["without them"] = calibration.significant(calibration.copy_last_mse(seqs[~jump], target))
         copy_rows.append(row)
-display(pd.DataFrame(copy_rows).style.hide(axis="index").format(escape="html"))
+display(tables.for_reader(pd.DataFrame(copy_rows),
+                         caption="Copy-last error at the test frames, with and without the outlier jumps"))
 
 # %% [markdown]
 # How much does this figure still move with the seed? Below, N3 is generated again with the
