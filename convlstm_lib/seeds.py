@@ -13,7 +13,7 @@ metrics (`evaluation.evaluate_model`'s keys) and how many runs it averaged. The 
 anyway for the spread, so the ensemble costs only its predictions; by the convexity of the
 squared error its MSE is never above the mean of its members' MSEs. Measured on the quick
 profile's data (ConvGRU and ConvLSTM, 2 x 12 to 3 x 24, 3 or 4 epochs; benchmarks/README.md):
-three seeds averaged score 2-4 % below a single run.
+three seeds averaged score 2-5 % below the mean of their single runs.
 """
 from __future__ import annotations
 
