@@ -14,7 +14,8 @@ What it does to a pandas DataFrame (the data are not changed, only how they prin
   what a dash means (`missing_note`, default `MISSING_NOTE`).
 
 Returns a `ReaderTable`, which Jupyter (and so the report) shows as one HTML block: caption,
-table, note. Tables wider than `WIDE_COLUMNS` columns are marked `wide` (the report prints
+table, note; the cells of number columns carry the class `NUMBER_CLASS`, which the report keeps
+on one line. Tables wider than `WIDE_COLUMNS` columns are marked `wide` (the report prints
 them on a landscape page).
 """
 from __future__ import annotations
@@ -31,6 +32,7 @@ MISSING = "-"
 MISSING_NOTE = "A dash (-) marks a value that does not exist for that row."
 SIGNIFICANT = 3
 WIDE_COLUMNS = 9  # tables with more columns are printed on a landscape page
+NUMBER_CLASS = "num"  # the class of a number column's cells (the report's style keeps them on one line)
 
 # The project's column names as a reader should read them (metric keys, sweep parameters).
 COLUMN_LABELS: dict[str, str] = {
@@ -129,7 +131,14 @@ class ReaderTable:
     note: str = ""
 
     def to_html(self) -> str:
-        table = self.frame.style.format(format_number).hide(axis="index").to_html()
+        styler = self.frame.style.format(format_number).hide(axis="index")
+        numeric = [c for c in self.frame.columns if _is_number_column(self.frame[c])]
+        if numeric:
+            # a number printed over two lines ("1.08e-" / "03") misreads: its cells never wrap
+            classes = pd.DataFrame("", index=self.frame.index, columns=self.frame.columns)
+            classes[numeric] = NUMBER_CLASS
+            styler = styler.set_td_classes(classes)
+        table = styler.to_html()
         head = f"<figcaption>{_escape(self.caption)}</figcaption>" if self.caption else ""
         foot = f'<p class="table-note">{_escape(self.note)}</p>' if self.note else ""
         wide = " wide" if len(self.frame.columns) > WIDE_COLUMNS else ""
@@ -141,6 +150,10 @@ class ReaderTable:
     def cells(self) -> list[list[str]]:
         """Every body cell as printed (row-major), for checks."""
         return [[format_number(v) for v in row] for row in self.frame.itertuples(index=False)]
+
+
+def _is_number_column(series: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
 
 
 def _escape(text: str | None) -> str:

@@ -75,3 +75,18 @@ def test_wide_tables_are_marked_for_a_landscape_page():
     wide = pd.DataFrame([[1] * (WIDE_COLUMNS + 1)], columns=[f"c{i}" for i in range(WIDE_COLUMNS + 1)])
     assert 'class="table"' in for_reader(narrow).to_html()
     assert 'class="table wide"' in for_reader(wide).to_html()
+
+
+def test_number_cells_are_marked_to_stay_on_one_line_and_the_report_style_keeps_them_so():
+    import re
+
+    from convlstm_lib.report.render import CSS
+    from convlstm_lib.tables import NUMBER_CLASS
+
+    frame = pd.DataFrame({"prediction": ["extrapolation from frames 2, 3"], "n6_test_mse": [1.08e-3],
+                          "epochs": [3], "in course CSV": [True]})
+    html_text = for_reader(frame).to_html()
+    cells = re.findall(r'<td [^>]*class="([^"]*)"[^>]*>([^<]*)</td>', html_text)
+    marked = {text for classes, text in cells if NUMBER_CLASS in classes.split()}
+    assert marked == {"1.08e-03", "3"}  # not the words, not the boolean
+    assert re.search(rf"td\.{NUMBER_CLASS}\s*\{{\s*white-space:\s*nowrap", CSS)

@@ -42,6 +42,7 @@ from nbconvert.preprocessors import CoalesceStreamsPreprocessor, TagRemovePrepro
 
 from ..atomic import atomic_path, write_text
 from ..errors import ConvLSTMError
+from ..tables import NUMBER_CLASS
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 TEMPLATE_NAME = "convlstm"
@@ -113,7 +114,7 @@ blockquote { margin: 0; padding-left: .6rem; border-left: 3px solid var(--rule);
   th { overflow-wrap: break-word; hyphens: auto; }
   a { color: inherit; text-decoration: none; }
 }
-"""
+""" + f"td.{NUMBER_CLASS} {{ white-space: nowrap; }}\n"  # `tables.for_reader`'s number cells
 
 
 class PdfFailed(ConvLSTMError):
