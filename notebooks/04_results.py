@@ -234,13 +234,13 @@ display(tables.for_reader(
 ensemble = spread["ensemble"]
 copy_last_n6 = float(copy_last["n6_test_mse"])
 display(Markdown(
-    f"N6 test MSE over {len(spread['seeds'])} seeds: **{spread['mean']:.3g} ± {spread['spread']:.2g}** "
+    f"N6 test MSE over {len(spread['seeds'])} seeds: **{spread['mean']:.3e} ± {spread['spread']:.1e}** "
     f"(mean ± standard deviation); the extra runs took {spread['extra_runs_s']:.0f} s. "
     f"The same {ensemble['runs']} runs averaged (`seeds.SeedEnsemble`, one prediction the mean of "
-    f"theirs) score **{ensemble['n6_test_mse']:.3g}** on N6 test, "
+    f"theirs) score **{ensemble['n6_test_mse']:.3e}** on N6 test, "
     f"{ensemble['n6_test_mse'] / copy_last_n6:.3f} x copy-last against "
     f"{best['n6_test_mse'] / copy_last_n6:.3f} x for the sweep's run alone, and "
-    f"{ensemble['n3_mse']:.3g} on N3: the runs are trained anyway for the spread, so this costs "
+    f"{ensemble['n3_mse']:.3e} on N3: the runs are trained anyway for the spread, so this costs "
     f"only their predictions, but it is {ensemble['runs']} models, not one."
 ))
 
