@@ -8,9 +8,11 @@ each run's N6-test and N3 MSE (per pixel, [0, 1] scale), their mean and their sp
 standard deviation), and the seconds the extra runs took.
 
 Given the trial's own trained model (`first_model`, e.g. loaded from its checkpoint), the record
-also scores the runs together: `SeedEnsemble` averages their predictions, and `ensemble` holds its
-metrics (`evaluation.evaluate_model`'s keys) and how many runs it averaged. The runs are trained
-anyway for the spread, so the ensemble costs only its predictions; by the convexity of the
+also scores the runs together on N6 test (the paper's extrapolation target): `SeedEnsemble`
+averages their predictions, and `ensemble` holds its `n6_test_*` metrics
+(`evaluation.score_predictions`) and how many runs it averaged. The runs are trained anyway for
+the spread, so the ensemble costs only their predictions of the N6 test windows (about 3 s a run
+for the quick profile's best row on this project's 2-core machine); by the convexity of the
 squared error its MSE is never above the mean of its members' MSEs. Measured on the quick
 profile's data (ConvGRU and ConvLSTM, 2 x 12 to 3 x 24, 3 or 4 epochs; benchmarks/README.md):
 three seeds averaged score 2-5 % below the mean of their single runs.
@@ -25,7 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .evaluation import evaluate_model
+from .evaluation import predict_frames, score_predictions
 from .model import ModelConfig
 from .statuses import COMPLETE
 from .training import TrainConfig, train_model
@@ -93,6 +95,7 @@ def retrain_with_seeds(
     record["mean"] = float(np.nanmean(n6))
     record["spread"] = float(np.nanstd(n6, ddof=1)) if len(n6) > 1 else 0.0
     if first_model is not None:
-        scores = evaluate_model(SeedEnsemble(members), data, batch_size=int(best["batch_size"]))
-        record["ensemble"] = {"runs": len(members), **(scores or {})}
+        pred = predict_frames(SeedEnsemble(members), data.n6_test.inputs)
+        scores = score_predictions(pred, data.n6_test, "n6_test", batch_size=int(best["batch_size"]))
+        record["ensemble"] = {"runs": len(members), **scores}
     return record

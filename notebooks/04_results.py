@@ -239,9 +239,9 @@ display(Markdown(
     f"The same {ensemble['runs']} runs averaged (`seeds.SeedEnsemble`, one prediction the mean of "
     f"theirs) score **{ensemble['n6_test_mse']:.3e}** on N6 test, "
     f"{ensemble['n6_test_mse'] / copy_last_n6:.3f} x copy-last against "
-    f"{best['n6_test_mse'] / copy_last_n6:.3f} x for the sweep's run alone, and "
-    f"{ensemble['n3_mse']:.3e} on N3: the runs are trained anyway for the spread, so this costs "
-    f"only their predictions, but it is {ensemble['runs']} models, not one."
+    f"{best['n6_test_mse'] / copy_last_n6:.3f} x for the sweep's run alone: the runs are trained "
+    f"anyway for the spread, so this costs only their predictions, but it is {ensemble['runs']} "
+    "models, not one."
 ))
 
 # %% [markdown]

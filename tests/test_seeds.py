@@ -73,6 +73,6 @@ def test_with_the_trials_own_model_the_runs_are_also_scored_together(data):
     assert ensemble["runs"] == 3
     # the squared error is convex: the mean prediction scores at most the members' mean MSE
     assert ensemble["n6_test_mse"] <= np.mean(record["n6_test_mse"]) + 1e-9
-    assert ensemble["n3_mse"] <= np.mean(record["n3_mse"]) + 1e-9
+    assert not any(key.startswith("n3") for key in ensemble)  # N6 test only: the paper's target
     assert ensemble["n6_test_mse"] != record["n6_test_mse"][0]
     assert "ensemble" not in retrain_with_seeds(BEST, data, epochs=1, sweep_seed=7, runs=2, device="cpu")
