@@ -83,7 +83,7 @@ def retrain_with_seeds(
                                 batch_size=int(best["batch_size"]), epochs=epochs,
                                 optimizer=str(best["optimizer"]), seed=seed, device=device,
                                 max_train_windows=0, lr_schedule=lr_schedule)
-        result = train_model(model_cfg, train_cfg, data, progress=False)
+        result = train_model(model_cfg, train_cfg, data, progress=False, score_every_epoch=False)
         if first_model is not None and result.status == COMPLETE:
             members.append(result.model)
         seeds.append(seed)

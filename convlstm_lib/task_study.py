@@ -123,7 +123,8 @@ def retrain(
     train_cfg = replace(train_cfg, task=data.task.name)
     model_cfg = task_models.model_config_for(model_cfg, data.task)
     result = train_model(
-        model_cfg, train_cfg, data, progress=progress, checkpoint_path=checkpoint, initial_state=initial_state
+        model_cfg, train_cfg, data, progress=progress, checkpoint_path=checkpoint,
+        initial_state=initial_state, score_every_epoch=False,  # only the final metrics are reported
     )
     metrics = {k: float(v) for k, v in result.metrics.items() if not k.endswith("_paper_loss")}
     windows = len(data.train[train_cfg.dataset])

@@ -76,3 +76,15 @@ def test_with_the_trials_own_model_the_runs_are_also_scored_together(data):
     assert not any(key.startswith("n3") for key in ensemble)  # N6 test only: the paper's target
     assert ensemble["n6_test_mse"] != record["n6_test_mse"][0]
     assert "ensemble" not in retrain_with_seeds(BEST, data, epochs=1, sweep_seed=7, runs=2, device="cpu")
+
+
+def test_the_extra_runs_are_scored_once_each_after_their_last_epoch(data, monkeypatch):
+    # Nobody reads a seed re-run's learning curve: scoring every epoch would cost a third of a
+    # small model's training for numbers that are thrown away.
+    from convlstm_lib import training
+
+    scored = []
+    real = training.evaluate_model
+    monkeypatch.setattr(training, "evaluate_model", lambda *a, **k: scored.append(1) or real(*a, **k))
+    record = retrain_with_seeds(BEST, data, epochs=3, sweep_seed=7, runs=3, device="cpu")
+    assert len(scored) == 2 and all(np.isfinite(record["n6_test_mse"]))

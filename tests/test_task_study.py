@@ -130,6 +130,18 @@ def test_refined_contexts_keep_the_best_model_frozen(setup):
     assert run.task.name == "extrapolate-4"
 
 
+def test_a_retrained_task_model_is_scored_after_its_last_epoch_only(setup, monkeypatch):
+    from convlstm_lib import training
+
+    raw, ds, _, out = setup
+    data = task_data(ds, raw, INTERPOLATE, targets=[3])
+    scored = []
+    real = training.evaluate_model
+    monkeypatch.setattr(training, "evaluate_model", lambda *a, **k: scored.append(1) or real(*a, **k))
+    run = retrain(MODEL, replace(TRAIN, epochs=3), data, out / "interp3.pt")
+    assert len(scored) == 1 and run.epochs == 3 and np.isfinite(run.metrics["n6_test_mse"])
+
+
 def test_neighbour_mean_needs_interpolation_windows(setup):
     raw, ds, _, _ = setup
     with pytest.raises(ValueError, match="even number"):

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from convlstm_lib import training
 from convlstm_lib.evaluation import predict_frames
 from convlstm_lib.metrics import metric_keys
 from convlstm_lib.model import ModelConfig
@@ -131,6 +132,26 @@ def test_metrics_after_every_epoch_with_the_contract_keys(data):
     # the paper's loss is the per-pixel MSE divided by the batch size (one batch here: 4 windows < 8)
     assert result.metrics["n6_test_paper_loss"] == pytest.approx(result.metrics["n6_test_mse"] / 4)
     assert result.runtime_s > 0
+
+
+def test_scoring_only_the_last_epoch_changes_no_number(data, monkeypatch):
+    cfg = TrainConfig(epochs=3, batch_size=8, collapse_std=0.0)
+    every = train_model(TINY, cfg, data, progress=False)
+    scored = []
+    real = training.evaluate_model
+    monkeypatch.setattr(training, "evaluate_model", lambda *a, **k: scored.append(1) or real(*a, **k))
+    last = train_model(TINY, cfg, data, progress=False, score_every_epoch=False)
+    assert len(scored) == 1  # the last epoch only
+    assert [set(e) for e in last.history[:-1]] == [{"epoch", "train_loss"}] * 2
+    assert last.history[-1] == every.history[-1]
+    assert last.metrics == every.metrics and last.status == every.status == "complete"
+
+
+def test_an_unscored_epoch_whose_loss_explodes_diverges_with_nan_metrics(data):
+    cfg = TrainConfig(epochs=3, batch_size=8, lr=1e6, optimizer="Adam")
+    result = train_model(TINY, cfg, data, progress=False, score_every_epoch=False)
+    assert result.status == "diverged" and "train_loss" in result.note and result.epochs_run == 1
+    assert all(math.isnan(v) for v in result.metrics.values())  # no epoch was scored
 
 
 def test_no_clean_keys_without_clean_targets(blob_data):
