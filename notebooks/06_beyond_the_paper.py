@@ -222,8 +222,11 @@ else:
         f"{floor.loc[f16, 'best trial'] - floor.loc[f16, 'carry_on']:.1e} on {f16}. Of the error that "
         f"carry-on removes from copy-last, the best trial removes {captured[f4]:.0%} on {f4} and "
         f"{captured[f16]:.0%} on {f16}."
-        + (" Frame 4 lags: its crisp digit barely moves, so the noise of the inputs and a turn of a "
-           "degree or two are most of what separates a model from carry-on there, and only one "
-           "training window in ten (target frame 3) looks like it."
+        + (" Frame 4 lags: its crisp digit moves about a tenth of a pixel (the early drift, the same in "
+           "every sequence) and turns a degree or less, yet that sub-pixel motion is nearly all of the "
+           "step's change (on this profile's data, frame 4 rendered from the clean frame 3 with the "
+           "step's blur and fading but without its motion removes 4 % of what carry-on removes). A "
+           "model has to resolve a tenth of a pixel through its inputs' noise, and only one training "
+           "window in ten (target frame 3) looks like it."
            if captured[f4] < captured[f16] else "")
     ))
