@@ -179,7 +179,7 @@ PROFILES: dict[str, ProfileConfig] = {
         # The interpolator: 10 epochs instead of the best trial's 4 took frame 4 from 9.1e-4 to
         # 8.2e-4; all of its 4,000 windows (400 x 10, `tasks`) instead of 2,400 took a ConvGRU 1 x 16
         # from 0.80 to 0.78 x the neighbour mean (seed 0; 0.82 to 0.79 x with seed 1). The committed
-        # run's interpolator (the best ConvLSTM's settings, 3,440 cleaned windows) takes 6 s an epoch.
+        # run's interpolator (the best ConvLSTM's settings, 4,000 base windows) takes 11 s an epoch.
         interp_epochs=10, interp_max_train_windows=4000,
         # The frame-16 refiners on 1,200 windows instead of 2,400 (measured on the committed run's
         # best ConvLSTM, 3 epochs each, frame-16 N6 test MSE for contexts 2 / 4 / 11): 6.45 / 6.41 /

@@ -211,7 +211,7 @@ def train_model(
     initial_state: dict[str, torch.Tensor] | None = None,
     score_every_epoch: bool = True,
 ) -> TrainResult:
-    """Train one model on `data.train[train_cfg.dataset]`; score it after every epoch.
+    """Train one model on `data.train[train_cfg.dataset]`; score it after every epoch (or the last).
 
     data: a `datasets.Datasets` (or anything with .train, .n6_test, .n3, .scaler): WindowSets
     with inputs (N, L, H, W) and targets (N, H, W) on the [0, 1] scale, L the input frames of
