@@ -2,6 +2,7 @@
 
 * `write_result(name, payload, profile)` writes runs/<profile>/results/<name>.json (strict JSON by
   `jsonio`); `run_all.py` merges these into report/results.json, keyed by file stem.
+  `read_result(name, profile)` reads one back for a later notebook.
 * `copy_checkpoint(path, profile)` copies a trial's checkpoint to
   runs/<profile>/artifacts/best_model.pt; `predict_course_files` writes the course-format
   predictions there. `run_all.py` publishes the artifacts folder next to the report.
@@ -10,6 +11,7 @@ All files are written atomically; folders come from `paths`.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,18 @@ def write_result(name: str, payload: Any, profile: str) -> Path:
     if not name or "/" in name or name.endswith(".json"):
         raise ValueError(f"name: a bare file stem is expected, got {name!r}")
     return write_json(paths.results_dir(profile) / f"{name}.json", payload)
+
+
+def read_result(name: str, profile: str) -> Any | None:
+    """What `write_result(name, ..., profile)` wrote, or None when it is absent (its notebook did
+    not run). ArtifactError naming the file when it is not JSON."""
+    path = paths.results_dir(profile) / f"{name}.json"
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except ValueError as exc:
+        raise ArtifactError(f"{path}: not a JSON file ({exc})") from exc
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:

@@ -84,6 +84,20 @@ class ProfileConfig:
     refiner: int = 16
     context_epochs: int = 0
     context_max_train_windows: int = 0
+    # 06 the final model (convlstm_lib/final.py): one configuration trained final_runs times
+    # (0 = none) with their own seeds on `workers` processes, the runs averaged. Its learning-rate
+    # schedule is the profile's; final_max_train_windows 0 = every training window.
+    final_runs: int = 0
+    final_model: str = "convgru"
+    final_layers: int = 3
+    final_kernels: int = 24
+    final_activation: str = "tanh"
+    final_dataset: str = "base"
+    final_optimizer: str = "RAdam"
+    final_lr: float = 7.17e-3
+    final_batch_size: int = 8
+    final_epochs: int = 3
+    final_max_train_windows: int = 0
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES_NAMES:
@@ -119,6 +133,19 @@ class ProfileConfig:
                 raise ValueError(f"{name}: must be >= 0 (0 = the profile's), got {getattr(self, name)}")
         if not self.frame16_contexts or any(int(c) != c or c < 2 for c in self.frame16_contexts):
             raise ValueError(f"frame16_contexts: need integers >= 2, got {list(self.frame16_contexts)}")
+        if self.final_runs < 0 or self.final_max_train_windows < 0:
+            raise ValueError("final_runs/final_max_train_windows: must be >= 0, "
+                             f"got {self.final_runs}/{self.final_max_train_windows}")
+        if not (1 <= self.final_layers <= 7 and 1 <= self.final_kernels <= 100):
+            raise ValueError(f"final_layers/final_kernels: need 1..7 and 1..100, "
+                             f"got {self.final_layers}/{self.final_kernels}")
+        if not (self.final_lr > 0 and self.final_batch_size >= 1 and self.final_epochs >= 1):
+            raise ValueError(f"final_lr/final_batch_size/final_epochs: need > 0, >= 1, >= 1, got "
+                             f"{self.final_lr}/{self.final_batch_size}/{self.final_epochs}")
+        for name, allowed in (("final_model", MODELS), ("final_activation", ACTIVATIONS),
+                              ("final_dataset", TRAINING_SETS)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name}: must be one of {allowed}, got {getattr(self, name)!r}")
         if self.sweep_budget_s < 0:
             raise ValueError(f"sweep_budget_s: must be >= 0 (0 = no budget), got {self.sweep_budget_s}")
         allowed_values = (("activations", ACTIVATIONS), ("training_sets", TRAINING_SETS), ("models", MODELS))
@@ -155,6 +182,7 @@ PROFILES: dict[str, ProfileConfig] = {
         lr_min=1e-3, lr_max=1e-2, batch_size_min=16, batch_size_max=32,
         optimizers=("Adam", "RMSprop"), max_train_windows=64,
         noise_levels=3, figure5_rows=3, region_step=12, seed_runs=2,
+        final_runs=2, final_layers=1, final_kernels=4, final_epochs=1, final_max_train_windows=64,
     ),
     "quick": ProfileConfig(
         # 2,400 of the ~4,000 training windows an epoch: 16 trials x 3 epochs of every kind fit the
@@ -172,6 +200,9 @@ PROFILES: dict[str, ProfileConfig] = {
         # ConvLSTM (Table 1) meets all four sets. The budget is only the safety net of a slow or busy
         # machine (the report says so when it cuts the sweep).
         models=MODELS, sweep_budget_s=660.0,
+        # Two worker processes of one thread each: the sweep took 5 min 22 s instead of 8 min 00 s
+        # on one process of two threads (2-core AMD EPYC; `multirun` module docstring).
+        workers=2,
         # Robustness: 9 intensities (steps of 0.125, either side of the paper's "about 0.2") x 3
         # noises and a region side growing 6 px at a time (7 sizes): 34 evaluations of the test
         # sets instead of 82 (21 levels, 2 px steps), so notebook 05 takes about 40 % as long.
@@ -185,6 +216,9 @@ PROFILES: dict[str, ProfileConfig] = {
         # best ConvLSTM, 3 epochs each, frame-16 N6 test MSE for contexts 2 / 4 / 11): 6.45 / 6.41 /
         # 6.43e-4 against 6.45 / 6.46 / 6.45e-4, in 51 s of training instead of 88 s.
         context_max_train_windows=1200,
+        # The final model (`final` module docstring, measured there): two ConvGRU 3 x 24 runs of 3
+        # epochs on every training window, side by side on the two workers, averaged.
+        final_runs=2,
     ),
     "paper": ProfileConfig(profile="paper"),
 }

@@ -9,7 +9,7 @@ Data flow one way (cookiecutter-data-science):
       trials/                   one checkpoint per trial
       figures/                  every notebook figure (PNG + SVG), copied next to the report
       results/                  one JSON per notebook result, merged into report/results.json
-      artifacts/                best_model.pt and the course-format predictions, published
+      artifacts/                best_model.pt, the final model's runs, the course-format predictions
     report/                     executed notebooks, figures, report.html/.pdf, results.json
 
 Notebooks and tests import from here; nobody writes "../data".
@@ -61,6 +61,7 @@ TRIALS_CSV = "trials.csv"
 TRIAL_HISTORY = "history.json"  # every trial's per-epoch test metrics: the learning curves
 SWEEP_SUMMARY = "sweep.json"
 BEST_MODEL = "best_model.pt"
+FINAL_RUN = "final_run_{run}.pt"  # one checkpoint per run of the final model (`final`)
 
 
 def figures_dir(profile: str) -> Path:
@@ -82,6 +83,11 @@ def trials_dir(profile: str) -> Path:
 def trial_checkpoint(profile: str, number: int) -> Path:
     """runs/<profile>/trials/trial_NNNNN.pt: the checkpoint the sweep writes for trial `number`."""
     return trials_dir(profile) / trial_checkpoint_name(number)
+
+
+def final_run_checkpoint(profile: str, run: int) -> Path:
+    """runs/<profile>/artifacts/final_run_<run>.pt: run `run` of the final model (`final`)."""
+    return artifacts_dir(profile) / FINAL_RUN.format(run=run)
 
 
 def trial_checkpoint_name(number: int) -> str:

@@ -29,8 +29,9 @@ from torch import nn
 
 from .evaluation import predict_frames, score_predictions
 from .model import ModelConfig
+from .multirun import DataSource, train_runs
 from .statuses import COMPLETE
-from .training import TrainConfig, train_model
+from .training import TrainConfig
 
 KEYS = ("n6_test_mse", "n3_mse")
 
@@ -61,12 +62,15 @@ class SeedEnsemble(nn.Module):
 
 def retrain_with_seeds(
     best: Mapping[str, Any], data, epochs: int, sweep_seed: int, runs: int = 3, device: str = "auto",
-    lr_schedule: str = "constant", first_model: nn.Module | None = None,
+    lr_schedule: str = "constant", first_model: nn.Module | None = None, workers: int = 1,
+    source: DataSource | None = None,
 ) -> dict[str, Any]:
     """Table 1's best row over `runs` seeds (the trial's own run first). See the module docstring.
 
     `best`: the trial's row of the sweep's trials table (model, parameters, `seed`, metrics,
     `number`). `first_model`: the trial's own trained model; given, the record gains `ensemble`.
+    With `source` (where `data` lives on disk, `multirun.DataSource`) the extra runs train on
+    `workers` processes side by side (`multirun.train_runs`); without, here, one after another.
     Raises ValueError when `runs` < 1.
     """
     if runs < 1:
@@ -76,19 +80,21 @@ def retrain_with_seeds(
     members = [] if first_model is None else [first_model]
     seeds = [int(best["seed"])]
     values = {k: [float(best[k])] for k in KEYS}
-    start = time.perf_counter()
+    jobs = []
     for run in range(1, runs):
         seed = run_seed(sweep_seed, int(best["number"]), run)
-        train_cfg = TrainConfig(dataset=str(best["dataset"]), lr=float(best["lr"]),
-                                batch_size=int(best["batch_size"]), epochs=epochs,
-                                optimizer=str(best["optimizer"]), seed=seed, device=device,
-                                max_train_windows=0, lr_schedule=lr_schedule)
-        result = train_model(model_cfg, train_cfg, data, progress=False, score_every_epoch=False)
-        if first_model is not None and result.status == COMPLETE:
-            members.append(result.model)
-        seeds.append(seed)
+        jobs.append((model_cfg, TrainConfig(dataset=str(best["dataset"]), lr=float(best["lr"]),
+                                            batch_size=int(best["batch_size"]), epochs=epochs,
+                                            optimizer=str(best["optimizer"]), seed=seed, device=device,
+                                            max_train_windows=0, lr_schedule=lr_schedule)))
+    start = time.perf_counter()
+    outcomes = train_runs(jobs, data=data, source=source, workers=workers)
+    for outcome in outcomes:
+        if first_model is not None and outcome.status == COMPLETE:
+            members.append(outcome.model)
+        seeds.append(outcome.train_config.seed)
         for k in KEYS:
-            values[k].append(float(result.metrics.get(k, np.nan)))
+            values[k].append(float(outcome.metrics.get(k, np.nan)))
     record: dict[str, Any] = {"trial": int(best["number"]), "seeds": seeds, **values,
                               "extra_runs_s": time.perf_counter() - start}
     n6 = np.asarray(values["n6_test_mse"], dtype=float)

@@ -62,6 +62,7 @@ from convlstm_lib.config import get_profile
 from convlstm_lib.datasets import prepare_datasets
 from convlstm_lib.evaluation import predict_frames
 from convlstm_lib.figures import save_figure
+from convlstm_lib.multirun import DataSource
 from convlstm_lib.report.claims import loss_by_set
 from convlstm_lib.sweep import load_history, load_trials
 
@@ -221,12 +222,14 @@ display(Markdown(
 # One trial is one seed: one weight initialisation and one shuffling of the training windows.
 # The best configuration is trained again with other seeds (same data, parameters and epochs;
 # the sweep's own run counts as the first), so the spread says how much of Table 1's best
-# number is the draw of the seed.
+# number is the draw of the seed. The extra runs train side by side, one per worker process
+# (`convlstm_lib.multirun`).
 
 # %%
 own_model = load_checkpoint(artifacts.resolve_checkpoint(best["checkpoint"], cfg.profile)).model
 spread = seeds.retrain_with_seeds(best, ds, epochs=cfg.epochs, sweep_seed=cfg.seed, runs=cfg.seed_runs,
-                                  lr_schedule=cfg.lr_schedule, first_model=own_model)
+                                  lr_schedule=cfg.lr_schedule, first_model=own_model,
+                                  workers=cfg.workers, source=DataSource.for_profile(cfg))
 display(tables.for_reader(
     pd.DataFrame({"seed": spread["seeds"], "n6_test_mse": spread["n6_test_mse"], "n3_mse": spread["n3_mse"]}),
     caption=f"Trial {spread['trial']}'s configuration, {len(spread['seeds'])} seeds "

@@ -49,7 +49,7 @@ import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown, display
 
-from convlstm_lib import artifacts, baselines, floors, metrics, paths, results, sources, tables
+from convlstm_lib import artifacts, baselines, final, floors, metrics, paths, results, sources, tables
 from convlstm_lib.checkpoints import load_checkpoint
 from convlstm_lib.config import MODELS, get_profile
 from convlstm_lib.course_io import TEST_FRAMES
@@ -157,6 +157,65 @@ if winner:
     ))
 
 # %% [markdown]
+# ## The final model: the sweep's lessons, bigger
+#
+# The sweep gives every trial the same small share of the budget, as the paper's protocol does.
+# What it and the measurements behind it teach (`convlstm_lib/final.py`, benchmarks/README.md) is
+# that depth and width keep paying, the base training set beats the cleaned one, and small batches
+# with a decaying learning rate beat large ones. The final model takes those lessons to a size no
+# trial can reach in its share: the profile's final configuration, trained a few times with their
+# own seeds side by side (one worker process each), the runs' predictions averaged. It is chosen
+# on this profile's test windows, as the sweep chooses its best trial.
+
+# %%
+if cfg.final_runs:
+    final_model = final.train_final(cfg, progress=True)
+    record = final_model.record
+    artifacts.write_result("final", record, cfg.profile)
+    runs_table = pd.DataFrame(record["runs"]).assign(
+        ratio_to_copy_last=lambda t: t["n6_test_mse"] / copy_last)
+    display(tables.for_reader(runs_table, {"ratio_to_copy_last": "x copy-last", "runtime_s": "seconds"},
+                              caption="The final model's runs, each alone"))
+    mc, tc = record["model_config"], record["train_config"]
+    seed_ensemble = (artifacts.read_result("seeds", cfg.profile) or {}).get("ensemble")  # notebook 04's
+    compared = {
+        "copy-last": copy_last,
+        f"sweep's best ({winner})": best_table["n6_test_mse"].astype(float).min(),
+        **({f"Table 1's best row, {seed_ensemble['runs']} seeds averaged": seed_ensemble["n6_test_mse"]}
+           if seed_ensemble else {}),
+        **{f"final run {k}": run["n6_test_mse"] for k, run in enumerate(record["runs"])},
+        f"final model ({record['members']} runs averaged)": record.get("n6_test_mse"),
+    }
+    fig, ax = plt.subplots(figsize=(8, 3.4))
+    names, values = list(compared), [v / copy_last for v in compared.values()]
+    colours = ["grey", *["tab:orange"] * (len(names) - len(record["runs"]) - 2),
+               *["#6baed6"] * len(record["runs"]), "#08519c"]
+    ax.barh(names[::-1], values[::-1], color=colours[::-1])
+    ax.axvline(0.4, color="tab:red", ls="--", lw=1, label="SPEC §6: 0.40 x copy-last")
+    for y, v in enumerate(values[::-1]):
+        ax.text(v + 0.01, y, f"{v:.3f}", va="center", fontsize=8)
+    ax.set_xlim(0, 1.12)
+    ax.set_xlabel("N6 test MSE / copy-last")
+    ax.legend(fontsize=8, loc="lower right")
+    ax.set_title("The final model beside the sweep's best (N6 test)", fontsize=10)
+    fig.tight_layout()
+    save_figure(fig, "final_model", cfg.profile)
+    plt.show()
+    display(Markdown(
+        f"**Final model**: {record['members']} runs of a {mc['model']} {mc['layers']} x {mc['kernels']} "
+        f"({record['params']:,} parameters, {mc['activation']}), {tc['epochs']} epochs on "
+        f"{record['train_windows']:,} windows of the *{results.TRAINING_SET_LABELS[tc['dataset']]}* set, "
+        f"{tc['optimizer']} at lr {tc['lr']:.3g} decaying {tc['lr_schedule']}, batch {tc['batch_size']}; "
+        f"{record['wall_s']:.0f} s for all runs side by side on {cfg.workers} worker process(es). "
+        f"N6 test MSE **{record['n6_test_mse']:.3e} ({record['n6_test_mse'] / copy_last:.3f} x copy-last)**, "
+        f"PSNR {record['n6_test_psnr']:.2f} dB, SSIM {record['n6_test_ssim']:.3f}; N3 MSE "
+        f"{record['n3_mse']:.3e}. Its runs are saved as `runs/{cfg.profile}/artifacts/final_run_<k>.pt`."
+    ))
+else:
+    final_model = None
+    display(Markdown(f"Profile {cfg.profile} trains no final model (`final_runs` = 0)."))
+
+# %% [markdown]
 # ## How low a model could go
 #
 # SPEC §6 asks the best model of any kind for at most 0.40 x copy-last on the N6 test. On
@@ -190,19 +249,25 @@ else:
     floor["best trial"] = [*(error[test.frame == frame].mean() for frame in TEST_FRAMES), error.mean()]
     levels = {"copy_last": "copy-last", "perfect": "perfect", "jumps": "+ jumps", "carry_on": "carry on",
               "best trial": f"best trial ({winner})"}
+    if final_model is not None and final_model.model is not None:
+        final_error = metrics.mse_per_image(predict_frames(final_model.model, test.inputs), test.targets)
+        floor["final model"] = [*(final_error[test.frame == frame].mean() for frame in TEST_FRAMES),
+                                final_error.mean()]
+        levels["final model"] = "final model"
     shown = floor[list(levels)].rename(columns=levels)
     ratios = shown.div(shown["copy-last"], axis=0)
     # One row per reference, one column per set of windows: "MSE (x copy-last)" fits a page.
     cells = shown.map(lambda v: f"{v:.2e}") + ratios.map(lambda r: f" ({r:.2f} x)")
     display(cells.T.rename_axis(index="per-pixel MSE (x copy-last)", columns=None))
     fig, ax = plt.subplots(figsize=(8, 3.8))
-    ratios.plot.bar(ax=ax, rot=0, color=["grey", "#c6dbef", "#6baed6", "#2171b5", "tab:orange"], width=0.8)
+    ratios.plot.bar(ax=ax, rot=0, color=["grey", "#c6dbef", "#6baed6", "#2171b5", "tab:orange", "#08519c"][
+        :len(levels)], width=0.8)
     ax.axhline(0.4, color="tab:red", ls="--", lw=1, label="SPEC §6: 0.40 x copy-last (all windows)")
     ax.set_ylabel("MSE / copy-last")
     ax.set_xlabel("")
     ax.set_ylim(0, 1.35)  # room for the legend above the copy-last bars
     ax.legend(fontsize=8, ncol=3, loc="upper center")
-    ax.set_title("What no model can remove, beside the best trial (N6 test)", fontsize=10)
+    ax.set_title("What no model can remove, beside the models (N6 test)", fontsize=10)
     fig.tight_layout()
     save_figure(fig, "models_floor", cfg.profile)
     plt.show()
@@ -229,4 +294,9 @@ else:
            "model has to resolve a tenth of a pixel through its inputs' noise, and only one training "
            "window in ten (target frame 3) looks like it."
            if captured[f4] < captured[f16] else "")
+        + (f" The final model is at **{every['final model']:.2e} "
+           f"({every['final model'] / every['copy_last']:.3f} x)**: "
+           f"{floor.loc[f4, 'final model'] - floor.loc[f4, 'carry_on']:.1e} above carry-on on {f4}, "
+           f"{floor.loc[f16, 'final model'] - floor.loc[f16, 'carry_on']:.1e} on {f16}."
+           if "final model" in floor else "")
     ))

@@ -25,6 +25,16 @@ def test_write_result_is_strict_json_under_the_profiles_results(project_dirs):
         artifacts.write_result("best.json", {}, "smoke")
 
 
+def test_read_result_gives_back_what_was_written_none_when_absent(project_dirs):
+    assert artifacts.read_result("seeds", "smoke") is None
+    artifacts.write_result("seeds", {"mean": 1.5e-3, "spread": float("nan")}, "smoke")
+    assert artifacts.read_result("seeds", "smoke") == {"mean": 1.5e-3, "spread": None}
+    broken = artifacts.write_result("final", {}, "smoke")
+    broken.write_text("{not json")
+    with pytest.raises(artifacts.ArtifactError, match=r"final\.json: not a JSON file"):
+        artifacts.read_result("final", "smoke")
+
+
 def test_records_turn_nan_into_null():
     frame = pd.DataFrame({"a": [1.0, np.nan], "b": ["x", "y"]})
     assert artifacts.records(frame) == [{"a": 1.0, "b": "x"}, {"a": None, "b": "y"}]

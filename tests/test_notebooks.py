@@ -133,7 +133,7 @@ def test_smoke_profile_end_to_end(smoke_report):
     assert results["profile"] == "smoke" and results["seed"] == get_profile("smoke").seed
     assert results["commit"] and _number(results["runtime_s"])
     # (its wall time is recorded, not asserted: CI machines are shared; README gives measured times)
-    for key in ("table1", "best", "baselines", "robustness", "loss_by_set", "seeds", "models"):
+    for key in ("table1", "best", "baselines", "robustness", "loss_by_set", "seeds", "models", "final"):
         assert key in results, f"results.json lacks {key!r} (runs/smoke/results/{key}.json)"
     best = results["best"]
     assert _number(best["n6_test_mse"]) and _number(best["n3_mse"])
@@ -146,6 +146,9 @@ def test_smoke_profile_end_to_end(smoke_report):
     assert _number(copy_last["n6_test_mse"]) and _number(copy_last["n3_mse"])
     assert set(results["loss_by_set"]) == set(get_profile("smoke").training_sets)  # all four trained
     assert len(results["seeds"]["n6_test_mse"]) == get_profile("smoke").seed_runs
+    final = results["final"]  # the final model: every run recorded and saved, the average scored
+    assert len(final["runs"]) == get_profile("smoke").final_runs and _number(final["n6_test_mse"])
+    assert all((out / f"final_run_{k}.pt").is_file() for k in range(len(final["runs"])))
 
     executed = sorted(p.stem for p in (out / "notebooks").glob("*.ipynb"))
     assert executed == [p.stem for p in NOTEBOOKS]

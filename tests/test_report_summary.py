@@ -88,6 +88,8 @@ def test_sections_other_notebooks_add_get_a_line_when_present():
         "frame16": {"frame": 16, "extrapolate-2": {"n6_test_mse": 2e-3},
                     "extrapolate-11": {"n6_test_mse": 1.8e-3}, "course_csv": "extrapolate-11"},
         "seeds": {"n6_test_mse": [1.29e-3, 1.35e-3, 1.31e-3], "mean": 1.3167e-3, "spread": 3.1e-5},
+        "final": {"members": 2, "n6_test_mse": 7.5e-4, "model_config": {"model": "convgru", "layers": 3,
+                                                                        "kernels": 24}},
     }
     page = text(summary_html(results))
     assert "convlstm 1.30e-03, convgru 1.10e-03" in page
@@ -97,6 +99,9 @@ def test_sections_other_notebooks_add_get_a_line_when_present():
     assert "extrapolate-2 2.00e-03, extrapolate-11 1.80e-03" in page
     assert "course CSV holds frame 16 by extrapolate-11" in page
     assert "3 seeds: N6 MSE 1.32e-03 ± 3.10e-05" in page
+    copy_last = results["baselines"]["copy_last"]["n6_test_mse"]
+    assert (f"final model (2 runs of a convgru 3 x 24 averaged, notebook 06): N6 MSE 7.50e-04 "
+            f"({7.5e-4 / copy_last:.3f} x copy-last)") in page
 
 
 def test_an_empty_run_still_gives_a_summary():

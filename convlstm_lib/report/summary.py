@@ -4,7 +4,7 @@
 "n of N trials" when a wall-clock budget cut it short), the best model's N6/N3 MSE, PSNR and
 SSIM beside copy-last and the paper's best converted to per-pixel MSE, and one line on what
 agrees and one on what disagrees with the paper. Sections that other notebooks add to
-results.json (`models`, `frame4`, `frame16`, `seeds`) get a line each when present.
+results.json (`models`, `final`, `frame4`, `frame16`, `seeds`) get a line each when present.
 
 `beside_the_paper_html(results)`: the closing section, every claim of `claims.CLAIMS` beside
 this reproduction's number and verdict. No number is typed here: all come from `results`.
@@ -121,6 +121,14 @@ def _optional_lines(results: Mapping[str, Any]) -> list[str]:
         best_of = ", ".join(f"{_esc(name)} {format_number(m.get('n6_test_mse'))}"
                             for name, m in models.items() if isinstance(m, Mapping))
         lines.append(f"Best N6 MSE of each model family at equal budget: {best_of}.")
+    final = results.get("final")
+    if isinstance(final, Mapping) and final.get("n6_test_mse") is not None:
+        mc = final.get("model_config") or {}
+        copy_last = ((results.get("baselines") or {}).get("copy_last") or {}).get("n6_test_mse")
+        ratio = f" ({format_number(final['n6_test_mse'] / copy_last)} x copy-last)" if copy_last else ""
+        lines.append(f"The final model ({final.get('members')} runs of a {_esc(str(mc.get('model')))} "
+                     f"{mc.get('layers')} x {mc.get('kernels')} averaged, notebook 06): N6 MSE "
+                     f"{format_number(final['n6_test_mse'])}{ratio}.")
     frame4 = results.get("frame4")
     if isinstance(frame4, Mapping) and frame4:
         scored = {k: v for k, v in frame4.items() if isinstance(v, Mapping) and "n6_test_mse" in v}
