@@ -10,5 +10,6 @@ Modules, in the order data flows through them:
                           ConvLSTM, a SimVP-style model; `model.build_model` picks by name
     precision, training, baselines, predict   fp32/bf16, the training loop, references
     sweep, report         the Optuna random search; results.json and the rendered report
+    seeds, multirun, final  re-runs with other seeds, side by side; the final model
 """
 __version__ = "0.1.0"

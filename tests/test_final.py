@@ -29,7 +29,9 @@ def test_the_jobs_follow_the_profile_with_a_seed_of_their_own_each():
     seeds = [t.seed for _, t in jobs]
     assert seeds == [final.final_seed(cfg.seed, 0), final.final_seed(cfg.seed, 1)] and len(set(seeds)) == 2
     assert final.final_seed(1, 0) != final.final_seed(0, 0)
-    assert final.final_source(cfg).max_train_windows == cfg.final_max_train_windows == 0  # every window
+    source = final.final_source(cfg)  # the profile's cache, cut (seed cfg.seed) to the final model's windows
+    assert source.processed_dir == str(paths.processed_dir("quick")) and source.seed == cfg.seed
+    assert source.max_train_windows == cfg.final_max_train_windows
 
 
 def test_the_runs_are_saved_and_their_average_is_what_is_scored(blob_data, runs_root):
