@@ -25,15 +25,17 @@ unless stated; 2-core AMD EPYC, one thread a run, two runs side by side):
     two 3 x 24 runs of 2,400 windows averaged        0.402
     a 3 x 24 run of 2,400 and one of 4,000 averaged  0.399
 
-The quick profile first trained two 3 x 24 runs on every window for 3 epochs, side by side: 0.409
-and 0.411 x (seeds final_seed(0, 0), final_seed(0, 1)), 0.402 x averaged, in 5 min 31 s, which
-took the whole quick run to 20 min 22 s. It now trains them for 4 epochs on the sweep's 2,400
-windows, as good in the runs above and two thirds of the passes. The sweep's best trial scores
-0.46 x, Table 1's best row averaged over its three seeds 0.44 x. The recipe
-was chosen on this profile's own test windows (as the sweep chooses its best trial, and as the
-paper chose its Table 1); on other data or another seed it is not tuned again.
+Trained in the quick run itself, two 3 x 24 runs side by side (seeds final_seed(0, 0) and
+final_seed(0, 1)) scored 0.409 / 0.411 x, 0.402 x averaged, on every window for 3 epochs (5 min
+31 s; the quick run 20 min 22 s), and 0.415 / 0.411 x, 0.405 x averaged, on 2,400 windows for 4
+epochs (4 min 30 s; the quick run 19 min 27 s): too near the 20 minutes for a noisy machine. The
+quick profile therefore trains two 3 x 16 runs for 4 epochs on the sweep's 2,400 windows, a little
+over half the cost. The sweep's best trial scores 0.46 x, Table 1's best row averaged over its
+three seeds 0.44 x. The recipe was chosen on this profile's own test windows (as the sweep
+chooses its best trial, and as the paper chose its Table 1); on other data or another seed it is
+not tuned again.
 
-`train_final(cfg, data, source)` returns a `FinalModel`: the record written to results (`final`)
+`train_final(cfg, data)` returns a `FinalModel`: the record written to results (`final`)
 and the ensemble. Each run's checkpoint is saved as runs/<profile>/artifacts/final_run_<k>.pt
 (`paths.final_run_checkpoint`), so `python -m convlstm_lib predict` can use any one of them.
 """
