@@ -1,6 +1,6 @@
 """Independent training runs side by side: one spawned process per slot, the cores shared out.
 
-`train_runs(jobs, source, workers)` trains every job, a (ModelConfig, TrainConfig) pair, through
+`train_runs(jobs, data, source, workers)` trains every job, a (ModelConfig, TrainConfig) pair, through
 `training.train_model` (scoring only the last epoch) and returns one `RunOutcome` per job, in the
 jobs' order. With `workers` == 1 the jobs train one after another in this process; with more,
 `workers` spawned processes take them, each with cpu_count // workers torch threads (unless
@@ -29,6 +29,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from . import paths
 from .model import ModelConfig, build_model
 from .training import TrainConfig, train_model
 
@@ -47,8 +48,6 @@ class DataSource:
     def for_profile(cls, cfg, max_train_windows: int | None = None) -> DataSource:
         """Profile `cfg`'s cache, cut like `datasets.prepare_datasets` cuts it (cfg.max_train_windows,
         seed cfg.seed), or to `max_train_windows` windows when given."""
-        from . import paths
-
         windows = cfg.max_train_windows if max_train_windows is None else max_train_windows
         return cls(str(paths.processed_dir(cfg.profile)), windows, cfg.seed)
 

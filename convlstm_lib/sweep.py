@@ -104,6 +104,7 @@ from .config import ProfileConfig, check_seed, get_profile
 from .errors import ConvLSTMError
 from .jsonio import write_json
 from .metrics import METRIC_KEYS
+from .multirun import worker_threads
 from .statuses import COUNTED_FAIL_STATUSES
 
 # Per-epoch metrics kept for the learning curves (runs/<profile>/HISTORY_FILE).
@@ -572,7 +573,7 @@ def _worker_main(spec: WorkerSpec) -> None:
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     cfg = get_profile(spec.cfg["profile"], **spec.cfg)
     if "OMP_NUM_THREADS" not in os.environ:  # K workers share the cores instead of each taking all
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // cfg.workers))
+        torch.set_num_threads(worker_threads(cfg.workers))
     data = subsample(load_datasets(spec.processed_dir), cfg.max_train_windows, cfg.seed)
     storage = open_storage(spec.storage)
     study = open_study(cfg, storage, spec.worker, data=data.info.get("fingerprint"))
