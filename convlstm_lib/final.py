@@ -50,7 +50,7 @@ import numpy as np
 from . import paths
 from .checkpoints import save_checkpoint
 from .config import ProfileConfig
-from .evaluation import predict_frames, score_predictions
+from .evaluation import evaluate_model
 from .model import ModelConfig, count_parameters
 from .multirun import DataSource, describe, train_runs
 from .seeds import SeedEnsemble
@@ -90,8 +90,8 @@ def train_final(cfg: ProfileConfig, data=None, device: str = "auto", progress: b
     `data`: the datasets `final_source(cfg)` names, if already loaded (its N6 test and N3 windows
     are scored either way). The record: the configuration (`model_config`, `train_config` of run
     0), `runs` (each run's seed, status, seconds, N6-test and N3 MSE), `params`, `wall_s` (all
-    runs, side by side), and the ensemble's `n6_test_*` and `n3_*` metrics (`evaluation`
-    reductions) with `members`, the runs it averages. ValueError when cfg.final_runs is 0.
+    runs, side by side), and the ensemble's `n6_test_*` and `n3_*` metrics (`evaluation.evaluate_model`)
+    with `members`, the runs it averages. ValueError when cfg.final_runs is 0.
     """
     if cfg.final_runs < 1:
         raise ValueError(f"final_runs: profile {cfg.profile!r} trains no final model (final_runs = 0)")
@@ -112,7 +112,6 @@ def train_final(cfg: ProfileConfig, data=None, device: str = "auto", progress: b
         "runs": [describe(o) for o in outcomes], "wall_s": wall_s, "members": len(members),
     }
     ensemble = SeedEnsemble(members) if members else None
-    if ensemble is not None:
-        for prefix, windows in (("n6_test", data.n6_test), ("n3", data.n3)):
-            record.update(score_predictions(predict_frames(ensemble, windows.inputs), windows, prefix))
+    if ensemble is not None:  # the averaged runs scored as any model is; no metrics if not finite
+        record.update(evaluate_model(ensemble, data, batch_size=cfg.final_batch_size) or {})
     return FinalModel(record, ensemble)
