@@ -281,6 +281,43 @@ def test_frames_as_channels_have_no_skip_of_their_own():
         assert channels(torch.rand(2, 1, 4, 36, 36)).abs().max() == 0, kind
 
 
+@pytest.mark.parametrize("kind", ["convlstm", "convgru", "convrnn"])
+def test_frames_as_channels_read_every_frame_in_one_step(kind):
+    """The stack's first cell takes the T frames as T channels; every frame reaches the output, and
+    the residual models still start at copy-last of the last frame."""
+    model = _model(model=kind, frames=3, frames_as_channels=True, kernels=4).eval()
+    assert model.cells[0].conv_x.in_channels == 3 and model.cells[1].conv_x.in_channels == 4
+    x = torch.rand(2, 3, 1, 36, 36)
+    if kind != "convlstm":
+        assert torch.allclose(model(x), x[:, -1], atol=1e-5)
+    _as_if_trained(model)
+    for frame in range(3):
+        y = x.clone()
+        y[:, frame] = torch.rand(2, 1, 36, 36)
+        assert (model(x) - model(y)).abs().max() > 1e-6, (kind, frame)
+    with pytest.raises(ValueError, match="reads its 3 frames as channels, got 2 frames"):
+        model(torch.rand(2, 2, 1, 36, 36))
+
+
+def test_frames_as_channels_is_one_step_of_the_stacked_frames():
+    """The same numbers as the stack fed one time step of the frames stacked along channels."""
+    stacked = _as_if_trained(_model(model="convgru", frames_as_channels=True, kernels=4)).eval()
+    one_step = ModelConfig(model="convgru", layers=2, kernels=4, in_channels=2, frames=1)
+    as_steps = RecurrentStack(one_step).eval()
+    as_steps.load_state_dict({k: v for k, v in stacked.state_dict().items() if not k.startswith("head.")},
+                             strict=False)
+    x = torch.rand(2, 2, 1, 36, 36)
+    expected = as_steps.hidden_sequence(x.transpose(1, 2))[-1]
+    assert torch.allclose(stacked.hidden_sequence(x)[-1], expected, atol=1e-6)
+
+
+def test_frames_as_channels_is_for_recurrent_models_only():
+    with pytest.raises(ValueError, match="^frames_as_channels: only for the recurrent models"):
+        ModelConfig(model="simvp", frames_as_channels=True)
+    with pytest.raises(ValueError, match="^frames_as_channels: must be true or false"):
+        ModelConfig(frames_as_channels=1)
+
+
 def test_simvp_handles_odd_frame_sizes():
     model = _model(model="simvp", height=13, width=11)
     assert model(torch.rand(2, 2, 1, 13, 11)).shape == (2, 1, 13, 11)
