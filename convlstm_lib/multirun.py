@@ -67,6 +67,7 @@ class RunOutcome:
     model: nn.Module
     model_config: ModelConfig
     train_config: TrainConfig
+    train_windows: int  # the windows it trained on
 
 
 Job = tuple[ModelConfig, TrainConfig]
@@ -82,10 +83,10 @@ def _cached_data(source: DataSource):
     return source.load()
 
 
-def _train_one(job: Job, data) -> tuple[str, dict[str, float], float, dict[str, torch.Tensor]]:
+def _train_one(job: Job, data) -> tuple[str, dict[str, float], float, dict[str, torch.Tensor], int]:
     result = train_model(job[0], job[1], data, progress=False, score_every_epoch=False)
     state = {k: v.detach().cpu() for k, v in result.model.state_dict().items()}
-    return result.status, dict(result.metrics), result.runtime_s, state
+    return result.status, dict(result.metrics), result.runtime_s, state, result.train_windows
 
 
 def _worker_init(threads: int | None) -> None:
@@ -129,11 +130,11 @@ def train_runs(jobs: list[Job], data=None, source: DataSource | None = None, wor
     finally:
         bar.close()
     outcomes = []
-    for (model_cfg, train_cfg), (status, metrics, runtime_s, state) in zip(jobs, raw, strict=True):
+    for (model_cfg, train_cfg), (status, metrics, runtime_s, state, windows) in zip(jobs, raw, strict=True):
         model = build_model(model_cfg)
         model.load_state_dict(state)
         model.eval()
-        outcomes.append(RunOutcome(status, metrics, runtime_s, model, model_cfg, train_cfg))
+        outcomes.append(RunOutcome(status, metrics, runtime_s, model, model_cfg, train_cfg, windows))
     return outcomes
 
 

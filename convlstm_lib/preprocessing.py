@@ -106,6 +106,18 @@ class OutlierReport:
         """(N,) bool: sequences with at least one flagged transition (removed from 'cleaned')."""
         return self.flagged.any(axis=1)
 
+    def jump_targets(self, seq: np.ndarray, frame: np.ndarray) -> np.ndarray:
+        """(M,) bool over windows with target frame `frame` (M,) of sequence `seq` (M,): the
+        transition into the target, frame - 1 -> frame, is flagged. No input foretells such a
+        target (training.TrainConfig.drop_jump_targets)."""
+        seq, frame = np.asarray(seq), np.asarray(frame)
+        n, steps = self.flagged.shape
+        if len(seq) and (seq.min() < 0 or seq.max() >= n or frame.min() < 1 or frame.max() > steps):
+            raise ValueError(
+                f"seq/frame: windows outside the {n} sequences x {steps + 1} frames the outlier report covers"
+            )
+        return self.flagged[seq, frame - 1]
+
     @property
     def n_transitions(self) -> int:
         return int(self.flagged.size)

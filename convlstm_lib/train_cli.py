@@ -46,6 +46,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--kernel-size", type=int, default=m.kernel_size, help="odd kernel side (default %(default)s)"
     )
     parser.add_argument("--activation", choices=ACTIVATIONS, default=m.activation, help="output activation")
+    parser.add_argument(
+        "--frames-as-channels", action="store_true",
+        help="recurrent models: read the input frames as the channels of one time step"
+        " (the final model's way)",
+    )
     parser.add_argument("--lr", type=float, default=t.lr, help="learning rate (default %(default)s)")
     parser.add_argument(
         "--batch-size", type=int, default=t.batch_size, help="batch size (default %(default)s)"
@@ -69,6 +74,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         help="subsample the training set (default: the profile's value)",
+    )
+    parser.add_argument(
+        "--drop-jump-targets", action="store_true",
+        help="train without the windows whose target follows a transition flagged as an outlier jump",
     )
     parser.add_argument(
         "--task", default=t.task,
@@ -96,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         cfg = get_profile(args.profile, seed=args.seed)
         model_cfg = ModelConfig(
             model=args.model, layers=args.layers, kernels=args.kernels, kernel_size=args.kernel_size,
-            activation=args.activation,
+            activation=args.activation, frames_as_channels=args.frames_as_channels,
         )
         train_cfg = TrainConfig(
             dataset=args.dataset,
@@ -109,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
             precision=args.precision,
             task=args.task,
             lr_schedule=args.lr_schedule or cfg.lr_schedule,
+            drop_jump_targets=args.drop_jump_targets,
             max_train_windows=cfg.max_train_windows
             if args.max_train_windows is None
             else args.max_train_windows,

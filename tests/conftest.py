@@ -58,18 +58,27 @@ def blob_windows():
 @pytest.fixture(scope="session")
 def blob_data():
     """Factory of a stand-in for `datasets.Datasets` built from blob windows (all four training sets
-    the same): blob_data(n_train=16, n_test=4, clean=True)."""
+    the same): blob_data(n_train=16, n_test=4, clean=True, jump_targets=()). Training window k is
+    sequence k with target frame 3; its outlier report flags the transition into the target of the
+    windows listed in `jump_targets`, and no other."""
     from types import SimpleNamespace
 
-    from convlstm_lib.preprocessing import Scaler
+    import numpy as np
 
-    def make(n_train: int = 16, n_test: int = 4, clean: bool = True):
+    from convlstm_lib.preprocessing import OutlierReport, Scaler
+
+    def make(n_train: int = 16, n_test: int = 4, clean: bool = True, jump_targets=()):
         train = _blob_windows(n_train, 0, clean)
+        flagged = np.zeros((n_train, 15), bool)
+        flagged[list(jump_targets), train.frame[0] - 1] = True
+        m = flagged.size
+        outliers = OutlierReport(flagged, np.zeros((m, 1)), np.zeros(m), 1.0, np.ones(1))
         return SimpleNamespace(
             train={k: train for k in ("base", "cleaned", "denoised", "processed")},
             n6_test=_blob_windows(n_test, 1, clean),
             n3=_blob_windows(n_test + 2, 2, clean),
             scaler=Scaler(-3.0, 260.0),
+            outliers=outliers,
         )
 
     return make

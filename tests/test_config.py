@@ -36,6 +36,9 @@ def test_overrides_apply_and_lists_become_tuples():
         ({"activations": ["sigmoid"]}, "activations"),
         ({"lr_schedule": "cosine"}, "^lr_schedule:"),
         ({"no_such_field": 1}, "no_such_field"),
+        ({"final_model": "simvp"}, "^final_frames_as_channels: only for the recurrent models"),
+        ({"final_drop_jump_targets": "yes"}, "^final_drop_jump_targets: must be true or false"),
+        ({"final_frames_as_channels": 0}, "^final_frames_as_channels: must be true or false"),
     ],
 )
 def test_bad_values_name_the_field(overrides, match):

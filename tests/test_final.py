@@ -23,6 +23,8 @@ def test_the_jobs_follow_the_profile_with_a_seed_of_their_own_each():
     model_cfg, train_cfg = jobs[0]
     assert (model_cfg.model, model_cfg.layers, model_cfg.kernels, model_cfg.activation) == (
         cfg.final_model, cfg.final_layers, cfg.final_kernels, cfg.final_activation)
+    assert model_cfg.frames_as_channels is cfg.final_frames_as_channels is True
+    assert train_cfg.drop_jump_targets is cfg.final_drop_jump_targets is True
     assert (train_cfg.dataset, train_cfg.optimizer, train_cfg.lr, train_cfg.batch_size, train_cfg.epochs) == (
         cfg.final_dataset, cfg.final_optimizer, cfg.final_lr, cfg.final_batch_size, cfg.final_epochs)
     assert train_cfg.lr_schedule == cfg.lr_schedule and train_cfg.device == "cpu"
@@ -36,12 +38,13 @@ def test_the_jobs_follow_the_profile_with_a_seed_of_their_own_each():
 
 def test_the_runs_are_saved_and_their_average_is_what_is_scored(blob_data, runs_root):
     cfg = get_profile("smoke", final_epochs=2)
-    data = blob_data(n_train=16)
+    data = blob_data(n_train=16, jump_targets=(3, 7))
     result = final.train_final(cfg, data=data, device="cpu")
     record = result.record
     seeds = [final.final_seed(cfg.seed, k) for k in range(cfg.final_runs)]
     assert [r["seed"] for r in record["runs"]] == seeds
-    assert record["members"] == cfg.final_runs and record["train_windows"] == 16 and record["params"] > 0
+    assert record["members"] == cfg.final_runs and record["params"] > 0
+    assert (record["set_windows"], record["train_windows"]) == (16, 14)  # the two jump targets left out
     assert record["model_config"]["kernels"] == cfg.final_kernels and record["train_config"]["epochs"] == 2
     predictions = []
     for k, run in enumerate(record["runs"]):

@@ -280,3 +280,18 @@ def test_full_n6_training_sets_have_the_expected_sizes(generated_n6):
     kept = 400 - report.n_flagged_sequences
     assert len(sets["base"]) == len(sets["denoised"]) == 4000
     assert len(sets["cleaned"]) == len(sets["processed"]) == 10 * kept
+
+
+def test_jump_targets_are_the_windows_whose_target_follows_a_flagged_transition():
+    """Transition t of the report is frame t -> t + 1: a window with target frame f follows transition
+    f - 1 (worked by hand; the inputs' transition f - 2 does not count)."""
+    from convlstm_lib.preprocessing import OutlierReport
+
+    flagged = np.array([[False, True, False], [False, False, True]])
+    report = OutlierReport(flagged, np.zeros((6, 1)), np.zeros(6), 1.0, np.ones(1))
+    seq, frame = np.array([0, 0, 1, 1, 1]), np.array([2, 3, 3, 2, 1])
+    assert report.jump_targets(seq, frame).tolist() == [True, False, True, False, False]
+    with pytest.raises(ValueError, match="outside the 2 sequences x 4 frames"):
+        report.jump_targets(np.array([0]), np.array([4]))
+    with pytest.raises(ValueError, match="outside"):
+        report.jump_targets(np.array([2]), np.array([1]))

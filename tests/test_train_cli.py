@@ -39,6 +39,8 @@ def test_train_cli_writes_model_and_metrics(tmp_path, cli_command):
             "200",
             "--lr-schedule",
             "linear",
+            "--frames-as-channels",
+            "--drop-jump-targets",
             "--out",
             str(out),
             "--quiet",
@@ -58,7 +60,9 @@ def test_train_cli_writes_model_and_metrics(tmp_path, cli_command):
     assert summary["train_windows"] == 200 and summary["train_config"]["max_train_windows"] == 200
     assert summary["train_config"]["lr_schedule"] == "linear"
     assert "n6_test_mse" in summary["metrics"] and "n6_test_mse" in proc.stdout
-    assert load_checkpoint(out / "model.pt").model_config.kernels == 4
+    assert summary["train_config"]["drop_jump_targets"] and summary["model_config"]["frames_as_channels"]
+    checkpoint = load_checkpoint(out / "model.pt")
+    assert checkpoint.model_config.kernels == 4 and checkpoint.model_config.frames_as_channels
 
 
 def test_train_cli_bad_parameter_is_one_line_exit_2(tmp_path, project_dirs, run_cli):
@@ -72,7 +76,9 @@ def test_train_cli_unknown_model_and_emulated_bf16_are_one_line_exit_2(tmp_path,
 
     from convlstm_lib.precision import native_bf16
 
-    cases = [(["--model", "tau"], "model"), (["--lr-schedule", "cosine"], "lr_schedule")]
+    cases = [(["--model", "tau"], "model"), (["--lr-schedule", "cosine"], "lr_schedule"),
+             (["--model", "simvp", "--frames-as-channels"], "frames_as_channels"),
+             (["--task", "interpolate-2", "--drop-jump-targets"], "drop_jump_targets")]
     if not native_bf16(torch.device("cpu")):
         cases.append((["--precision", "bf16"], "precision bf16"))
     for extra, word in cases:

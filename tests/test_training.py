@@ -239,6 +239,35 @@ def test_max_train_windows_subsamples_once(data):
     assert cut.metrics != full.metrics  # it trained on fewer windows, not on all of them
 
 
+def test_drop_jump_targets_trains_without_exactly_the_flagged_targets(blob_data):
+    """The same run as on a training set from which those windows were deleted by hand."""
+    data = blob_data(n_train=16, jump_targets=(2, 5, 11))
+    cfg = TrainConfig(epochs=1, batch_size=8, collapse_std=0.0, drop_jump_targets=True)
+    dropped = train_model(TINY, cfg, data, progress=False)
+    assert dropped.status == "complete" and dropped.train_windows == 13
+    by_hand = blob_data(n_train=16)
+    kept = np.setdiff1d(np.arange(16), [2, 5, 11])
+    by_hand.train = {name: ws.subset(kept) for name, ws in by_hand.train.items()}
+    plain = train_model(TINY, TrainConfig(epochs=1, batch_size=8, collapse_std=0.0), by_hand, progress=False)
+    assert dropped.metrics == plain.metrics
+    kept_all = train_model(TINY, TrainConfig(epochs=1, batch_size=8, collapse_std=0.0), data, progress=False)
+    assert kept_all.train_windows == 16
+    cut = train_model(TINY, TrainConfig(epochs=1, batch_size=4, collapse_std=0.0, drop_jump_targets=True,
+                                        max_train_windows=10), data, progress=False)
+    assert cut.train_windows == 10  # dropped first, then cut to the windows asked for
+
+
+def test_drop_jump_targets_needs_extrapolation_and_an_outlier_report(blob_data):
+    with pytest.raises(ValueError, match="^drop_jump_targets: only for extrapolation.*interpolate-2"):
+        TrainConfig(task="interpolate-2", drop_jump_targets=True)
+    with pytest.raises(ValueError, match="^drop_jump_targets: must be true or false"):
+        TrainConfig(drop_jump_targets="yes")
+    data = blob_data()
+    del data.outliers
+    with pytest.raises(ValueError, match="^drop_jump_targets: these data carry no outlier report"):
+        train_model(TINY, TrainConfig(epochs=1, drop_jump_targets=True), data, progress=False)
+
+
 # --- model kinds and precision -------------------------------------------------------------
 
 
