@@ -30,12 +30,12 @@ import numpy as np
 
 from . import paths
 from .atomic import atomic_path
+from .config import TRAINING_SETS
 from .errors import ConvLSTMError
 from .jsonio import jsonable, write_json
 from .preprocessing import (
     DEFAULT_H,
     TEST_FRAMES,
-    TRAINING_SETS,
     OutlierReport,
     Scaler,
     WindowSet,

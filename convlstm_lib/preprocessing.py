@@ -22,7 +22,6 @@ from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 TEST_FRAMES: tuple[int, int] = (3, 15)
-TRAINING_SETS: tuple[str, ...] = ("base", "cleaned", "denoised", "processed")
 
 # ---------------------------------------------------------------------------------------------
 # Scaling

@@ -7,6 +7,7 @@ import pytest
 from scipy import stats
 
 from convlstm_lib import preprocessing as pp
+from convlstm_lib.config import TRAINING_SETS
 
 # ----------------------------------------------------------------------------- scaling
 
@@ -221,7 +222,7 @@ def test_build_training_sets_four_sets():
     train, test = pp.make_windows(seqs, clean=clean_seqs)
     flagged = np.array([False, True, False, False, True, False])
     sets = pp.build_training_sets(train, flagged)
-    assert list(sets) == list(pp.TRAINING_SETS)
+    assert list(sets) == list(TRAINING_SETS)
     sizes = {k: len(v) for k, v in sets.items()}
     assert sizes == {"base": 60, "cleaned": 40, "denoised": 60, "processed": 40}
     for name in ("cleaned", "processed"):
