@@ -30,8 +30,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import paths
-from .model import ModelConfig, build_model
-from .training import TrainConfig, train_model
+from .model import ModelConfig
+from .training import TrainConfig, build_model, train_model
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class RunOutcome:
     metrics: dict[str, float]
     runtime_s: float
     model: nn.Module
-    model_config: ModelConfig
+    model_config: ModelConfig  # as built for the job's task (`TrainResult.model_config`)
     train_config: TrainConfig
     train_windows: int  # the windows it trained on
 
@@ -83,10 +83,11 @@ def _cached_data(source: DataSource):
     return source.load()
 
 
-def _train_one(job: Job, data) -> tuple[str, dict[str, float], float, dict[str, torch.Tensor], int]:
+def _train_one(job: Job, data) -> tuple[str, dict, float, dict[str, torch.Tensor], int, ModelConfig]:
     result = train_model(job[0], job[1], data, progress=False, score_every_epoch=False)
     state = {k: v.detach().cpu() for k, v in result.model.state_dict().items()}
-    return result.status, dict(result.metrics), result.runtime_s, state, result.train_windows
+    return (result.status, dict(result.metrics), result.runtime_s, state, result.train_windows,
+            result.model_config)
 
 
 def _worker_init(threads: int | None) -> None:
@@ -130,8 +131,9 @@ def train_runs(jobs: list[Job], data=None, source: DataSource | None = None, wor
     finally:
         bar.close()
     outcomes = []
-    for (model_cfg, train_cfg), (status, metrics, runtime_s, state, windows) in zip(jobs, raw, strict=True):
-        model = build_model(model_cfg)
+    for (_, train_cfg), (status, metrics, runtime_s, state, windows, model_cfg) in zip(jobs, raw,
+                                                                                       strict=True):
+        model = build_model(model_cfg, train_cfg.seed, train_cfg.task)  # the task's network, then its weights
         model.load_state_dict(state)
         model.eval()
         outcomes.append(RunOutcome(status, metrics, runtime_s, model, model_cfg, train_cfg, windows))

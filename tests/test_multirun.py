@@ -41,6 +41,26 @@ def test_runs_in_this_process_are_the_runs_train_model_gives_in_the_jobs_order(d
     assert record["seed"] == 4 and record["n6_test_mse"] == outcomes[1].metrics["n6_test_mse"]
 
 
+def test_a_run_of_another_task_comes_back_as_the_network_that_task_built(blob_windows):
+    """The weights return into the network built for the job's task: a SimVP reading 4 frames, not
+    the 2 its ModelConfig says before the task is applied."""
+    from types import SimpleNamespace
+
+    from convlstm_lib.preprocessing import Scaler
+    from convlstm_lib.tasks import Task
+
+    train = blob_windows(16, 0, inputs=4)
+    four = SimpleNamespace(task=Task("extrapolate", 4), train={name: train for name in ("base", "processed")},
+                           n6_test=blob_windows(4, 1, inputs=4), n3=blob_windows(6, 2, inputs=4),
+                           scaler=Scaler(-3.0, 260.0))
+    job = (ModelConfig(model="simvp", layers=1, kernels=4), _job(5, task="extrapolate-4")[1])
+    outcome = multirun.train_runs([job], data=four)[0]
+    alone = train_model(*job, four, progress=False, score_every_epoch=False)
+    assert outcome.model_config.frames == 4 and outcome.metrics == alone.metrics
+    np.testing.assert_array_equal(predict_frames(outcome.model, four.n6_test.inputs),
+                                  predict_frames(alone.model, four.n6_test.inputs))
+
+
 def test_bad_calls_say_what_is_missing(data, tmp_path):
     with pytest.raises(ValueError, match="workers: must be >= 1"):
         multirun.train_runs([_job(1)], data=data, workers=0)
