@@ -33,7 +33,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import check_at_least, interleaved_step_times  # noqa: E402
-from convlstm_lib.model import ModelConfig, build_model  # noqa: E402
+from convlstm_lib.models.build import build_model  # noqa: E402
+from convlstm_lib.models.settings import ModelConfig  # noqa: E402
 
 
 class PeerConvLSTMCell(nn.Module):

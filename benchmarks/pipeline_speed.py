@@ -32,9 +32,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from convlstm_lib import corruption, preprocessing  # noqa: E402
-from convlstm_lib.course_io import read_course_csv  # noqa: E402
-from convlstm_lib.generator import generate_set, write_dataset  # noqa: E402
+from convlstm_lib.data import (
+    corruption,
+    preprocessing,  # noqa: E402
+)
+from convlstm_lib.data.course_io import read_course_csv  # noqa: E402
+from convlstm_lib.data.generator import generate_set, write_dataset  # noqa: E402
 
 BUDGETS_S = {"generate": 30.0, "read_csv": 1.0, "preprocess_n6": 20.0, "corrupt_100_levels": 10.0}
 

@@ -46,10 +46,12 @@ from benchmarks.common import check_at_least  # noqa: E402
 from convlstm_lib import paths  # noqa: E402
 from convlstm_lib.atomic import write_text  # noqa: E402
 from convlstm_lib.config import get_profile  # noqa: E402
-from convlstm_lib.devices import check_device  # noqa: E402
-from convlstm_lib.model import ModelConfig, build_model  # noqa: E402
-from convlstm_lib.precision import MSE_TOLERANCE, device_key, native_bf16, read_verdicts  # noqa: E402
-from convlstm_lib.training import TrainConfig, train_model  # noqa: E402
+from convlstm_lib.models.build import build_model  # noqa: E402
+from convlstm_lib.models.settings import ModelConfig  # noqa: E402
+from convlstm_lib.training.devices import check_device  # noqa: E402
+from convlstm_lib.training.loop import train_model  # noqa: E402
+from convlstm_lib.training.precision import MSE_TOLERANCE, device_key, native_bf16, read_verdicts  # noqa: E402
+from convlstm_lib.training.settings import TrainConfig  # noqa: E402
 
 CPU = torch.device("cpu")
 
@@ -201,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.threads:
         torch.set_num_threads(args.threads)
-    from convlstm_lib.datasets import prepare_datasets
+    from convlstm_lib.data.datasets import prepare_datasets
 
     try:
         device = check_device(args.device)

@@ -26,11 +26,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from convlstm_lib import task_models  # noqa: E402
-from convlstm_lib.model import ModelConfig  # noqa: E402
-from convlstm_lib.preprocessing import Scaler  # noqa: E402
-from convlstm_lib.tasks import INTERPOLATE, PAPER_TASK, Task, TaskData, task_windows  # noqa: E402
-from convlstm_lib.training import TrainConfig, train_model  # noqa: E402
+from convlstm_lib.data.preprocessing import Scaler  # noqa: E402
+from convlstm_lib.data.tasks import INTERPOLATE, PAPER_TASK, Task, TaskData, task_windows  # noqa: E402
+from convlstm_lib.models import build as task_models  # noqa: E402
+from convlstm_lib.models.settings import ModelConfig  # noqa: E402
+from convlstm_lib.training.loop import train_model  # noqa: E402
+from convlstm_lib.training.settings import TrainConfig  # noqa: E402
 
 TASKS = (PAPER_TASK, INTERPOLATE, Task("extrapolate", 4), Task("extrapolate", 11))
 

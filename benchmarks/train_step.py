@@ -41,7 +41,9 @@ if str(ROOT) not in sys.path:
 
 from benchmarks.common import interleaved_step_times, timed_step  # noqa: E402
 from convlstm_lib.config import PROFILES  # noqa: E402
-from convlstm_lib.model import ModelConfig, build_model, train_step_flops  # noqa: E402
+from convlstm_lib.models.build import build_model  # noqa: E402
+from convlstm_lib.models.settings import ModelConfig  # noqa: E402
+from convlstm_lib.models.stack import train_step_flops  # noqa: E402
 
 
 def reference_of(model: torch.nn.Module) -> torch.nn.Module:

@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from .errors import OutputPathError
+from convlstm_lib.errors import OutputPathError
 
 
 def _umask() -> int:

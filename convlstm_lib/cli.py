@@ -10,14 +10,16 @@ import argparse
 import importlib
 import sys
 
-from .errors import ConvLSTMError
+from convlstm_lib.errors import ConvLSTMError
 
 COMMANDS: dict[str, tuple[str, str]] = {
-    "generate": ("convlstm_lib.generator", "generate the N6/N3 sequences as course CSVs + ground truth"),
-    "inspect": ("convlstm_lib.course_io", "summarise a course CSV (rows, sequences, frames, min/max/mean)"),
-    "train": ("convlstm_lib.train_cli", "train one model (any kind) on one of the four training sets"),
-    "predict": ("convlstm_lib.predict", "predict frames 4 and 16 (CSV) or next frames (.npy)"),
-    "sweep": ("convlstm_lib.sweep", "run or resume the profile's hyper-parameter sweep (Optuna)"),
+    "generate": ("convlstm_lib.data.generator", "generate the N6/N3 sequences as course CSVs + ground truth"),
+    "inspect": ("convlstm_lib.data.course_io",
+                "summarise a course CSV (rows, sequences, frames, min/max/mean)"),
+    "train": ("convlstm_lib.training.train_cli",
+              "train one model (any kind) on one of the four training sets"),
+    "predict": ("convlstm_lib.training.predict", "predict frames 4 and 16 (CSV) or next frames (.npy)"),
+    "sweep": ("convlstm_lib.experiments.sweep", "run or resume the profile's hyper-parameter sweep (Optuna)"),
 }
 
 

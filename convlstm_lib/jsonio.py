@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .atomic import write_text
+from convlstm_lib.atomic import write_text
 
 
 def jsonable(obj: Any) -> Any:

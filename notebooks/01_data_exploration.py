@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -48,14 +48,16 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from convlstm_lib import calibration, paths, sources, tables
+from convlstm_lib import paths
 from convlstm_lib.atomic import write_text
-from convlstm_lib.calibration import REAL, SPREAD_SEEDS
 from convlstm_lib.config import get_profile
-from convlstm_lib.course_io import TEST_FRAMES
-from convlstm_lib.figures import save_figure, show_sequences
-from convlstm_lib.generator import UNMATCHED, GeneratorConfig, generate_set
-from convlstm_lib.preprocessing import score_flags
+from convlstm_lib.data import calibration, sources
+from convlstm_lib.data.calibration import REAL, SPREAD_SEEDS
+from convlstm_lib.data.course_io import TEST_FRAMES
+from convlstm_lib.data.generator import UNMATCHED, GeneratorConfig, generate_set
+from convlstm_lib.data.preprocessing import score_flags
+from convlstm_lib.report import tables
+from convlstm_lib.report.figures import save_figure, show_sequences
 
 cfg = get_profile(profile, seed=seed)
 

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -43,10 +43,11 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from convlstm_lib import corruption, preprocessing, sources, tables
 from convlstm_lib.config import get_profile
-from convlstm_lib.datasets import prepare_datasets
-from convlstm_lib.figures import save_figure
+from convlstm_lib.data import corruption, preprocessing, sources
+from convlstm_lib.data.datasets import prepare_datasets
+from convlstm_lib.report import tables
+from convlstm_lib.report.figures import save_figure
 
 cfg = get_profile(profile, seed=seed)
 

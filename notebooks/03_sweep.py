@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -47,9 +47,10 @@ import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 from matplotlib.ticker import MaxNLocator
 
-from convlstm_lib import artifacts, sweep, tables
 from convlstm_lib.config import get_profile
-from convlstm_lib.figures import save_figure
+from convlstm_lib.experiments import sweep, sweep_record, sweep_space
+from convlstm_lib.report import artifacts, tables
+from convlstm_lib.report.figures import save_figure
 
 cfg = get_profile(profile, seed=seed)
 
@@ -82,7 +83,9 @@ cfg = get_profile(profile, seed=seed)
 # %%
 import pandas as pd
 
-from convlstm_lib.model import ModelConfig, build_model, count_parameters, train_step_flops
+from convlstm_lib.models.build import build_model, count_parameters
+from convlstm_lib.models.settings import ModelConfig
+from convlstm_lib.models.stack import train_step_flops
 
 sizes = {
     "smallest in this profile": ModelConfig(layers=cfg.layers_min, kernels=cfg.kernels_min),
@@ -113,8 +116,8 @@ tables.for_reader(pd.DataFrame(
 start = time.perf_counter()
 study = sweep.run_sweep(cfg, progress=True)
 elapsed = time.perf_counter() - start
-trials = sweep.load_trials(cfg)
-summary = sweep.summarise(trials)
+trials = sweep_record.load_trials(cfg)
+summary = sweep_record.summarise(trials)
 statuses = ", ".join(f"{count} {status}" for status, count in summary["status_counts"].items())
 # For the report's first page: how many of the profile's trials ran, and the budget that may cut them.
 artifacts.write_result("sweep", {
@@ -140,8 +143,8 @@ display(Markdown(
 # noise-free frames of the generated data), the status and the run time.
 
 # %%
-shown = ["number", "status", *sweep.PARAM_NAMES, "n6_test_mse", "n6_test_ssim", "n3_mse", "n6_test_clean_mse",
-         "epochs_run", "runtime_s"]
+shown = ["number", "status", *sweep_space.PARAM_NAMES, "n6_test_mse", "n6_test_ssim", "n3_mse",
+         "n6_test_clean_mse", "epochs_run", "runtime_s"]
 table = trials[shown].sort_values("n6_test_mse", na_position="last")
 display(tables.for_reader(table, caption="The trials, best first",
                           missing_note="A dash: the trial has no such number (it did not complete, or "

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -45,26 +45,20 @@ import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown, display
 
-from convlstm_lib import (
-    artifacts,
-    baselines,
-    course_io,
-    metrics,
-    paper,
-    paths,
-    results,
-    seeds,
-    sources,
-    tables,
-)
-from convlstm_lib.checkpoints import load_checkpoint
+from convlstm_lib import paths
 from convlstm_lib.config import get_profile
-from convlstm_lib.datasets import prepare_datasets
-from convlstm_lib.evaluation import predict_frames
-from convlstm_lib.figures import save_figure
-from convlstm_lib.multirun import DataSource
+from convlstm_lib.data import course_io, sources
+from convlstm_lib.data.datasets import prepare_datasets
+from convlstm_lib.experiments import baselines, paper, seeds
+from convlstm_lib.experiments import table1 as results
+from convlstm_lib.experiments.sweep_record import load_history, load_trials
+from convlstm_lib.report import artifacts, tables
 from convlstm_lib.report.claims import loss_by_set
-from convlstm_lib.sweep import load_history, load_trials
+from convlstm_lib.report.figures import save_figure
+from convlstm_lib.training import metrics
+from convlstm_lib.training.checkpoints import load_checkpoint
+from convlstm_lib.training.evaluation import predict_frames
+from convlstm_lib.training.multirun import DataSource
 
 cfg = get_profile(profile, seed=seed)
 ds = prepare_datasets(cfg, progress=False)
@@ -493,9 +487,9 @@ display(tables.for_reader(pd.DataFrame(checks), caption="The course-format predi
 # estimate. The run below measures it again; the course CSVs take whichever row is lowest.
 
 # %%
-from convlstm_lib import floors, task_study
-from convlstm_lib.course_io import TEST_FRAMES
-from convlstm_lib.datasets import load_datasets
+from convlstm_lib.data.course_io import TEST_FRAMES
+from convlstm_lib.data.datasets import load_datasets
+from convlstm_lib.experiments import floors, task_study
 
 full = load_datasets(paths.processed_dir(cfg.profile))  # every training window (the study subsamples itself)
 study = task_study.run_study(cfg, full, raw, best_path, progress=False)

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -45,12 +45,15 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
-from convlstm_lib import artifacts, corruption, paths, robustness, tables
-from convlstm_lib.checkpoints import load_checkpoint
+from convlstm_lib import paths
 from convlstm_lib.config import get_profile
-from convlstm_lib.datasets import prepare_datasets
-from convlstm_lib.figures import save_figure
+from convlstm_lib.data import corruption
+from convlstm_lib.data.datasets import prepare_datasets
+from convlstm_lib.experiments import robustness
+from convlstm_lib.report import artifacts, tables
 from convlstm_lib.report.claims import NOT_TESTED, judge
+from convlstm_lib.report.figures import save_figure
+from convlstm_lib.training.checkpoints import load_checkpoint
 
 cfg = get_profile(profile, seed=seed)
 ds = prepare_datasets(cfg, progress=False)

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -49,14 +49,19 @@ import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown, display
 
-from convlstm_lib import artifacts, baselines, final, floors, metrics, paths, results, sources, tables
-from convlstm_lib.checkpoints import load_checkpoint
+from convlstm_lib import paths
 from convlstm_lib.config import MODELS, get_profile
-from convlstm_lib.course_io import TEST_FRAMES
-from convlstm_lib.datasets import prepare_datasets
-from convlstm_lib.evaluation import predict_frames
-from convlstm_lib.figures import save_figure
-from convlstm_lib.sweep import best_per_model, load_trials
+from convlstm_lib.data import sources
+from convlstm_lib.data.course_io import TEST_FRAMES
+from convlstm_lib.data.datasets import prepare_datasets
+from convlstm_lib.experiments import baselines, final, floors
+from convlstm_lib.experiments import table1 as results
+from convlstm_lib.experiments.sweep_record import best_per_model, load_trials
+from convlstm_lib.report import artifacts, tables
+from convlstm_lib.report.figures import save_figure
+from convlstm_lib.training import metrics
+from convlstm_lib.training.checkpoints import load_checkpoint
+from convlstm_lib.training.evaluation import predict_frames
 
 cfg = get_profile(profile, seed=seed)
 ds = prepare_datasets(cfg, progress=False)

@@ -30,7 +30,7 @@ def _blob_windows(n: int, seed: int = 0, clean: bool = True, side: int = 36, noi
     """
     import numpy as np
 
-    from convlstm_lib.preprocessing import WindowSet
+    from convlstm_lib.data.preprocessing import WindowSet
 
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:side, 0:side]
@@ -65,7 +65,7 @@ def blob_data():
 
     import numpy as np
 
-    from convlstm_lib.preprocessing import OutlierReport, Scaler
+    from convlstm_lib.data.preprocessing import OutlierReport, Scaler
 
     def make(n_train: int = 16, n_test: int = 4, clean: bool = True, jump_targets=()):
         train = _blob_windows(n_train, 0, clean)
@@ -91,7 +91,7 @@ def generated_n6_400():
     are read-only, so no test can change what the others see."""
     import numpy as np
 
-    from convlstm_lib.generator import generate_set
+    from convlstm_lib.data.generator import generate_set
 
     s = generate_set(6, 400, seed=0)
     for value in vars(s).values():

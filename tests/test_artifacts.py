@@ -8,11 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from convlstm_lib import artifacts, course_io
-from convlstm_lib.checkpoints import save_checkpoint
-from convlstm_lib.model import ModelConfig
-from convlstm_lib.preprocessing import Scaler
-from convlstm_lib.training import TrainConfig, build_model
+from convlstm_lib.data import course_io
+from convlstm_lib.data.preprocessing import Scaler
+from convlstm_lib.models.build import build_model
+from convlstm_lib.models.settings import ModelConfig
+from convlstm_lib.report import artifacts
+from convlstm_lib.training.checkpoints import save_checkpoint
+from convlstm_lib.training.settings import TrainConfig
 
 
 def test_write_result_is_strict_json_under_the_profiles_results(project_dirs):
@@ -54,8 +56,8 @@ def test_copy_checkpoint_resolves_relative_to_the_runs_dir(project_dirs):
 
 def test_predict_course_files_writes_both_sets_in_the_course_test_format(project_dirs):
     cfg = ModelConfig(layers=1, kernels=2)
-    ckpt = save_checkpoint(project_dirs / "m.pt", build_model(cfg, 0), cfg, TrainConfig(), Scaler(0.0, 255.0),
-                           {}, "complete")
+    ckpt = save_checkpoint(project_dirs / "m.pt", build_model(cfg, seed=0), cfg, TrainConfig(),
+                           Scaler(0.0, 255.0), {}, "complete")
     data = project_dirs / "course"
     for name, n in (("n6", 3), ("n3", 2)):
         course_io.write_course_csv(data / f"train_data_{name}.csv", np.full((n, 14, 36, 36), 100.0))

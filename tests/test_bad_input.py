@@ -22,12 +22,14 @@ import optuna
 import pytest
 import torch
 
-from convlstm_lib import cli, course_io, paths
-from convlstm_lib.checkpoints import save_checkpoint
-from convlstm_lib.generator import write_dataset
-from convlstm_lib.model import ModelConfig
-from convlstm_lib.preprocessing import Scaler
-from convlstm_lib.training import TrainConfig, build_model
+from convlstm_lib import cli, paths
+from convlstm_lib.data import course_io
+from convlstm_lib.data.generator import write_dataset
+from convlstm_lib.data.preprocessing import Scaler
+from convlstm_lib.models.build import build_model
+from convlstm_lib.models.settings import ModelConfig
+from convlstm_lib.training.checkpoints import save_checkpoint
+from convlstm_lib.training.settings import TrainConfig
 
 CFG = ModelConfig(layers=1, kernels=2)
 
@@ -39,7 +41,7 @@ def base(tmp_path_factory) -> Path:
     write_dataset(root / "data" / "generated" / "smoke", seed=0, n6=24, n3=8, progress=False)
     save_checkpoint(
         root / "model.pt",
-        build_model(CFG, 0),
+        build_model(CFG, seed=0),
         CFG,
         TrainConfig(),
         Scaler(-20.0, 270.0),

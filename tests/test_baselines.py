@@ -7,8 +7,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from convlstm_lib import baselines, metrics
-from convlstm_lib.preprocessing import WindowSet
+from convlstm_lib.data.preprocessing import WindowSet
+from convlstm_lib.experiments import baselines
+from convlstm_lib.training import metrics
 
 
 def _blob(cy: float, cx: float, size: int = 36, sigma: float = 2.5) -> np.ndarray:

@@ -6,7 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from convlstm_lib.model import ModelConfig, build_model
+from convlstm_lib.models.build import build_model
+from convlstm_lib.models.settings import ModelConfig
 
 
 def test_speed_benchmark_checks_agreement_and_reports_the_contract_keys():

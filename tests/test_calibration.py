@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from convlstm_lib.calibration import (
+from convlstm_lib.data.calibration import (
     REAL,
     REAL_FIGURES,
     SPEC_REFERENCE,
@@ -17,7 +17,7 @@ from convlstm_lib.calibration import (
     rotation_steps,
     significant,
 )
-from convlstm_lib.generator import UNMATCHED, GeneratorConfig, generate_set
+from convlstm_lib.data.generator import UNMATCHED, GeneratorConfig, generate_set
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +145,7 @@ def test_rotation_estimate_recovers_ground_truth_with_its_sign(n6):
 
 def test_rotation_of_a_bar_by_known_angles():
     """A bar rotated counter-clockwise (as displayed) by +10 deg per step reads +10."""
-    from convlstm_lib.generator import _warp
+    from convlstm_lib.data.generator import _warp
 
     bar = np.zeros((1, 36, 36))
     bar[0, 17:19, 8:28] = 200.0

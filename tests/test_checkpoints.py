@@ -5,11 +5,13 @@ import numpy as np
 import pytest
 import torch
 
-from convlstm_lib.checkpoints import load_checkpoint, save_checkpoint
 from convlstm_lib.errors import CheckpointError
-from convlstm_lib.evaluation import predict_frames
-from convlstm_lib.model import ModelConfig
-from convlstm_lib.training import TrainConfig, build_model, train_model
+from convlstm_lib.models.build import build_model
+from convlstm_lib.models.settings import ModelConfig
+from convlstm_lib.training.checkpoints import load_checkpoint, save_checkpoint
+from convlstm_lib.training.evaluation import predict_frames
+from convlstm_lib.training.loop import train_model
+from convlstm_lib.training.settings import TrainConfig
 
 TINY = ModelConfig(layers=1, kernels=4)
 
@@ -46,14 +48,14 @@ def _one_line_naming(path, exc_info) -> None:
 
 def test_missing_truncated_and_foreign_checkpoints_raise_checkpoint_error(tmp_path, data):
     good = save_checkpoint(
-        tmp_path / "good.pt", build_model(TINY, 0), TINY, TrainConfig(), data.scaler, {}, "complete"
+        tmp_path / "good.pt", build_model(TINY, seed=0), TINY, TrainConfig(), data.scaler, {}, "complete"
     )
     truncated = tmp_path / "truncated.pt"
     truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
     garbage = tmp_path / "garbage.pt"
     garbage.write_bytes(b"not a checkpoint at all")
     foreign = tmp_path / "foreign.pt"
-    torch.save({"state_dict": build_model(TINY, 0).state_dict()}, foreign)
+    torch.save({"state_dict": build_model(TINY, seed=0).state_dict()}, foreign)
     wrong_version = tmp_path / "v99.pt"
     payload = torch.load(good, weights_only=True)
     torch.save({**payload, "version": 99}, wrong_version)
@@ -79,8 +81,8 @@ def test_every_model_kind_round_trips_through_its_checkpoint(tmp_path, data, kin
 
 
 def test_a_checkpoint_of_an_unknown_or_other_model_kind_is_one_line_naming_it(tmp_path, data):
-    good = save_checkpoint(tmp_path / "good.pt", build_model(TINY, 0), TINY, TrainConfig(), data.scaler, {},
-                           "complete")
+    good = save_checkpoint(tmp_path / "good.pt", build_model(TINY, seed=0), TINY, TrainConfig(), data.scaler,
+                           {}, "complete")
     payload = torch.load(good, weights_only=True)
     for name in ("tau", "convgru"):  # unknown; known, but these are a convlstm's weights
         path = tmp_path / f"{name}.pt"

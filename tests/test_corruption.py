@@ -4,7 +4,7 @@ seeding, vectorisation over levels, and every bad-input case."""
 import numpy as np
 import pytest
 
-from convlstm_lib import corruption as c
+from convlstm_lib.data import corruption as c
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from convlstm_lib.course_io import (
+from convlstm_lib.data.course_io import (
     TEST_FRAMES,
     assemble_sequences,
     read_course_csv,

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-import convlstm_lib
-from convlstm_lib import datasets as D
+import convlstm_lib.data
 from convlstm_lib import paths
 from convlstm_lib.config import get_profile
+from convlstm_lib.data import datasets as D
 
 
 @dataclass
@@ -158,10 +158,10 @@ def cached_env(monkeypatch, tmp_path):
         state["loads"] += 1
         return state["raw"]
 
-    fake = types.ModuleType("convlstm_lib.sources")
+    fake = types.ModuleType("convlstm_lib.data.sources")
     fake.load_raw = load_raw
-    monkeypatch.setitem(sys.modules, "convlstm_lib.sources", fake)
-    monkeypatch.setattr(convlstm_lib, "sources", fake, raising=False)
+    monkeypatch.setitem(sys.modules, "convlstm_lib.data.sources", fake)
+    monkeypatch.setattr(convlstm_lib.data, "sources", fake, raising=False)
     monkeypatch.setattr(paths, "PROCESSED_DIR", tmp_path)
     real_build = D.build_datasets
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from convlstm_lib import devices
+from convlstm_lib.training import devices
 
 
 def test_auto_picks_cuda_then_mps_then_cpu(monkeypatch):

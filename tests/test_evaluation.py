@@ -4,9 +4,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from convlstm_lib.evaluation import is_collapsed, predict_frames
-from convlstm_lib.model import ModelConfig
-from convlstm_lib.training import TrainConfig, build_model
+from convlstm_lib.models.build import build_model
+from convlstm_lib.models.settings import ModelConfig
+from convlstm_lib.training.evaluation import is_collapsed, predict_frames
+from convlstm_lib.training.settings import TrainConfig
 
 TINY = ModelConfig(layers=1, kernels=4)
 
@@ -22,7 +23,7 @@ def test_collapse_criterion(blob_windows):
 
 def test_predict_frames_shape_and_mode_restored(blob_data):
     data = blob_data()
-    model = build_model(TINY, 0).train()
+    model = build_model(TINY, seed=0).train()
     pred = predict_frames(model, data.n6_test.inputs, batch_size=3)
     assert pred.shape == (4, 36, 36) and pred.dtype == np.float32 and model.training
     model.eval()

@@ -5,7 +5,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from convlstm_lib import figures, paths  # noqa: E402
+from convlstm_lib import paths  # noqa: E402
+from convlstm_lib.report import figures
 
 
 def test_save_figure_writes_png_and_svg_under_the_profiles_runs(project_dirs):

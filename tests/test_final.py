@@ -4,10 +4,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from convlstm_lib import final, metrics, paths
-from convlstm_lib.checkpoints import load_checkpoint
+from convlstm_lib import paths
 from convlstm_lib.config import get_profile
-from convlstm_lib.evaluation import predict_frames
+from convlstm_lib.experiments import final
+from convlstm_lib.training import metrics
+from convlstm_lib.training.checkpoints import load_checkpoint
+from convlstm_lib.training.evaluation import predict_frames
 
 
 @pytest.fixture

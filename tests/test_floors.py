@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from convlstm_lib import floors
-from convlstm_lib.generator import GeneratorConfig, generate_set
+from convlstm_lib.data.generator import GeneratorConfig, generate_set
+from convlstm_lib.experiments import floors
 
 
 @pytest.fixture(scope="module")

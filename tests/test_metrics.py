@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from convlstm_lib import metrics
+from convlstm_lib.training import metrics
 
 
 def test_mse_is_mean_over_every_pixel():

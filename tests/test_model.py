@@ -7,17 +7,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from convlstm_lib import cells
-from convlstm_lib.model import (
-    FusedConvLSTMCell,
-    ModelConfig,
-    MotionHead,
-    RecurrentStack,
-    build_model,
-    count_parameters,
-    output_conv,
-    train_step_flops,
-)
+from convlstm_lib.models import cells
+from convlstm_lib.models.build import build_model, count_parameters
+from convlstm_lib.models.fused import FusedConvLSTMCell
+from convlstm_lib.models.heads import MotionHead, output_conv
+from convlstm_lib.models.settings import ModelConfig
+from convlstm_lib.models.stack import RecurrentStack, train_step_flops
 
 
 def _model(seed: int = 0, fused: bool = True, **kw) -> torch.nn.Module:
@@ -377,7 +372,7 @@ def test_train_step_flops_by_hand():
 @pytest.mark.parametrize("kernel_size", [3, 5])
 def test_one_channel_first_step_convolution_equals_conv2d(kernel_size):
     """The matrix-product path for one input channel: same values and gradients as F.conv2d."""
-    from convlstm_lib.model import _first_step_conv
+    from convlstm_lib.models.fused import _first_step_conv
 
     torch.manual_seed(0)
     pad = (kernel_size // 2, kernel_size // 2)

@@ -7,12 +7,14 @@ import numpy as np
 import pytest
 import torch
 
-from convlstm_lib import multirun, paths
+from convlstm_lib import paths
 from convlstm_lib.config import get_profile
-from convlstm_lib.datasets import prepare_datasets
-from convlstm_lib.evaluation import predict_frames
-from convlstm_lib.model import ModelConfig
-from convlstm_lib.training import TrainConfig, train_model
+from convlstm_lib.data.datasets import prepare_datasets
+from convlstm_lib.models.settings import ModelConfig
+from convlstm_lib.training import multirun
+from convlstm_lib.training.evaluation import predict_frames
+from convlstm_lib.training.loop import train_model
+from convlstm_lib.training.settings import TrainConfig
 
 MODEL = ModelConfig(model="convgru", layers=1, kernels=3, activation="tanh")
 
@@ -46,8 +48,8 @@ def test_a_run_of_another_task_comes_back_as_the_network_that_task_built(blob_wi
     the 2 its ModelConfig says before the task is applied."""
     from types import SimpleNamespace
 
-    from convlstm_lib.preprocessing import Scaler
-    from convlstm_lib.tasks import Task
+    from convlstm_lib.data.preprocessing import Scaler
+    from convlstm_lib.data.tasks import Task
 
     train = blob_windows(16, 0, inputs=4)
     four = SimpleNamespace(task=Task("extrapolate", 4), train={name: train for name in ("base", "processed")},

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from convlstm_lib import metrics, paper
+from convlstm_lib.experiments import paper
+from convlstm_lib.training import metrics
 
 
 def test_paper_conversion_full_batches_matches_the_spec():

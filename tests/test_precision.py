@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from convlstm_lib import precision
+from convlstm_lib.training import precision
 
 
 def test_fp32_needs_no_autocast():

@@ -5,13 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from convlstm_lib import cli, course_io
-from convlstm_lib.checkpoints import load_checkpoint, save_checkpoint
-from convlstm_lib.evaluation import predict_frames
-from convlstm_lib.model import ModelConfig
-from convlstm_lib.predict import PredictInputError, pairs_for_test_frames, predict_file
-from convlstm_lib.preprocessing import Scaler
-from convlstm_lib.training import TrainConfig, build_model
+from convlstm_lib import cli
+from convlstm_lib.data import course_io
+from convlstm_lib.data.preprocessing import Scaler
+from convlstm_lib.models.build import build_model
+from convlstm_lib.models.settings import ModelConfig
+from convlstm_lib.training.checkpoints import load_checkpoint, save_checkpoint
+from convlstm_lib.training.evaluation import predict_frames
+from convlstm_lib.training.predict import PredictInputError, pairs_for_test_frames, predict_file
+from convlstm_lib.training.settings import TrainConfig
 
 CFG = ModelConfig(layers=1, kernels=3)
 
@@ -20,7 +22,7 @@ CFG = ModelConfig(layers=1, kernels=3)
 
 @pytest.fixture
 def checkpoint(tmp_path):
-    model = build_model(CFG, 0)
+    model = build_model(CFG, seed=0)
     return save_checkpoint(
         tmp_path / "model.pt", model, CFG, TrainConfig(), Scaler(-5.0, 260.0), {}, "complete"
     )
@@ -154,22 +156,22 @@ def test_unreadable_npy_says_what_it_is_and_never_advises_unpickling(tmp_path, c
 @pytest.fixture
 def task_checkpoints(tmp_path):
     """An interpolation and a 4-frame extrapolation checkpoint (untrained: only the wiring counts)."""
-    from convlstm_lib.task_models import model_config_for
-    from convlstm_lib.tasks import Task
+    from convlstm_lib.data.tasks import Task
+    from convlstm_lib.models.build import model_config_for
 
     made = {}
     for task in ("interpolate-2", "extrapolate-4"):
         cfg = model_config_for(CFG, Task.parse(task))
         made[task] = save_checkpoint(
-            tmp_path / f"{task}.pt", build_model(cfg, 1, task), cfg, TrainConfig(task=task),
+            tmp_path / f"{task}.pt", build_model(cfg, task, seed=1), cfg, TrainConfig(task=task),
             Scaler(-5.0, 260.0), {}, "complete",
         )
     return made
 
 
 def test_course_windows_read_the_frames_each_task_needs(train_csv):
-    from convlstm_lib.predict import course_windows
-    from convlstm_lib.tasks import INTERPOLATE, Task
+    from convlstm_lib.data.tasks import INTERPOLATE, Task
+    from convlstm_lib.training.predict import course_windows
 
     _, seqs = train_csv
     tens = lambda w: np.rint(w[0, :, 0, 0] / 10).astype(int).tolist()  # noqa: E731 (frame index of each input)
@@ -183,8 +185,8 @@ def test_course_windows_read_the_frames_each_task_needs(train_csv):
 def test_csv_takes_frame_4_from_the_interpolator_and_frame_16_from_the_context_model(
     tmp_path, task_checkpoints, train_csv
 ):
-    from convlstm_lib.predict import course_windows
-    from convlstm_lib.tasks import INTERPOLATE, Task
+    from convlstm_lib.data.tasks import INTERPOLATE, Task
+    from convlstm_lib.training.predict import course_windows
 
     path, seqs = train_csv
     out = tmp_path / "pred.csv"

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from convlstm_lib import preprocessing as pp
 from convlstm_lib.config import TRAINING_SETS
+from convlstm_lib.data import preprocessing as pp
 
 # ----------------------------------------------------------------------------- scaling
 
@@ -286,7 +286,7 @@ def test_full_n6_training_sets_have_the_expected_sizes(generated_n6):
 def test_jump_targets_are_the_windows_whose_target_follows_a_flagged_transition():
     """Transition t of the report is frame t -> t + 1: a window with target frame f follows transition
     f - 1 (worked by hand; the inputs' transition f - 2 does not count)."""
-    from convlstm_lib.preprocessing import OutlierReport
+    from convlstm_lib.data.preprocessing import OutlierReport
 
     flagged = np.array([[False, True, False], [False, False, True]])
     report = OutlierReport(flagged, np.zeros((6, 1)), np.zeros(6), 1.0, np.ones(1))

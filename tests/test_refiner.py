@@ -4,10 +4,10 @@ the correction, it reads its own context length, and it travels through a checkp
 import pytest
 import torch
 
-from convlstm_lib import task_models
-from convlstm_lib.model import ModelConfig, build_model
-from convlstm_lib.refiner import BASE_FRAMES, Refined
-from convlstm_lib.tasks import INTERPOLATE
+from convlstm_lib.data.tasks import INTERPOLATE
+from convlstm_lib.models.build import build_model, model_config_for
+from convlstm_lib.models.refiner import BASE_FRAMES, Refined
+from convlstm_lib.models.settings import ModelConfig
 
 BASE = ModelConfig(layers=1, kernels=3, height=12, width=12)
 
@@ -67,6 +67,6 @@ def test_config_refuses_bad_refiners():
         ModelConfig(refiner=-1)
     with pytest.raises(ValueError, match="reads >= 2 frames"):
         build_model(ModelConfig(layers=1, kernels=2, frames=1, refiner=4))
-    interp = task_models.model_config_for(ModelConfig(layers=1, kernels=2, refiner=4), INTERPOLATE)
+    interp = model_config_for(ModelConfig(layers=1, kernels=2, refiner=4), INTERPOLATE)
     with pytest.raises(ValueError, match="refiner 4, but task interpolate-2"):
-        task_models.build(interp, INTERPOLATE)
+        build_model(interp, INTERPOLATE)

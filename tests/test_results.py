@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from convlstm_lib import results
-from convlstm_lib.preprocessing import WindowSet
+from convlstm_lib.data.preprocessing import WindowSet
+from convlstm_lib.experiments import table1 as results
 
 
 def _trial(number, dataset, status, n6, n3=None, **extra):

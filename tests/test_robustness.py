@@ -8,9 +8,11 @@ import pytest
 import torch
 from torch import nn
 
-from convlstm_lib import metrics, robustness
-from convlstm_lib.model import ModelConfig, build_model
-from convlstm_lib.preprocessing import WindowSet
+from convlstm_lib.data.preprocessing import WindowSet
+from convlstm_lib.experiments import robustness
+from convlstm_lib.models.build import build_model
+from convlstm_lib.models.settings import ModelConfig
+from convlstm_lib.training import metrics
 
 
 class CopyLast(nn.Module):

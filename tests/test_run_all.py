@@ -72,7 +72,7 @@ with open(runs / "order.log", "a") as log:
 first = json.loads((runs / "results" / "params.json").read_text())  # handed over by a file
 (runs / "results" / "best.json").write_text(json.dumps({{"n6_test_mse": 0.5, "n3_mse": float("nan"),
                                                        "seen_n6": first["n6"]}}))
-from convlstm_lib.tables import for_reader
+from convlstm_lib.report.tables import for_reader
 for_reader(pd.DataFrame({{"model": ["ConvLSTM"], "MSE": [3.69e-06]}}), caption="Table 1")"""
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from convlstm_lib.seeds import retrain_with_seeds, run_seed
+from convlstm_lib.experiments.seeds import retrain_with_seeds, run_seed
 
 # A trials-table row as the sweep writes it: the paper's model, its parameters, seed and metrics.
 BEST = {"number": 5, "dataset": "base", "layers": 1, "kernels": 4, "activation": "relu", "lr": 0.05,
@@ -45,8 +45,9 @@ def test_runs_below_one_are_refused(data):
 def test_a_seed_ensemble_predicts_the_mean_of_its_members():
     import torch
 
-    from convlstm_lib.model import ModelConfig, build_model
-    from convlstm_lib.seeds import SeedEnsemble
+    from convlstm_lib.experiments.seeds import SeedEnsemble
+    from convlstm_lib.models.build import build_model
+    from convlstm_lib.models.settings import ModelConfig
 
     torch.manual_seed(0)
     members = [build_model(ModelConfig(layers=1, kernels=2)).eval() for _ in range(3)]
@@ -60,8 +61,9 @@ def test_a_seed_ensemble_predicts_the_mean_of_its_members():
 
 
 def test_with_the_trials_own_model_the_runs_are_also_scored_together(data):
-    from convlstm_lib.model import ModelConfig
-    from convlstm_lib.training import TrainConfig, train_model
+    from convlstm_lib.models.settings import ModelConfig
+    from convlstm_lib.training.loop import train_model
+    from convlstm_lib.training.settings import TrainConfig
 
     own = train_model(ModelConfig(layers=1, kernels=4, activation="relu"),
                       TrainConfig(dataset="base", lr=0.05, batch_size=4, epochs=1, optimizer="SGD",
@@ -81,7 +83,7 @@ def test_with_the_trials_own_model_the_runs_are_also_scored_together(data):
 def test_the_extra_runs_are_scored_once_each_after_their_last_epoch(data, monkeypatch):
     # Nobody reads a seed re-run's learning curve: scoring every epoch would cost a third of a
     # small model's training for numbers that are thrown away.
-    from convlstm_lib import training
+    from convlstm_lib.training import loop as training
 
     scored = []
     real = training.evaluate_model

@@ -1,9 +1,10 @@
 import numpy as np
 import pytest
 
-from convlstm_lib import paths, sources
+from convlstm_lib import paths
 from convlstm_lib.config import get_profile
-from convlstm_lib.course_io import split_sequences, write_course_csv
+from convlstm_lib.data import sources
+from convlstm_lib.data.course_io import split_sequences, write_course_csv
 
 
 @pytest.fixture

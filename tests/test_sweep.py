@@ -24,9 +24,10 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from convlstm_lib import paths, sweep
+from convlstm_lib import paths
 from convlstm_lib.config import get_profile
-from convlstm_lib.datasets import prepare_datasets
+from convlstm_lib.data.datasets import prepare_datasets
+from convlstm_lib.experiments import sweep, sweep_record, sweep_space, sweep_storage
 
 SMOKE = dict(n6=24, n3=8, max_train_windows=64, epochs=1)  # the smoke profile's data; 1 epoch a trial
 
@@ -57,7 +58,7 @@ def _sweep(env, runs: str, **overrides):
     root, _, data = env
     cfg = _cfg(env, **overrides)
     study = sweep.run_sweep(cfg, progress=False, runs_dir=root / runs, device="cpu", data=data)
-    return cfg, study, sweep.load_trials(cfg, runs_dir=root / runs)
+    return cfg, study, sweep_record.load_trials(cfg, runs_dir=root / runs)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -67,11 +68,11 @@ def _sweep(env, runs: str, **overrides):
 def _draw(cfg, numbers_seen: int, worker: int = 0, storage=None) -> list[dict]:
     """Parameters of the next `numbers_seen` trials of study "s" (a new one unless `storage` has it)."""
     study = optuna.create_study(study_name="s", storage=storage, load_if_exists=True,
-                                sampler=sweep.TrialSeededSampler(cfg.seed, worker))
+                                sampler=sweep_space.TrialSeededSampler(cfg.seed, worker))
     out = []
     for _ in range(numbers_seen):
         trial = study.ask()
-        out.append(sweep.sample_params(trial, cfg))
+        out.append(sweep_space.sample_params(trial, cfg))
         study.tell(trial, 0.0)
     return out
 
@@ -83,7 +84,7 @@ def test_same_seed_samples_same_parameters_whatever_the_worker():
     assert len({p["lr"] for p in a}) == 6  # really random: no two trials alike
     other = _draw(get_profile("quick", seed=1), 6)
     assert [p["lr"] for p in other] != [p["lr"] for p in a]
-    assert sweep.worker_seed(0, 0) != sweep.worker_seed(0, 1)
+    assert sweep_space.worker_seed(0, 0) != sweep_space.worker_seed(0, 1)
 
 
 @pytest.mark.parametrize("profile", ["smoke", "quick", "paper"])
@@ -136,7 +137,7 @@ def test_budget_estimates_a_trial_from_the_same_kind_first():
         )
 
     trials = [done(0, "convlstm", 100.0), done(1, "convrnn", 10.0)]  # next: trial 2 -> convrnn
-    assert sweep.model_for_trial(2, cfg.models) == "convrnn"
+    assert sweep_space.model_for_trial(2, cfg.models) == "convrnn"
     assert sweep.estimated_trial_s(trials, "convrnn") == 10.0
     assert sweep.estimated_trial_s(trials, "simvp") == 55.0  # no trial of its kind: all kinds
     assert sweep.estimated_trial_s([], "convrnn") is None
@@ -160,7 +161,7 @@ def test_a_budget_too_small_for_the_next_trial_stops_the_sweep_and_says_so(env):
 def test_trial_k_draws_the_same_parameters_in_one_go_or_resumed_by_another_worker(tmp_path):
     cfg = get_profile("quick")
     one_go = _draw(cfg, 6)
-    storage = sweep.open_storage(str(tmp_path / "sweep.journal"))
+    storage = sweep_storage.open_storage(str(tmp_path / "sweep.journal"))
     first = _draw(cfg, 3, worker=0, storage=storage)
     resumed = _draw(cfg, 3, worker=1, storage=storage)  # the same study, reopened by another worker
     assert first + resumed == one_go
@@ -170,27 +171,27 @@ def test_draw_is_uniform_over_choices_and_log_uniform_over_ranges():
     from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
     rng = np.random.RandomState(0)
-    cats = [sweep.draw(rng, CategoricalDistribution(["a", "b", "c", "d"])) for _ in range(4000)]
+    cats = [sweep_space.draw(rng, CategoricalDistribution(["a", "b", "c", "d"])) for _ in range(4000)]
     assert {c: cats.count(c) for c in "abcd"} == pytest.approx({c: 1000 for c in "abcd"}, rel=0.1)
-    ints = [sweep.draw(rng, IntDistribution(1, 3)) for _ in range(3000)]
+    ints = [sweep_space.draw(rng, IntDistribution(1, 3)) for _ in range(3000)]
     assert {i: ints.count(i) for i in (1, 2, 3)} == pytest.approx({1: 1000, 2: 1000, 3: 1000}, rel=0.1)
-    lrs = np.array([sweep.draw(rng, FloatDistribution(1e-4, 1.0, log=True)) for _ in range(4000)])
+    lrs = np.array([sweep_space.draw(rng, FloatDistribution(1e-4, 1.0, log=True)) for _ in range(4000)])
     assert lrs.min() >= 1e-4 and lrs.max() < 1.0
     assert np.log10(lrs).mean() == pytest.approx(-2.0, abs=0.06)  # the middle of 1e-4..1 on a log scale
     assert ((lrs > 1e-3) & (lrs < 1e-2)).mean() == pytest.approx(0.25, abs=0.03)  # one decade of four
-    steps = {sweep.draw(rng, FloatDistribution(0.0, 1.0, step=0.25)) for _ in range(200)}
+    steps = {sweep_space.draw(rng, FloatDistribution(0.0, 1.0, step=0.25)) for _ in range(200)}
     assert steps == {0.0, 0.25, 0.5, 0.75, 1.0}
-    logints = [sweep.draw(rng, IntDistribution(1, 100, log=True)) for _ in range(2000)]
+    logints = [sweep_space.draw(rng, IntDistribution(1, 100, log=True)) for _ in range(2000)]
     assert min(logints) == 1 and max(logints) == 100 and np.median(logints) == pytest.approx(10, rel=0.3)
 
 
 def test_same_seed_gives_the_same_sweep_and_trials_csv_has_its_columns(env):
     cfg, first, t1 = _sweep(env, "a")
     _, _, t2 = _sweep(env, "b")
-    assert list(t1.columns) == list(sweep.TRIAL_COLUMNS)
+    assert list(t1.columns) == list(sweep_record.TRIAL_COLUMNS)
     assert len(t1) == cfg.n_trials
     assert (t1["status"] == "complete").all() and (t1["state"] == "COMPLETE").all()
-    cols = ["number", *sweep.PARAM_NAMES, "n6_test_mse", "n3_mse", "n6_test_ssim", "seed"]
+    cols = ["number", *sweep_space.PARAM_NAMES, "n6_test_mse", "n3_mse", "n6_test_ssim", "seed"]
     assert t1[cols].equals(t2[cols])
     for col in sweep.METRIC_KEYS:  # generated data: every metric is there, clean ones included
         assert t1[col].notna().all(), col
@@ -198,13 +199,13 @@ def test_same_seed_gives_the_same_sweep_and_trials_csv_has_its_columns(env):
     for rel in t1["checkpoint"]:
         assert Path(rel).is_file() if Path(rel).is_absolute() else (paths.ROOT / rel).is_file()
         assert Path(rel).name.startswith("trial_") and Path(rel).parent.name == "trials"
-    summary = sweep.summarise(t1)
+    summary = sweep_record.summarise(t1)
     assert summary["counted"] == cfg.n_trials and summary["best"]["n6_test_mse"] == t1["n6_test_mse"].min()
 
 
 def test_learning_curves_are_exported_per_trial_and_epoch(env):
     cfg, _, trials = _sweep(env, "curves", epochs=2)
-    curves = sweep.load_history(cfg, runs_dir=env[0] / "curves")
+    curves = sweep_record.load_history(cfg, runs_dir=env[0] / "curves")
     assert sorted(curves) == trials["number"].tolist()
     for number, curve in curves.items():
         assert curve["epoch"].tolist() == [1, 2]
@@ -212,9 +213,9 @@ def test_learning_curves_are_exported_per_trial_and_epoch(env):
         # the last epoch's numbers are the trial's final metrics
         assert curve["n6_test_mse"].iloc[-1] == pytest.approx(final["n6_test_mse"])
         assert curve["n3_mse"].iloc[-1] == pytest.approx(final["n3_mse"])
-    (env[0] / "curves" / sweep.HISTORY_FILE).write_text("{broken")
-    with pytest.raises(sweep.SweepError, match="history.json: not valid JSON"):
-        sweep.load_history(cfg, runs_dir=env[0] / "curves")
+    (env[0] / "curves" / sweep_record.HISTORY_FILE).write_text("{broken")
+    with pytest.raises(sweep_storage.SweepError, match="history.json: not valid JSON"):
+        sweep_record.load_history(cfg, runs_dir=env[0] / "curves")
 
 
 def test_resuming_a_finished_sweep_runs_nothing_and_a_larger_total_only_the_rest(env):
@@ -228,16 +229,16 @@ def test_resuming_a_finished_sweep_runs_nothing_and_a_larger_total_only_the_rest
 
 def test_a_study_with_other_settings_is_refused(env):
     _sweep(env, "refuse")
-    with pytest.raises(sweep.SweepError, match="lr_max") as refused:
+    with pytest.raises(sweep_storage.SweepError, match="lr_max") as refused:
         _sweep(env, "refuse", lr_max=0.05)
     # the message says how to go on: another study, or start over (the journal it would remove)
     assert "--study" in str(refused.value) and "sweep.journal" in str(refused.value)
-    with pytest.raises(sweep.SweepError, match="lr_schedule"):
+    with pytest.raises(sweep_storage.SweepError, match="lr_schedule"):
         _sweep(env, "refuse", lr_schedule="linear")
 
 
 def test_trials_train_with_the_profiles_learning_rate_schedule(env):
-    from convlstm_lib.checkpoints import load_checkpoint
+    from convlstm_lib.training.checkpoints import load_checkpoint
 
     for schedule in ("constant", "linear"):
         _, _, trials = _sweep(env, f"schedule-{schedule}", n_trials=1, lr_schedule=schedule)
@@ -251,7 +252,7 @@ def test_a_finished_study_on_other_data_is_refused_not_reported(env):
     root, cfg, data = env
     _sweep(env, "other-data")
     changed = dataclasses.replace(data, info={**data.info, "fingerprint": "0" * 64})
-    with pytest.raises(sweep.SweepError, match="data: ") as refused:
+    with pytest.raises(sweep_storage.SweepError, match="data: ") as refused:
         sweep.run_sweep(cfg, progress=False, runs_dir=root / "other-data", device="cpu", data=changed)
     assert "0" * 64 in str(refused.value) and "sweep.journal" in str(refused.value)
 
@@ -270,12 +271,12 @@ SGD = dict(optimizers=("SGD",))
 ])
 def test_bad_trials_are_recorded_and_the_sweep_goes_on(env, monkeypatch, case, overrides, status, state):
     if case == "collapsed":  # real training; whether a tiny run collapses is luck: force the verdict
-        from convlstm_lib import training
+        from convlstm_lib.training import loop as training
 
         monkeypatch.setattr(training, "is_collapsed", lambda pred, threshold: True)
     cfg, study, trials = _sweep(env, f"outcome-{case}", n_trials=2, **overrides)
     assert len(trials) == 2 and (trials["status"] == status).all() and (trials["state"] == state).all()
-    assert sweep.count_finished(study) == 2
+    assert sweep_storage.count_finished(study) == 2
     if case == "failed":
         assert trials["reason"].str.contains("SparseAdam").all()
         assert (trials["checkpoint"] == "").all()
@@ -294,7 +295,7 @@ def test_pruning_stops_bad_trials_and_reports_the_time_saved(env):
     pruned = trials[trials["status"] == "pruned"]
     assert len(pruned) >= 1 and (pruned["state"] == "PRUNED").all()
     assert (pruned["epochs_run"] < 3).all() and (pruned["time_saved_s"] > 0).all()
-    summary = sweep.summarise(trials)
+    summary = sweep_record.summarise(trials)
     assert summary["counted"] == 6
     assert math.isclose(summary["time_saved_s"], pruned["time_saved_s"].sum())
 
@@ -302,13 +303,13 @@ def test_pruning_stops_bad_trials_and_reports_the_time_saved(env):
 def test_stale_running_trials_are_failed_and_made_up(env):
     root, cfg, data = env
     runs = root / "stale"
-    storage = sweep.open_storage(str(runs / "sweep.journal"))
-    study = sweep.open_study(cfg, storage, data=data.info["fingerprint"])
+    storage = sweep_storage.open_storage(str(runs / "sweep.journal"))
+    study = sweep_storage.open_study(cfg, storage, data=data.info["fingerprint"])
     orphan = study.ask()  # a trial whose worker died: a pid that cannot be alive
     orphan.set_user_attr("host", socket.gethostname())
     orphan.set_user_attr("pid", 2**22 + 12345)
     sweep.run_sweep(cfg, progress=False, runs_dir=runs, device="cpu", data=data)
-    trials = sweep.load_trials(cfg, runs_dir=runs)
+    trials = sweep_record.load_trials(cfg, runs_dir=runs)
     assert trials.loc[0, "status"] == "killed" and trials.loc[0, "state"] == "FAIL"
     assert (trials["status"] == "complete").sum() == cfg.n_trials
 
@@ -341,17 +342,17 @@ def test_a_journal_cut_mid_record_is_set_aside_and_the_sweep_resumes_with_every_
     assert err.startswith(f"warning: {journal}: its last record was cut off") and "\n" not in err
     copies = list(runs.glob("sweep.journal.damaged-*"))
     assert len(copies) == 1 and copies[0].read_bytes() == damaged and copies[0].name in err
-    after = sweep.load_trials(cfg, runs_dir=runs)
-    assert sweep.count_finished(study) == cfg.n_trials and (after["status"] == "complete").all()
-    cols = ["number", *sweep.PARAM_NAMES, "seed"]
+    after = sweep_record.load_trials(cfg, runs_dir=runs)
+    assert sweep_storage.count_finished(study) == cfg.n_trials and (after["status"] == "complete").all()
+    cols = ["number", *sweep_space.PARAM_NAMES, "seed"]
     assert after[cols].equals(before[cols])  # the last trial re-run from scratch draws what it drew before
-    assert sweep.check_journal(journal) is None  # the repaired journal is whole
+    assert sweep_storage.check_journal(journal) is None  # the repaired journal is whole
 
 
 def test_load_trials_without_a_sweep_says_what_to_do(env):
     root, cfg, _ = env
-    with pytest.raises(sweep.SweepError, match="run the sweep first"):
-        sweep.load_trials(cfg, runs_dir=root / "nothing")
+    with pytest.raises(sweep_storage.SweepError, match="run the sweep first"):
+        sweep_record.load_trials(cfg, runs_dir=root / "nothing")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -364,7 +365,8 @@ def _cli(cli_command, root: Path, *args: str) -> subprocess.Popen:
 
 
 def _trials(storage: str, study: str) -> list:
-    return optuna.load_study(study_name=study, storage=sweep.open_storage(storage)).get_trials(deepcopy=False)
+    storage = sweep_storage.open_storage(storage)
+    return optuna.load_study(study_name=study, storage=storage).get_trials(deepcopy=False)
 
 
 @pytest.mark.slow
@@ -379,7 +381,7 @@ def test_sigkill_mid_sweep_then_resume_loses_no_finished_trial(env, cli_command)
             if os.path.exists(journal):
                 trials = _trials(journal, "killed") if os.path.getsize(journal) else []
                 running = [t for t in trials if t.state == TrialState.RUNNING and "pid" in t.user_attrs]
-                if sum(sweep.is_counted(t) for t in trials) >= 2 and running:
+                if sum(sweep_storage.is_counted(t) for t in trials) >= 2 and running:
                     proc.send_signal(signal.SIGKILL)
                     killed_running = running[0].number
                     break
@@ -387,13 +389,14 @@ def test_sigkill_mid_sweep_then_resume_loses_no_finished_trial(env, cli_command)
     finally:
         proc.wait(timeout=30)
     assert killed_running is not None, f"the sweep never got to kill it mid-trial: {proc.stdout.read()}"
-    before = {t.number: (t.params, t.value) for t in _trials(journal, "killed") if sweep.is_counted(t)}
+    counted = [t for t in _trials(journal, "killed") if sweep_storage.is_counted(t)]
+    before = {t.number: (t.params, t.value) for t in counted}
 
     resumed = _cli(cli_command, root, "--n-trials", "8", "--study", "killed")
     out, _ = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, out
     after = _trials(journal, "killed")
-    counted = {t.number: (t.params, t.value) for t in after if sweep.is_counted(t)}
+    counted = {t.number: (t.params, t.value) for t in after if sweep_storage.is_counted(t)}
     assert len(counted) == 8
     assert all(counted[n] == before[n] for n in before)  # nothing finished was lost or re-run
     killed = next(t for t in after if t.number == killed_running)
@@ -407,18 +410,18 @@ def test_two_local_workers_on_one_journal_reach_the_exact_total(env):
     cfg = _cfg(env, n_trials=6, workers=2, study="two")
     runs = root / "two"
     study = sweep.run_sweep(cfg, progress=False, runs_dir=runs, device="cpu")
-    trials = sweep.load_trials(cfg, runs_dir=runs)
+    trials = sweep_record.load_trials(cfg, runs_dir=runs)
     _assert_exact_total(study, trials, cfg.n_trials)
     # the same parameters as a one-worker sweep with the same seed, trial for trial
     single = _cfg(env, n_trials=6, study="one")
     sweep.run_sweep(single, progress=False, runs_dir=root / "one", device="cpu", data=data)
-    one = sweep.load_trials(single, runs_dir=root / "one")
-    ran = trials[trials["status"] == "complete"].set_index("number")[list(sweep.PARAM_NAMES)]
-    assert ran.equals(one.set_index("number").loc[ran.index, list(sweep.PARAM_NAMES)])
+    one = sweep_record.load_trials(single, runs_dir=root / "one")
+    ran = trials[trials["status"] == "complete"].set_index("number")[list(sweep_space.PARAM_NAMES)]
+    assert ran.equals(one.set_index("number").loc[ran.index, list(sweep_space.PARAM_NAMES)])
 
 
 def _assert_exact_total(study: optuna.Study, trials, total: int) -> None:
-    counted = [t for t in study.get_trials(deepcopy=False) if sweep.is_counted(t)]
+    counted = [t for t in study.get_trials(deepcopy=False) if sweep_storage.is_counted(t)]
     assert len(counted) == total, trials[["number", "state", "status"]].to_string()
     numbers = [t.number for t in counted]
     assert len(set(numbers)) == total
@@ -486,7 +489,7 @@ def test_two_workers_on_postgresql_reach_the_exact_total(env, postgres):
     cfg = _cfg(env, n_trials=6, workers=2, storage=postgres, study="pg")
     runs = root / "pg"
     study = sweep.run_sweep(cfg, progress=False, runs_dir=runs, device="cpu")
-    trials = sweep.load_trials(cfg, runs_dir=runs)
+    trials = sweep_record.load_trials(cfg, runs_dir=runs)
     _assert_exact_total(study, trials, cfg.n_trials)
     assert "postgresql" in (runs / "sweep.json").read_text()
     # a second run against the database resumes: nothing more to do

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from convlstm_lib.tables import MISSING, MISSING_NOTE, WIDE_COLUMNS, for_reader, format_number
+from convlstm_lib.report.tables import MISSING, MISSING_NOTE, WIDE_COLUMNS, for_reader, format_number
 
 
 @pytest.mark.parametrize(
@@ -81,7 +81,7 @@ def test_number_cells_are_marked_to_stay_on_one_line_and_the_report_style_keeps_
     import re
 
     from convlstm_lib.report.render import CSS
-    from convlstm_lib.tables import NUMBER_CLASS
+    from convlstm_lib.report.tables import NUMBER_CLASS
 
     frame = pd.DataFrame({"prediction": ["extrapolation from frames 2, 3"], "n6_test_mse": [1.08e-3],
                           "epochs": [3], "in course CSV": [True]})

@@ -9,13 +9,11 @@ import pytest
 import torch
 from test_datasets import SETTINGS, make_raw  # tests/ is on sys.path (pytest prepend import mode)
 
-from convlstm_lib import datasets as D
-from convlstm_lib import metrics, paths
-from convlstm_lib.checkpoints import load_checkpoint
+from convlstm_lib import paths
 from convlstm_lib.config import get_profile
-from convlstm_lib.evaluation import predict_frames
-from convlstm_lib.model import ModelConfig
-from convlstm_lib.task_study import (
+from convlstm_lib.data import datasets as D
+from convlstm_lib.data.tasks import INTERPOLATE, Task, neighbour_mean, task_data
+from convlstm_lib.experiments.task_study import (
     SCORE_KEYS,
     context_verdict,
     cost_table,
@@ -28,8 +26,12 @@ from convlstm_lib.task_study import (
     study_train_configs,
     summary_table,
 )
-from convlstm_lib.tasks import INTERPOLATE, Task, neighbour_mean, task_data
-from convlstm_lib.training import TrainConfig, train_model
+from convlstm_lib.models.settings import ModelConfig
+from convlstm_lib.training import metrics
+from convlstm_lib.training.checkpoints import load_checkpoint
+from convlstm_lib.training.evaluation import predict_frames
+from convlstm_lib.training.loop import train_model
+from convlstm_lib.training.settings import TrainConfig
 
 MODEL = ModelConfig(layers=1, kernels=2)
 TRAIN = TrainConfig(dataset="base", lr=3e-3, batch_size=16, epochs=1, seed=0, device="cpu")
@@ -131,7 +133,7 @@ def test_refined_contexts_keep_the_best_model_frozen(setup):
 
 
 def test_a_retrained_task_model_is_scored_after_its_last_epoch_only(setup, monkeypatch):
-    from convlstm_lib import training
+    from convlstm_lib.training import loop as training
 
     raw, ds, _, out = setup
     data = task_data(ds, raw, INTERPOLATE, targets=[3])

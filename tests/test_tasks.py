@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from test_datasets import SETTINGS, make_raw  # tests/ is on sys.path (pytest prepend import mode)
 
-from convlstm_lib import datasets as D
-from convlstm_lib.preprocessing import denoise, make_windows, window_frames
-from convlstm_lib.tasks import (
+from convlstm_lib.data import datasets as D
+from convlstm_lib.data.preprocessing import denoise, make_windows, window_frames
+from convlstm_lib.data.tasks import (
     INTERPOLATE,
     PAPER_TASK,
     Task,

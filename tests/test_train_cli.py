@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from convlstm_lib import paths
-from convlstm_lib.checkpoints import load_checkpoint
+from convlstm_lib.training.checkpoints import load_checkpoint
 
 
 @pytest.mark.slow
@@ -74,7 +74,7 @@ def test_train_cli_bad_parameter_is_one_line_exit_2(tmp_path, project_dirs, run_
 def test_train_cli_unknown_model_and_emulated_bf16_are_one_line_exit_2(tmp_path, project_dirs, run_cli):
     import torch
 
-    from convlstm_lib.precision import native_bf16
+    from convlstm_lib.training.precision import native_bf16
 
     cases = [(["--model", "tau"], "model"), (["--lr-schedule", "cosine"], "lr_schedule"),
              (["--model", "simvp", "--frames-as-channels"], "frames_as_channels"),

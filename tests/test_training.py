@@ -7,19 +7,13 @@ import numpy as np
 import pytest
 import torch
 
-from convlstm_lib import training
-from convlstm_lib.evaluation import predict_frames
-from convlstm_lib.metrics import metric_keys
-from convlstm_lib.model import ModelConfig
-from convlstm_lib.training import (
-    DIVERGED_MSE,
-    TrainConfig,
-    TrainingFailed,
-    build_model,
-    lr_scheduler,
-    optimizer_names,
-    train_model,
-)
+from convlstm_lib.models.build import build_model
+from convlstm_lib.models.settings import ModelConfig
+from convlstm_lib.training import loop as training
+from convlstm_lib.training.evaluation import predict_frames
+from convlstm_lib.training.loop import DIVERGED_MSE, TrainingFailed, lr_scheduler, train_model
+from convlstm_lib.training.metrics import metric_keys
+from convlstm_lib.training.settings import TrainConfig, optimizer_names
 
 TINY = ModelConfig(layers=1, kernels=4)
 KEYS = list(metric_keys(clean=True))
@@ -164,7 +158,7 @@ def test_no_clean_keys_without_clean_targets(blob_data):
 @pytest.mark.parametrize("name", ["Adam", "SGD", "RMSprop", "Adafactor", "Rprop", "LBFGS"])
 def test_optimizers_by_name_train_the_model(name, data):
     cfg = TrainConfig(optimizer=name, lr=1e-2, epochs=1, batch_size=8, collapse_std=0.0)
-    before = _weights(build_model(TINY, cfg.seed))
+    before = _weights(build_model(TINY, seed=cfg.seed))
     result = train_model(TINY, cfg, data, progress=False)
     assert result.status == "complete"
     after = _weights(result.model)
@@ -282,8 +276,8 @@ def test_every_model_kind_trains(data, kind):
 
 
 def test_the_model_is_built_for_the_tasks_windows(data):
-    from convlstm_lib import task_models
-    from convlstm_lib.tasks import Task
+    from convlstm_lib.data.tasks import Task
+    from convlstm_lib.models import build as task_models
 
     cfg = ModelConfig(model="simvp", layers=1, kernels=4)
     assert task_models.model_config_for(cfg, Task.parse("extrapolate-4")).frames == 4
@@ -294,7 +288,7 @@ def test_the_model_is_built_for_the_tasks_windows(data):
 
 
 def test_precision_is_checked_and_bf16_refused_where_it_would_be_emulated(data):
-    from convlstm_lib.precision import PrecisionError, native_bf16
+    from convlstm_lib.training.precision import PrecisionError, native_bf16
 
     with pytest.raises(ValueError, match="^precision:"):
         TrainConfig(precision="fp8")

@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import paths
-from ..config import ProfileConfig
-from ..devices import describe_device
-from ..errors import ConvLSTMError
-from ..jsonio import jsonable, write_json
-from .render import render_html, write_html, write_pdf
-from .summary import beside_the_paper_html, format_duration, summary_html
+from convlstm_lib import paths
+from convlstm_lib.config import ProfileConfig
+from convlstm_lib.errors import ConvLSTMError
+from convlstm_lib.jsonio import jsonable, write_json
+from convlstm_lib.report.render import render_html, write_html, write_pdf
+from convlstm_lib.report.summary import beside_the_paper_html, format_duration, summary_html
+from convlstm_lib.training.devices import describe_device
 
 TITLE = "Convolutional LSTM for image-sequence modelling: reproduction report"
 RESERVED_KEYS = ("profile", "seed", "commit", "date", "runtime_s", "device", "config")

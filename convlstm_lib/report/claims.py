@@ -11,8 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..results import TRAINING_SET_LABELS
-from ..tables import format_number
+from convlstm_lib.experiments.table1 import TRAINING_SET_LABELS
+from convlstm_lib.report.tables import format_number
 
 AGREES, DISAGREES, NOT_TESTED = "agrees", "disagrees", "not tested"
 # "Robust" as the paper reads its Figure 8a: the loss stays within this factor of the clean loss.

@@ -40,9 +40,9 @@ from nbconvert import HTMLExporter
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbconvert.preprocessors import CoalesceStreamsPreprocessor, TagRemovePreprocessor
 
-from ..atomic import atomic_path, write_text
-from ..errors import ConvLSTMError
-from ..tables import NUMBER_CLASS
+from convlstm_lib.atomic import atomic_path, write_text
+from convlstm_lib.errors import ConvLSTMError
+from convlstm_lib.report.tables import NUMBER_CLASS
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 TEMPLATE_NAME = "convlstm"

@@ -17,8 +17,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..tables import for_reader, format_number
-from . import claims
+from convlstm_lib.report import claims
+from convlstm_lib.report.tables import for_reader, format_number
 
 METRICS = ("n6_test_mse", "n6_test_psnr", "n6_test_ssim", "n3_mse", "n3_psnr", "n3_ssim")
 PAPER_ONLY_MSE_NOTE = (

@@ -1,0 +1,93 @@
+"""Scoring a trained model: predictions in eval mode, the metrics of a run, the collapse test.
+
+Metric keys (`metrics.METRIC_KEYS`, the one definition), all on the [0, 1] scale:
+    n6_test_mse n6_test_psnr n6_test_ssim n6_test_clean_mse n6_test_paper_loss
+    n3_mse n3_psnr n3_ssim n3_clean_mse n3_paper_loss
+(`*_clean_mse` only when the data have clean targets, i.e. generated data). mse/psnr/ssim
+reductions are those of `metrics`; `*_paper_loss` is the paper's Table 1 number with the run's
+training batch size (`metrics.paper_loss`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from convlstm_lib.training import metrics
+
+
+def as_model_input(inputs) -> torch.Tensor:
+    """(N, T, H, W) or (N, T, C, H, W), numpy or torch -> float32 tensor (N, T, C, H, W)."""
+    x = torch.as_tensor(np.asarray(inputs) if not isinstance(inputs, torch.Tensor) else inputs)
+    x = x.to(torch.float32)
+    if x.ndim == 4:
+        x = x.unsqueeze(2)
+    if x.ndim != 5:
+        raise ValueError(f"inputs: expected shape (N, T, H, W) or (N, T, C, H, W), got {tuple(x.shape)}")
+    return x
+
+
+@torch.no_grad()
+def predict_frames(model: nn.Module, inputs, batch_size: int = 256) -> np.ndarray:
+    """Predict the next frame of every window, in eval mode.
+
+    inputs: (N, T, H, W) or (N, T, C, H, W) array or tensor, [0, 1] scale.
+    Returns float32 (N, H, W). The model's train/eval mode is restored afterwards.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size: must be >= 1, got {batch_size}")
+    x = as_model_input(inputs)
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    try:
+        # .float(): under autocast a model returns bf16 / fp16, which NumPy cannot hold
+        out = [model(x[i : i + batch_size].to(device)).squeeze(1).float().cpu()
+               for i in range(0, len(x), batch_size)]
+    finally:
+        model.train(was_training)
+    if not out:
+        return np.zeros((0, *x.shape[-2:]), dtype=np.float32)
+    return torch.cat(out).numpy()
+
+
+def score_predictions(
+    pred: np.ndarray, windows, prefix: str, batch_size: int | None = None
+) -> dict[str, float]:
+    """Metrics of predictions (N, H, W) against a WindowSet's targets, keys prefixed.
+
+    `{prefix}_mse/_psnr/_ssim` against the recorded targets, `{prefix}_clean_mse` against the
+    clean targets when there are any, `{prefix}_paper_loss` when `batch_size` is given.
+    """
+    out = {f"{prefix}_{k}": v for k, v in metrics.evaluate(pred, windows.targets).items()}
+    if windows.clean_targets is not None:
+        out[f"{prefix}_clean_mse"] = metrics.mse(pred, windows.clean_targets)
+    if batch_size is not None:
+        out[f"{prefix}_paper_loss"] = metrics.paper_loss(pred, windows.targets, batch_size)
+    return out
+
+
+def metric_keys(data) -> list[str]:
+    """The metric keys a run on `data` reports (clean_* only when the test sets have clean targets)."""
+    return list(metrics.metric_keys(clean=data.n6_test.clean_targets is not None))
+
+
+def evaluate_model(
+    model: nn.Module, data, batch_size: int, eval_batch_size: int = 256
+) -> dict[str, float] | None:
+    """The metrics of `model` on N6 test and N3 (see module docstring); None if a prediction is
+    not finite. `batch_size` is the run's training batch size, used for the paper's loss."""
+    out: dict[str, float] = {}
+    for prefix, ws in (("n6_test", data.n6_test), ("n3", data.n3)):
+        pred = predict_frames(model, ws.inputs, eval_batch_size)
+        if not np.isfinite(pred).all():
+            return None
+        out.update(score_predictions(pred, ws, prefix, batch_size))
+    return out
+
+
+def is_collapsed(pred: np.ndarray, threshold: float) -> bool:
+    """True when predictions (N, H, W) are blank: mean over images of per-image pixel std < threshold."""
+    return float(np.asarray(pred, dtype=np.float64).reshape(len(pred), -1).std(axis=1).mean()) < threshold
+
