@@ -31,7 +31,7 @@
 # * writes the results (`runs/<profile>/results/*.json`), the best checkpoint and the
 #   course-format prediction files (`runs/<profile>/artifacts/`).
 #
-# Every number comes from `convlstm_lib.results` (tested in `tests/test_results.py`).
+# Every number comes from `convlstm_lib.experiments.table1` (tested in `tests/test_table1.py`).
 
 # %% tags=["parameters"]
 # The profile (`convlstm_lib/config.py`) fills in every other setting; run_all.py passes both.
