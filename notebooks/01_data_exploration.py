@@ -49,14 +49,13 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from convlstm_lib import paths
-from convlstm_lib.atomic import write_text
 from convlstm_lib.config import get_profile
 from convlstm_lib.data import calibration, sources
 from convlstm_lib.data.calibration import REAL, SPREAD_SEEDS
 from convlstm_lib.data.course_io import TEST_FRAMES
 from convlstm_lib.data.generator import UNMATCHED, GeneratorConfig, generate_set
 from convlstm_lib.data.preprocessing import score_flags
-from convlstm_lib.report import tables
+from convlstm_lib.report import results, tables
 from convlstm_lib.report.figures import save_figure, show_sequences
 
 cfg = get_profile(profile, seed=seed)
@@ -483,5 +482,4 @@ payload = {
 }
 if generated:
     payload["generator_config"] = asdict(GeneratorConfig.from_json(raw.truth_n6["config"]))
-target = paths.results_dir(cfg.profile) / "data.json"
-write_text(target, json.dumps(payload, indent=2, allow_nan=False) + "\n")
+saved = results.write_section("data", payload, cfg.profile)

@@ -49,7 +49,7 @@ from matplotlib.ticker import MaxNLocator
 
 from convlstm_lib.config import get_profile
 from convlstm_lib.experiments import sweep, sweep_record, sweep_space
-from convlstm_lib.report import artifacts, tables
+from convlstm_lib.report import results, tables
 from convlstm_lib.report.figures import save_figure
 
 cfg = get_profile(profile, seed=seed)
@@ -120,11 +120,7 @@ trials = sweep_record.load_trials(cfg)
 summary = sweep_record.summarise(trials)
 statuses = ", ".join(f"{count} {status}" for status, count in summary["status_counts"].items())
 # For the report's first page: how many of the profile's trials ran, and the budget that may cut them.
-artifacts.write_result("sweep", {
-    "counted": summary["counted"], "n_trials": cfg.n_trials, "budget_s": cfg.sweep_budget_s,
-    "stopped_by_budget": bool(cfg.sweep_budget_s) and summary["counted"] < cfg.n_trials,
-    "wall_s_this_run": elapsed,
-}, cfg.profile)
+results.write_section("sweep", results.sweep_section(cfg.profile), cfg.profile)
 display(Markdown(
     f"Study **{cfg.study_name}**: {summary['counted']} of {cfg.n_trials} trials done "
     f"({elapsed:.0f} s in this run; {summary['train_time_s']:.0f} s of training in all): {statuses}."

@@ -53,7 +53,7 @@ from convlstm_lib.experiments import baselines, paper, seeds
 from convlstm_lib.experiments import table1 as results
 from convlstm_lib.experiments.sweep_record import load_history, load_trials
 from convlstm_lib.report import artifacts, tables
-from convlstm_lib.report.claims import loss_by_set
+from convlstm_lib.report import results as results_schema
 from convlstm_lib.report.figures import save_figure
 from convlstm_lib.training import metrics
 from convlstm_lib.training.checkpoints import load_checkpoint
@@ -369,14 +369,14 @@ plt.show()
 best_json = results.best_record(best, copy_last_n6_mse=copy_last["n6_test_mse"])
 best_json["checkpoint"] = str(best_path.relative_to(paths.ROOT))
 best_json["noise_floor"] = floor
-artifacts.write_result("best", best_json, cfg.profile)
-artifacts.write_result("table1", artifacts.records(table), cfg.profile)
-artifacts.write_result("paper_comparison", artifacts.records(comparison), cfg.profile)
-artifacts.write_result("baselines", baseline_scores, cfg.profile)
-artifacts.write_result("counts", counts, cfg.profile)
+results_schema.write_section("best", best_json, cfg.profile)
+results_schema.write_section("table1", artifacts.records(table), cfg.profile)
+results_schema.write_section("paper_comparison", artifacts.records(comparison), cfg.profile)
+results_schema.write_section("baselines", baseline_scores, cfg.profile)
+results_schema.write_section("counts", counts, cfg.profile)
 
-artifacts.write_result("loss_by_set", loss_by_set(trials), cfg.profile)
-artifacts.write_result("seeds", spread, cfg.profile)
+results_schema.write_section("loss_by_set", results.loss_by_set(trials), cfg.profile)
+results_schema.write_section("seeds", spread, cfg.profile)
 
 written = artifacts.predict_course_files(best_path, raw.directory, cfg.profile)
 checks = []
@@ -493,8 +493,8 @@ from convlstm_lib.experiments import floors, task_study
 
 full = load_datasets(paths.processed_dir(cfg.profile))  # every training window (the study subsamples itself)
 study = task_study.run_study(cfg, full, raw, best_path, progress=False)
-artifacts.write_result("frame4", study["frame4"], cfg.profile)
-artifacts.write_result("frame16", study["frame16"], cfg.profile)
+results_schema.write_section("frame4", study["frame4"], cfg.profile)
+results_schema.write_section("frame16", study["frame16"], cfg.profile)
 study_table = task_study.summary_table(study)
 display(tables.for_reader(study_table, {"vs paper's protocol": "x the paper's protocol"},
                          caption="Frames 4 and 16, every way of predicting them (MSE per pixel, [0, 1])"))

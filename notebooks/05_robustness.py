@@ -50,7 +50,7 @@ from convlstm_lib.config import get_profile
 from convlstm_lib.data import corruption
 from convlstm_lib.data.datasets import prepare_datasets
 from convlstm_lib.experiments import robustness
-from convlstm_lib.report import artifacts, tables
+from convlstm_lib.report import results, tables
 from convlstm_lib.report.claims import NOT_TESTED, judge
 from convlstm_lib.report.figures import save_figure
 from convlstm_lib.training.checkpoints import load_checkpoint
@@ -156,7 +156,7 @@ record = result.record()
 record["clean_mse"] = clean
 record["tolerance_2x"] = tolerances
 record["test_sets"] = {name: f"{labels[name]}: windows whose target is frame 4 or 16" for name in test_sets}
-artifacts.write_result("robustness", record, cfg.profile)
+results.write_section("robustness", record, cfg.profile)
 display(Markdown(
     f"At intensity 1 the worst corruption is **{corruption.KIND_LABELS[worst]}** "
     f"(N6 test MSE {at_max.loc[worst, 'n6']:.3e}, {at_max.loc[worst, 'n6'] / clean['n6']:.0f}x "

@@ -42,8 +42,6 @@ profile = "quick"
 seed = 0
 
 # %%
-import json
-
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
@@ -57,7 +55,8 @@ from convlstm_lib.data.datasets import prepare_datasets
 from convlstm_lib.experiments import baselines, final, floors
 from convlstm_lib.experiments import table1 as results
 from convlstm_lib.experiments.sweep_record import best_per_model, load_trials
-from convlstm_lib.report import artifacts, tables
+from convlstm_lib.report import results as schema
+from convlstm_lib.report import tables
 from convlstm_lib.report.figures import save_figure
 from convlstm_lib.training import metrics
 from convlstm_lib.training.checkpoints import load_checkpoint
@@ -67,14 +66,14 @@ cfg = get_profile(profile, seed=seed)
 ds = prepare_datasets(cfg, progress=False)
 trials = load_trials(cfg)
 copy_last = baselines.evaluate_baselines(ds)["copy_last"]["n6_test_mse"]
-summary_path = paths.runs_dir(cfg.profile) / paths.SWEEP_SUMMARY
-sweep_summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
-counted, wanted = sweep_summary.get("counted", len(trials)), sweep_summary.get("n_trials", cfg.n_trials)
+sweep_summary = schema.read_section("sweep", cfg.profile)
+counted = sweep_summary.counted if sweep_summary else len(trials)
+wanted = sweep_summary.n_trials if sweep_summary else cfg.n_trials
 budget_note = (
-    f" The sweep's wall-clock budget ({sweep_summary.get('sweep_budget_s', 0):.0f} s) stopped it after "
+    f" The sweep's wall-clock budget ({sweep_summary.sweep_budget_s:.0f} s) stopped it after "
     f"**{counted} of {wanted} trials**: on this machine the comparison rests on fewer trials than the "
     "profile promises, and its numbers depend on the machine."
-    if sweep_summary.get("stopped_by_budget") else ""
+    if sweep_summary and sweep_summary.stopped_by_budget else ""
 )
 display(Markdown(
     f"Profile **{cfg.profile}**: {counted} of {wanted} trials, {cfg.epochs} epochs each, model kinds "
@@ -147,7 +146,7 @@ payload = {
     }
     for model in cfg.models
 }
-artifacts.write_result("models", payload, cfg.profile)
+schema.write_section("models", payload, cfg.profile)
 def below(model: str) -> bool:
     ratio = best_table.loc[model, "ratio_to_copy_last"]
     return ratio is not None and pd.notna(ratio) and ratio < 1
@@ -180,17 +179,18 @@ if winner:
 if cfg.final_runs:
     final_model = final.train_final(cfg, progress=True)
     record = final_model.record
-    artifacts.write_result("final", record, cfg.profile)
+    schema.write_section("final", record, cfg.profile)
     runs_table = pd.DataFrame(record["runs"]).assign(
         ratio_to_copy_last=lambda t: t["n6_test_mse"] / copy_last)
     display(tables.for_reader(runs_table, {"ratio_to_copy_last": "x copy-last", "runtime_s": "seconds"},
                               caption="The final model's runs, each alone"))
     mc, tc = record["model_config"], record["train_config"]
-    seed_ensemble = (artifacts.read_result("seeds", cfg.profile) or {}).get("ensemble")  # notebook 04's
+    seeds_section = schema.read_section("seeds", cfg.profile)  # notebook 04's
+    seed_ensemble = seeds_section.ensemble if seeds_section else None
     compared = {
         "copy-last": copy_last,
         f"sweep's best ({winner})": best_table["n6_test_mse"].astype(float).min(),
-        **({f"Table 1's best row, {seed_ensemble['runs']} seeds averaged": seed_ensemble["n6_test_mse"]}
+        **({f"Table 1's best row, {seed_ensemble.runs} seeds averaged": seed_ensemble.n6_test_mse}
            if seed_ensemble else {}),
         **{f"final run {k}": run["n6_test_mse"] for k, run in enumerate(record["runs"])},
         f"final model ({record['members']} runs averaged)": record.get("n6_test_mse"),

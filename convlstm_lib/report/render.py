@@ -90,8 +90,9 @@ math[display="block"] { margin: .6rem 0; font-size: 1.05em; }
 mtd[columnalign="right"] { text-align: right; } mtd[columnalign="left"] { text-align: left; }
 table.claims td, table.claims th { text-align: left; }
 td.agrees { color: #17613a; font-weight: bold; } td.disagrees { color: #a02a1a; font-weight: bold; }
+td.partly-agrees { color: #8a5a00; font-weight: bold; }
 td.not-tested { color: var(--muted); font-weight: bold; }
-td.agrees, td.disagrees, td.not-tested { white-space: nowrap; }
+td.agrees, td.partly-agrees, td.disagrees, td.not-tested { white-space: nowrap; }
 blockquote { margin: 0; padding-left: .6rem; border-left: 3px solid var(--rule); }
 @page { size: A4; margin: 15mm 13mm 16mm;
         @bottom-right { content: counter(page) " / " counter(pages); font-size: 8pt; color: #5b6673; } }
