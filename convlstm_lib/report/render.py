@@ -107,6 +107,8 @@ blockquote { margin: 0; padding-left: .6rem; border-left: 3px solid var(--rule);
   h1, h2, h3, h4, figcaption { break-after: avoid; }
   .text_cell { break-after: avoid; }
   img, figure, pre, math, tr, .output_png, section.summary { break-inside: avoid; }
+  /* a figure taller than the page would be cut across two (and leave one blank): scale it to fit */
+  img { max-height: 240mm; width: auto; }
   figure.table { break-inside: auto; }
   table { font-size: 8pt; }
   figure.table.wide table { font-size: 6.2pt; }
