@@ -130,7 +130,7 @@ def test_significant_and_the_readable_table():
         "0", "1058", "0.0123", "2.30e-03", "-4.20", "29250", "n/a",
     ]
     shown = comparison_table(compare(dict(SPEC_REFERENCE)), "N6 generated")
-    assert list(shown.columns) == ["SPEC §1 table", "quantity", "real", "N6 generated", "tolerance", "within"]
+    assert list(shown.columns) == ["table", "quantity", "real", "N6 generated", "tolerance", "within"]
     assert (shown["within"] == "yes").all() and len(shown) == len(REAL_FIGURES)
     assert shown.loc[shown["quantity"].str.contains("one dominant"), "tolerance"].item() == "±0.1"
 

@@ -509,6 +509,24 @@ def write_section(name: str, payload: Any, profile: str) -> Path:
     return write_json(paths.results_dir(profile) / f"{name}.json", data)
 
 
+def data_section(raw, table, outliers: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The data section (notebook 01): `raw` (`sources.load_raw`), the calibration `table`
+    (`calibration.compare`) and the outlier counts per set (`views_data.outlier_counts`)."""
+    payload: dict[str, Any] = {
+        "source": raw.source,
+        "n6_sequences": int(raw.n6.shape[0]),
+        "n3_sequences": int(raw.n3.shape[0]),
+        # pandas' JSON writer: NaN (the median rotation's ratio) -> null, numpy types -> plain ones
+        "calibration": json.loads(table.to_json(orient="records")),
+        "calibration_passed": int(table["within"].sum()),
+        "calibration_quantities": len(table),
+        "outliers": {name: dict(row) for name, row in outliers.items()},
+    }
+    if raw.has_truth:
+        payload["generator_config"] = dataclasses.asdict(GeneratorConfig.from_json(raw.truth_n6["config"]))
+    return payload
+
+
 def sweep_section(profile: str) -> dict[str, Any]:
     """The sweep section: the fields of `SweepSection` from the sweep's own summary
     (runs/<profile>/sweep.json, `sweep_record.write_summary`), so both say the same in the same words."""

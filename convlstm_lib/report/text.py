@@ -11,7 +11,15 @@ import html
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from convlstm_lib.data.course_io import FRAMES
+from scipy import stats
+
+from convlstm_lib import paths
+from convlstm_lib.config import get_profile
+from convlstm_lib.data.calibration import COPY_LAST_SCALE, EARLY_STILL_PX, REAL, REAL_FIGURES, SHARE_TOL
+from convlstm_lib.data.course_io import FRAMES, IMAGE_SIZE, TEST_FRAMES
+from convlstm_lib.data.generator import UNMATCHED, GeneratorConfig
+from convlstm_lib.data.preprocessing import mahalanobis_radius
+from convlstm_lib.experiments.paper import PAPER_FLAGGED_TRANSITIONS
 from convlstm_lib.experiments.table1 import TRAINING_SET_LABELS
 from convlstm_lib.report import claims
 from convlstm_lib.report.results import BestTrial, Frame4, Frame16, Results
@@ -45,9 +53,9 @@ def x(ratio: float | None) -> str:
     return f"{format_number(ratio)} x"
 
 
-def share(value: float) -> str:
-    """A fraction as a whole percentage: 0.8148 -> '81 %'."""
-    return f"{value:.0%}".replace("%", " %")
+def share(value: float, digits: int = 0) -> str:
+    """A fraction as a percentage: 0.8148 -> '81 %' (`digits` decimals)."""
+    return f"{value:.{digits}%}".replace("%", " %")
 
 
 def duration(seconds: float) -> str:
@@ -217,3 +225,184 @@ def verdict_rules() -> Prose:
 def mapping_line(values: Mapping[str, float | None]) -> str:
     """'a 1.00e-03, b 2.00e-03'."""
     return ", ".join(f"{esc(k)} {n(v)}" for k, v in values.items())
+
+
+# ---------------------------------------------------------------------------------------------
+# Notebook 01: the data
+
+
+def paper_data() -> Prose:
+    """The paper's two data sets, as its §3.1 describes them."""
+    paper = get_profile("paper")
+    return prose(
+        f"The paper (§3.1) trains on two data sets of a single MNIST digit moving across a "
+        f"{IMAGE_SIZE}x{IMAGE_SIZE} canvas for {FRAMES} frames: **N6** ({paper.n6} sequences of a six) and "
+        f"**N3** ({paper.n3} sequences of a three). The digit is \"randomly modified in an autoregressive "
+        "manner\": it rotates, drifts to the right and down, fades and blurs from frame to frame, and sensor "
+        f"noise sits on every frame. Frames {TEST_FRAMES[0] + 1} and {TEST_FRAMES[1] + 1} of every sequence "
+        f"are the test set; the other {FRAMES - len(TEST_FRAMES)} are for training.")
+
+
+def data_loaded(raw) -> Prose:
+    """Where the sequences came from."""
+    where = esc(raw.directory.resolve().relative_to(paths.ROOT)) if raw.directory.resolve().is_relative_to(
+        paths.ROOT) else esc(raw.directory.name)
+    made = (f"Generated with seed {raw.truth_n6['seed']}; the generator's settings are saved with the data "
+            "(`manifest.json`)." if raw.has_truth else "Course data: no ground truth.")
+    return prose(f"Source: **{esc(raw.source)}** (`{where}`).", made)
+
+
+def calibration_rules() -> Prose:
+    """How each row of the calibration table is held to its real figure (`RealFigure.passes`)."""
+    ratio = next(f for f in REAL_FIGURES if f.rule == "ratio")
+    rotation = REAL["rotation_median_deg"]
+    return prose(
+        f"**How each row is compared.** Within {share(ratio.tol)} of the real figure; shares (of sequences) "
+        f"within {SHARE_TOL * 100:g} points; the median rotation (real {rotation.real:g} deg, where a ratio "
+        f"means nothing) within {rotation.tol:g} deg.")
+
+
+def calibration_result(table, n6_sequences: int, n3_sequences: int) -> Prose:
+    """How many figures are within tolerance, and which are not."""
+    misses = table.loc[~table["within"], "quantity"].tolist()
+    known = [q for q in misses if q in UNMATCHED]
+    other = [q for q in misses if q not in UNMATCHED]
+    return prose(
+        f"**{int(table['within'].sum())} of {len(table)}** figures within tolerance (measured on "
+        f"{n6_sequences} N6 and {n3_sequences} N3 sequences).",
+        ("Known misses: " + ", ".join(f"`{q}`" for q in known) + ".") if known else None,
+        ("Also outside: " + ", ".join(f"`{q}`" for q in other) + ".") if other else None)
+
+
+def early_motion(gen_cfg: GeneratorConfig) -> Prose:
+    """Why the generator gives every sequence the same slow drift at first (the real early figures)."""
+    noise_alone = 2 * (REAL["noise_sigma"].real / COPY_LAST_SCALE) ** 2
+    return prose(
+        "**Early motion: a slow shared drift, then each sequence's own.** The real frames say three things "
+        f"about the start that look hard to reconcile: the centre of mass moves about "
+        f"{REAL['drift_x_early'].real:g} px a step per axis early on, yet "
+        f"{share(REAL['early_still_share'].real)} "
+        f"of the steps from frame 2 to frame 3 are shorter than {EARLY_STILL_PX:g} px, and frames 3 and 4 "
+        f"differ little (copy-last MSE {n(REAL['copy_last_mse_f4'].real)}, of which the noise alone is "
+        f"{n(noise_alone)}). On a digit as crisp as the real ones (Laplacian variance about "
+        f"{REAL['laplacian_var_f4'].real:,.0f} at frame 4) every fraction of a pixel of motion costs "
+        "copy-last "
+        "error quadratically, so the cheapest motion that carries that mean is the same small step for every "
+        "sequence: the generator gives all of them a slow drift down and to the right "
+        f"(`drift_base` = {gen_cfg.drift_base:g} px a step per axis, fading out) and starts each sequence's "
+        "own drift only after frame 4. One pair of figures pulls apart without breaking: the speed along the "
+        f"dominant axis late in the sequence (real {REAL['late_speed_dominant'].real:g} px a step) and the "
+        f"mean drift down over frames 14-16 (real {REAL['drift_y_late'].real:g} px a step) cannot both sit "
+        "on "
+        "their real figures given the drift directions; both stay within tolerance.")
+
+
+def outlier_stratification(gen_cfg: GeneratorConfig, n6: int, n3: int) -> Prose:
+    """Why the generator spreads its outlier jumps evenly over the transitions."""
+    expected = gen_cfg.outlier_rate * n3
+    odds = ", ".join(share(stats.poisson.pmf(k, expected)) for k in range(4))
+    return prose(
+        "**The copy-last error at frame 3 -> 4 is dominated by the outliers.** One outlier jump on "
+        "the transition into frame 4 of one N3 sequence moves the mean over all of them by more than the "
+        f"smooth motion does. Drawn independently, {share(gen_cfg.outlier_rate)} of the transitions would "
+        "put "
+        f"no, one, two or three jumps there depending on the seed (Poisson: {odds}). The generator therefore "
+        "stratifies the jumps by transition (`generator.outlier_mask`): every transition holds the expected "
+        f"share of the sequences ({expected:g} of N3's {n3}, {gen_cfg.outlier_rate * n6:g} of N6's {n6}), in "
+        "sequences drawn at random, so the figure no longer hangs on the draw. The table below gives the "
+        "copy-last error with and without the sequences whose own transition is an injected outlier "
+        "(generated data only): the last column is the smooth motion alone. These figures are also the "
+        "copy-last baselines the models are judged against (notebook 04; on the [0, 1] scale of the "
+        "pre-processing they differ by the ratio of the ranges).")
+
+
+def copy_last_spread(spread) -> Prose:
+    """The N3 copy-last error at frame 3 -> 4 over seeds, against the real figure."""
+    figure = REAL["copy_last_mse_f4"]
+    values = spread["copy-last MSE"]
+    return prose(
+        f"Over {len(spread)} seeds the N3 copy-last error at frame 3 -> 4 has median "
+        f"**{n(values.median())}** "
+        f"and mean {n(values.mean())} (real {n(figure.real)}); {sum(figure.passes(v) for v in values)} of "
+        f"{len(spread)} seeds fall within {figure.tolerance.lstrip('±')}, and seed {spread['seed'].iloc[0]} "
+        f"(the one this report uses) has {spread['jumps at 3 -> 4'].iloc[0]} jump(s) there. The smooth "
+        "motion "
+        "alone (the table's last column) is what a model learns from.")
+
+
+def drift_legend() -> Prose:
+    """What the drift figure's reference marks are."""
+    lengths = " / ".join(f"{REAL[f'drift_length_p{q}'].real:g}" for q in ("10", "50", "90"))
+    return prose(
+        "Each point is one N6 sequence's drift (dx right, dy down, as displayed), coloured by the group the "
+        "real-data rules put it in (`calibration.drift_groups`). The reference marks are the real figures: "
+        "the "
+        "dashed circles are the tenth, fiftieth and ninetieth percentiles of the real drift length "
+        f"({lengths} "
+        "px); the crosses are the real medians of the dominant-right, dominant-down and upward groups; the "
+        "grey "
+        "lines bound the \"one dominant axis\" rule and the upward and leftward rules.")
+
+
+def generator_outliers(gen_cfg: GeneratorConfig) -> Prose:
+    """What an injected outlier is, beside what the paper found."""
+    return prose(
+        "The course data's own note says \"There are outliers in the dataset\", and the paper flags "
+        f"{PAPER_FLAGGED_TRANSITIONS} anomalous transitions. The generator injects about "
+        f"{share(gen_cfg.outlier_rate)} of transitions as jumps (an extra rotation of "
+        f"{gen_cfg.outlier_rotation_min:g}-{gen_cfg.outlier_rotation_max:g} deg and a shift of "
+        f"{gen_cfg.outlier_shift_min:g}-{gen_cfg.outlier_shift_max:g} px), far outside the normal steps.")
+
+
+def paper_outliers() -> Prose:
+    """The paper's outlier count as a share of its N6 transitions."""
+    paper = get_profile("paper")
+    transitions = paper.n6 * (FRAMES - 1)
+    return prose(f"The paper flags {PAPER_FLAGGED_TRANSITIONS} transitions in its N6 "
+                 f"({paper.n6} x {FRAMES - 1} = {transitions:,} transitions: "
+                 f"{share(PAPER_FLAGGED_TRANSITIONS / transitions, digits=2)}).")
+
+
+# ---------------------------------------------------------------------------------------------
+# Notebook 02: pre-processing
+
+
+def preprocessing_done(ds) -> Prose:
+    """The scaler's range and what building the datasets took."""
+    info, timings = ds.info, ds.info["timings"]
+    return prose(
+        f"Source: **{esc(info['source'])}**; scaler: lo = {ds.scaler.lo:.1f}, hi = {ds.scaler.hi:.1f} (raw "
+        f"scale). Building the datasets took {timings['total_s']:.1f} s (outliers "
+        f"{timings['outliers_s']:.1f} s, "
+        f"denoising {timings['denoise_s']:.1f} s); later runs read them from the cache.")
+
+
+def outlier_rule(settings: Mapping[str, Any]) -> Prose:
+    """What "beyond three standard deviations" means in the detector's k dimensions."""
+    sigmas, k = settings["sigmas"], settings["n_components"]
+    tail = share(settings["tail_probability"], digits=2)
+    return prose(
+        f"**What \"three standard deviations\" means here.** In one dimension, |z| > {sigmas:g} flags {tail} "
+        f"of a Gaussian. In k dimensions the squared Mahalanobis distance of a Gaussian sample follows a "
+        "chi-square with k degrees of freedom, so a transition is flagged when its distance exceeds the "
+        "radius "
+        f"whose chi-square tail is that same {tail}, whatever k is (r = {mahalanobis_radius(2, sigmas):.2f} "
+        f"for k = 2, {mahalanobis_radius(k, sigmas):.2f} for the k = {k} used here). Before the PCA every "
+        f"frame is blurred (Gaussian, {settings['smooth_sigma']:g} px) so the per-pixel sensor noise does "
+        "not "
+        "dominate the differences, and each sequence's differences are divided by their median norm (a digit "
+        "with more ink moves more pixels). The Gaussian is the sample mean and covariance of the k "
+        f"coordinates. Real differences have heavier tails than a Gaussian, so a little more than {tail} of "
+        "the clean transitions cross the radius: the table counts them. The scatter shows the first two of "
+        "the k principal components; distances are measured in all k.")
+
+
+def denoised_error(info: Mapping[str, Any]) -> Prose:
+    """The training targets' error to the clean frames, before and after denoising."""
+    d = info.get("denoise", {})
+    if "mse_raw_to_clean" not in d:
+        return prose("Course data carry no clean frames: the denoising cannot be scored here.")
+    return prose(
+        f"Per-pixel MSE of the training targets to the clean frames: raw **{n(d['mse_raw_to_clean'])}**, "
+        f"denoised **{n(d['mse_denoised_to_clean'])}** "
+        f"({d['mse_raw_to_clean'] / d['mse_denoised_to_clean']:.1f}x lower).")
