@@ -112,6 +112,68 @@ def test_paired_ipynb_has_no_outputs_and_the_same_cells(path):
     assert cells(paired) == cells(jupytext.read(path)), f"{ipynb.name} differs from {path.name}: re-pair it"
 
 
+def _cells(path: Path) -> list[tuple[str, list[str]]]:
+    """(cell type, its non-blank lines) of every cell of a notebook's .py after the jupytext header."""
+    cells = jupytext.read(path).cells
+    return [(c.cell_type, [ln for ln in c.source.splitlines() if ln.strip()]) for c in cells]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_a_notebook_tells_more_than_it_computes(path):
+    """Its code calls the library and shows what it returns: no more code lines than prose lines."""
+    cells = _cells(path)
+    code = sum(len(lines) for kind, lines in cells if kind == "code")
+    prose = sum(len(lines) for kind, lines in cells if kind == "markdown")
+    assert code <= prose, f"{path.name}: {code} non-blank code lines against {prose} of prose"
+
+
+# A number in a notebook's prose is typed by hand unless it names something: the paper's and this
+# project's numbered parts, the paper's sections, frames by their place in a sequence, the data
+# sets N6 and N3, the two intensity scales, and the notebook's own number in its title. Numbers
+# in code spans and in TeX are not prose. Every other number comes from `report.text`.
+NAMES = (
+    r"`[^`]*`",  # code
+    r"\$\$.*?\$\$|\$[^$]*\$",  # TeX
+    r"\b(?:Figures?|Tables?|Equations?|notebooks?)\s+\d+[ab]?(?:(?:\s*(?:-|,|and|or)\s*)\d+[ab]?)*",
+    r"§\d+(?:\.\d+)?",
+    r"\bframes?(?:\s+|-)\d+(?:(?:\s*(?:-|->|,|and|or|to)\s*)\d+)*",
+    r"\bN[36]\b",
+    r"\[0, 1\]|\b0-255\b",
+    r"^#\s+\d\d\s+·",
+)
+
+
+def typed_numbers(markdown: str) -> list[str]:
+    """The numbers left in `markdown` once every name of `NAMES` is taken out."""
+    text = markdown
+    for pattern in NAMES:
+        text = re.sub(pattern, " ", text, flags=re.S | re.M)
+    return re.findall(r"[^\s]*\d[^\s]*", text)
+
+
+def test_typed_numbers_finds_a_measurement_and_spares_the_names():
+    names = ("# 04 · Results\nFigure 6 and Table 1 (§3.3): frames 4 and 16 of N6, `cfg.epochs = 3`, "
+             "$W_{t-1}$ on the [0, 1] scale, Figures 7a and 7b, notebooks 03 and 04.")
+    assert typed_numbers(names) == []
+    found = typed_numbers("The floor is 0.35 x copy-last (44 %), 6.8 px, 200 trials, in N60.")
+    assert found == ["0.35", "(44", "6.8", "200", "N60."]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_number_is_typed_by_hand_in_a_notebooks_prose(path):
+    found = [(i, typed_numbers("\n".join(lines))) for i, (kind, lines) in enumerate(_cells(path), 1)
+             if kind == "markdown"]
+    found = [(i, numbers) for i, numbers in found if numbers]
+    assert not found, f"{path.name}: numbers typed in markdown cells (cell, numbers): {found}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_prose_is_written_by_the_text_module_not_built_in_the_notebook(path):
+    source = path.read_text()
+    assert "Markdown(f" not in source and "from IPython.display import Markdown" not in source, path.name
+    assert "SPEC" not in source and "../shared" not in source, path.name
+
+
 def _number(x) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 

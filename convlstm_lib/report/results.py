@@ -19,16 +19,19 @@ import dataclasses
 import json
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
+
+import pandas as pd
 
 from convlstm_lib import paths
 from convlstm_lib.config import ProfileConfig
 from convlstm_lib.data.generator import GeneratorConfig
 from convlstm_lib.errors import ConvLSTMError
 from convlstm_lib.experiments.robustness import RobustnessConfig
+from convlstm_lib.experiments.table1 import best_record
 from convlstm_lib.jsonio import jsonable, write_json
 from convlstm_lib.models.settings import ModelConfig
 from convlstm_lib.statuses import TRIAL_STATUSES
@@ -501,12 +504,27 @@ def parse_section(name: str, payload: Any) -> Any:
     return out
 
 
+def _plain(payload: Any) -> Any:
+    """`payload` as plain JSON: a DataFrame as its rows, NaN as null (`jsonio.jsonable`)."""
+    if isinstance(payload, pd.DataFrame):
+        payload = payload.to_dict(orient="records")
+    return jsonable(payload)
+
+
 def write_section(name: str, payload: Any, profile: str) -> Path:
     """Check `payload` against section `name` and write runs/<profile>/results/<name>.json
-    atomically (strict JSON: NaN -> null); its path. Nothing is written when it does not fit."""
-    data = jsonable(payload)
+    atomically (strict JSON: NaN -> null; a DataFrame as its rows); its path. Nothing is written
+    when it does not fit."""
+    data = _plain(payload)
     parse_section(name, data)
     return write_json(paths.results_dir(profile) / f"{name}.json", data)
+
+
+def write_sections(profile: str, **sections: Any) -> list[Path]:
+    """`write_section` for every keyword (section name = payload), all checked before any is written."""
+    for name, payload in sections.items():
+        parse_section(name, _plain(payload))
+    return [write_section(name, payload, profile) for name, payload in sections.items()]
 
 
 def data_section(raw, table, outliers: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
@@ -525,6 +543,41 @@ def data_section(raw, table, outliers: Mapping[str, Mapping[str, Any]]) -> dict[
     if raw.has_truth:
         payload["generator_config"] = dataclasses.asdict(GeneratorConfig.from_json(raw.truth_n6["config"]))
     return payload
+
+
+def best_section(best: pd.Series, copy_last_n6_mse: float, checkpoint: Path,
+                 noise_floor: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The best section (notebook 04): Table 1's best trial (`table1.best_record`), the checkpoint
+    it was copied to (relative to the repository) and the noise floor of both test sets."""
+    return {**best_record(best, copy_last_n6_mse=copy_last_n6_mse),
+            "checkpoint": paths.repo_relative(checkpoint), "noise_floor": dict(noise_floor)}
+
+
+def robustness_section(record: Mapping[str, Any], clean: Mapping[str, float],
+                       tolerated: Mapping[str, Mapping[str, float]],
+                       labels: Mapping[str, str]) -> dict[str, Any]:
+    """The robustness section (notebook 05): the curves (`RobustnessResult.record`), each test set's
+    clean loss, the tolerance of every corruption at twice the clean loss, and what each test set
+    (named by `labels`) holds."""
+    held = {name: f"{label}: windows whose target is frame 4 or 16" for name, label in labels.items()}
+    return {**record, "clean_mse": dict(clean), "tolerance_2x": {k: dict(v) for k, v in tolerated.items()},
+            "test_sets": held}
+
+
+def models_section(best: Mapping[str, Mapping[str, Any] | None], kinds: Sequence[str],
+                   copy_last_n6_mse: float) -> dict[str, Any]:
+    """The models section (notebook 06): per model kind of `kinds`, its best trial
+    (`sweep_record.best_per_model`) and its ratio to copy-last; None for a kind without one."""
+    return {
+        kind: None if best.get(kind) is None else {
+            "trial": best[kind]["number"], "n6_test_mse": best[kind]["n6_test_mse"],
+            "n3_mse": best[kind]["n3_mse"], "params": best[kind]["n_params"],
+            "seconds_per_epoch": best[kind]["seconds_per_epoch"],
+            "ratio_to_copy_last": best[kind]["n6_test_mse"] / copy_last_n6_mse,
+            "trials": best[kind]["trials"],
+        }
+        for kind in kinds
+    }
 
 
 def sweep_section(profile: str) -> dict[str, Any]:

@@ -19,11 +19,19 @@ from convlstm_lib.data.calibration import COPY_LAST_SCALE, EARLY_STILL_PX, REAL,
 from convlstm_lib.data.course_io import FRAMES, IMAGE_SIZE, TEST_FRAMES
 from convlstm_lib.data.generator import UNMATCHED, GeneratorConfig
 from convlstm_lib.data.preprocessing import mahalanobis_radius
-from convlstm_lib.experiments.paper import PAPER_FLAGGED_TRANSITIONS
+from convlstm_lib.data.tasks import PAPER_TASK, Task
+from convlstm_lib.experiments.paper import (
+    PAPER_BEST,
+    PAPER_COLLAPSED_RUNS,
+    PAPER_FLAGGED_TRANSITIONS,
+    PAPER_N3_SIZE,
+    PAPER_N6_TEST_SIZE,
+)
 from convlstm_lib.experiments.table1 import TRAINING_SET_LABELS
-from convlstm_lib.report import claims
-from convlstm_lib.report.results import BestTrial, Frame4, Frame16, Results
+from convlstm_lib.report import claims, targets
+from convlstm_lib.report.results import BestTrial, Final, Frame4, Frame16, ModelBest, Results, SweepSection
 from convlstm_lib.report.tables import format_number
+from convlstm_lib.training.loop import DIVERGED_MSE
 
 
 class Prose(str):
@@ -65,6 +73,11 @@ def duration(seconds: float) -> str:
     minutes, secs = divmod(round(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes} min {secs} s" if hours else f"{minutes} min {secs} s"
+
+
+def count(number: int, word: str) -> str:
+    """'1 epoch', '3 epochs'."""
+    return f"{number} {word}" + ("" if number == 1 else "s")
 
 
 def listing(items: Iterable[str]) -> str:
@@ -406,3 +419,408 @@ def denoised_error(info: Mapping[str, Any]) -> Prose:
         f"Per-pixel MSE of the training targets to the clean frames: raw **{n(d['mse_raw_to_clean'])}**, "
         f"denoised **{n(d['mse_denoised_to_clean'])}** "
         f"({d['mse_raw_to_clean'] / d['mse_denoised_to_clean']:.1f}x lower).")
+
+
+# ---------------------------------------------------------------------------------------------
+# Notebook 03: the sweep
+
+
+def paper_search() -> Prose:
+    """The paper's random search (§3.3), from the paper profile that reproduces it."""
+    p = get_profile("paper")
+    return prose(
+        f"The paper picked its ConvLSTM by random search: {p.n_trials} trials of {p.epochs} epochs, each "
+        "drawing "
+        f"an activation (ReLU or tanh), {p.layers_min}-{p.layers_max} layers, "
+        f"{p.kernels_min}-{p.kernels_max} "
+        f"kernels, a learning rate log-uniform in {p.lr_min:g}..{p.lr_max:g}, a batch size in "
+        f"{p.batch_size_min}-{p.batch_size_max}, an optimiser of `torch.optim` and one of the four training "
+        "sets "
+        f"of notebook 02. Runs that collapse to blank images were set aside ({PAPER_COLLAPSED_RUNS} of "
+        f"{p.n_trials}).")
+
+
+def profile_search(cfg) -> Prose:
+    """How the profile narrows the paper's search."""
+    kinds = len(cfg.models)
+    per_kind = f", {cfg.n_trials // kinds} of each of {kinds} model kinds" if kinds > 1 else ""
+    schedule = ("that decays linearly to zero over the run instead of the paper's constant one: more and "
+                "better-settled steps for the same CPU time"
+                if cfg.lr_schedule == "linear" else "that stays constant")
+    return prose(
+        f"This run uses the **{esc(cfg.profile)}** profile: {cfg.n_trials} trials x "
+        f"{count(cfg.epochs, 'epoch')}{per_kind}, models of at most {count(cfg.layers_max, 'layer')} x "
+        f"{cfg.kernels_max} kernels, {len(cfg.optimizers)} optimisers, and batches of "
+        f"{cfg.batch_size_min}-{cfg.batch_size_max} at a learning rate {schedule} "
+        "(`convlstm_lib/config.py`).")
+
+
+def sweep_done(cfg, summary: Mapping[str, Any], elapsed_s: float) -> Prose:
+    """The sweep's counts (`sweep_record.summarise`), and whether its budget cut it short."""
+    statuses = ", ".join(f"{count} {status}" for status, count in summary["status_counts"].items())
+    counted = summary["counted"]
+    return prose(
+        f"Study **{esc(cfg.study_name)}**: {counted} of {cfg.n_trials} trials done ({elapsed_s:.0f} s in "
+        "this "
+        f"run; {summary['train_time_s']:.0f} s of training in all): {statuses}.",
+        f"Pruning saved an estimated {summary['time_saved_s']:.0f} s of training." if cfg.prune else None,
+        (f"**The wall-clock budget ({cfg.sweep_budget_s:.0f} s) stopped the sweep after {counted} of "
+         f"{cfg.n_trials} trials**: the results below rest on fewer trials than the profile promises."
+         if cfg.sweep_budget_s and counted < cfg.n_trials else None))
+
+
+def best_of_sweep(best: Mapping[str, Any] | None) -> Prose:
+    """The best trial of every kind the sweep tried, its kind named (`sweep_record.summarise`)."""
+    if best is None:
+        return prose("No trial completed: see the reasons in the table above.")
+    return prose(
+        f"Best trial of any model kind: **{best['number']}**, a **{esc(best['model'])}** "
+        f"({esc(best['dataset'])}, "
+        f"{esc(best['activation'])}, {best['layers']} layer(s) x {best['kernels']} kernels, "
+        f"{esc(best['optimizer'])} "
+        f"lr {best['lr']:.2e}, batch {best['batch_size']}): N6 test MSE {n(best['n6_test_mse'])}, N3 MSE "
+        f"{n(best['n3_mse'])}. Table 1 (notebook 04) holds the paper's model, the ConvLSTM, alone; notebook "
+        "06 "
+        "compares the kinds.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Notebook 04: Table 1 and beyond
+
+
+def results_overview(cfg, ds, counts: Mapping[str, int]) -> Prose:
+    return prose(
+        f"Profile **{esc(cfg.profile)}**, seed {cfg.seed}, data source **{esc(ds.info['source'])}**: "
+        f"{counts['total']} trials, {counts['complete']} complete; N6 test {len(ds.n6_test)} windows, "
+        f"N3 {len(ds.n3)} windows.")
+
+
+def counting_rule() -> Prose:
+    """Which trials count, and why the others do not."""
+    return prose(
+        "A trial counts only when it completed with finite metrics. The paper dropped "
+        f"{PAPER_COLLAPSED_RUNS} runs whose predictions were blank; here such runs are marked **collapsed** "
+        "(the mean per-image standard deviation of the test predictions below a threshold, "
+        "`evaluation.is_collapsed`), runs whose loss exploded (not a finite number, or above "
+        f"{DIVERGED_MSE:g} per pixel on the [0, 1] scale: `loop.DIVERGED_MSE`) **diverged**, and runs that "
+        "could not train at all (e.g. SparseAdam on dense gradients) **failed**. They are excluded from "
+        "Figure 6 and Table 1 and counted here.")
+
+
+def best_convlstm(best: Mapping[str, Any], copy_last_mse: float,
+                  floor: Mapping[str, Mapping[str, Any]]) -> Prose:
+    """Table 1's best row, the paper's model (`table1.best_trial(..., model=PAPER_MODEL)`), against
+    copy-last and its target, and how much of its loss is noise."""
+    ratio = float(best["n6_test_mse"]) / float(copy_last_mse)
+    target = targets.BEST_TRIAL
+    verdict = "met" if ratio <= target.ratio else "not met"
+    measured = floor["N6 test"]["measured"]
+    floor_text = (f"The measured N6 noise floor is {n(measured)}, i.e. "
+                  f"{share(measured / best['n6_test_mse'])} of "
+                  "this model's loss is noise no model can predict." if measured is not None else
+                  f"The estimated noise floor (corner σ²) is {n(floor['N6 test']['corner_sigma2'])}.")
+    return prose(
+        f"**Best ConvLSTM (the paper's model)**: trial {int(best['number'])}, training set "
+        f"*{esc(set_title(best['dataset']))}*, {int(best['layers'])} layer(s) x {int(best['kernels'])} "
+        "kernels, "
+        f"{esc(best['activation'])}, {esc(best['optimizer'])} at lr {best['lr']:.3g}, batch "
+        f"{int(best['batch_size'])}. N6 test MSE {n(best['n6_test_mse'])} against copy-last "
+        f"{n(copy_last_mse)}: "
+        f"**{x(ratio)} copy-last** (the project's target on the {target.profile} profile, {target}: "
+        f"{verdict}).",
+        floor_text)
+
+
+def seed_spread(spread: Mapping[str, Any], best_mse: float, copy_last_mse: float) -> Prose:
+    """The best row over seeds, and the seeds' runs averaged."""
+    ensemble = spread.get("ensemble")
+    averaged = (f" The same {ensemble['runs']} runs averaged (`seeds.SeedEnsemble`, one prediction the mean "
+                "of "
+                f"theirs) score **{n(ensemble['n6_test_mse'])}** on N6 test, "
+                f"{x(ensemble['n6_test_mse'] / copy_last_mse)} copy-last against "
+                f"{x(best_mse / copy_last_mse)} "
+                "for the sweep's run alone: the runs are trained anyway for the spread, so this costs only "
+                "their "
+                f"predictions, but it is {ensemble['runs']} models, not one." if ensemble else "")
+    return prose(
+        f"N6 test MSE over {len(spread['seeds'])} seeds: **{n(spread['mean'])} ± {n(spread['spread'])}** "
+        "(mean ± "
+        f"standard deviation); the extra runs took {spread['extra_runs_s']:.0f} s.{averaged}")
+
+
+def paper_conversion() -> Prose:
+    """The paper's loss convention, and its best row converted back to per pixel."""
+    best = PAPER_BEST
+    return prose(
+        "The paper's loss is not a per-pixel MSE: it **sums the per-batch mean MSEs over the batches of the "
+        "test set and divides by the number of samples**, i.e. per-pixel MSE x ceil(N/B) / N, about "
+        "per-pixel "
+        "MSE / batch size. Its numbers therefore shrink with the batch size and cannot be compared across "
+        "rows. "
+        f"Converted back (x B assuming full batches, or exactly with the last partial batch of its "
+        f"{PAPER_N6_TEST_SIZE:,} N6 test and {PAPER_N3_SIZE:,} N3 windows), the paper's best, "
+        f"{best.n6_loss:g} at "
+        f"batch {best.batch_size}, is a per-pixel MSE of about {n(best.n6_mse_full_batches)} "
+        f"({n(best.n6_mse)} "
+        "exactly). Our trials' paper-convention losses are computed the same way at each trial's own batch "
+        "size.")
+
+
+def paper_comparison_notes() -> Prose:
+    """Where this reproduction and the paper can and cannot be compared."""
+    best = PAPER_BEST
+    low, high = sorted((best.n6_mse, best.n6_mse_full_batches))
+    return prose(
+        "* **Loss values.** The paper's Table 1 numbers are per-pixel MSEs divided by the batch size "
+        "(above). "
+        f"Converted back, its best N6 loss is a per-pixel MSE of {n(low)} to {n(high)} on its data; ours "
+        "are per "
+        "pixel throughout, so they can be compared with each other and with the baselines.\n"
+        "* **Which pre-processing wins.** The paper's best model was trained on the "
+        f"{esc(set_name(best.training_set))} set and the differences between its four training sets were "
+        "small "
+        "compared with the spread across hyper-parameters (its Figure 6); Figure 6 here shows the same kind "
+        "of "
+        "overlap.\n"
+        f"* **N3 against N6.** The paper found N3 slightly harder than N6 test ({best.n3_loss:g} against "
+        f"{best.n6_loss:g} in its units for its best model); our N3 and N6 MSE are side by side in Table 1.")
+
+
+def frame16_contexts(frame16: Frame16) -> Prose:
+    """Did a longer past beat two frames, refined the same way?"""
+    refined = sorted((k for k in frame16.entries if k != frame16.paper_protocol),
+                     key=lambda k: Task.parse(k).context)
+    if PAPER_TASK.name not in refined or len(refined) < 2:
+        return prose("Only one context was measured.")
+    two = frame16.entries[PAPER_TASK.name].n6_test_mse
+    rows = ", ".join(f"{Task.parse(k).context} frames {n(frame16.entries[k].n6_test_mse)} "
+                     f"({x(frame16.entries[k].n6_test_mse / two)})" for k in refined)
+    better = [k for k in refined if k != PAPER_TASK.name and frame16.entries[k].n6_test_mse <= two]
+    verdict = (f"a longer past is no worse than two frames here ({', '.join(better)})" if better
+               else "every longer past is worse than two frames here")
+    paper = frame16.entries[frame16.paper_protocol].n6_test_mse
+    return prose("Frame 16 refined the same way from each context (N6 test MSE, ratio to two frames): "
+                 f"{rows}; "
+                 f"{verdict}. The paper's model alone: {n(paper)}.")
+
+
+def frame4_floor(limits: Mapping[str, float], frame4: Frame4) -> Prose:
+    """How low frame 4 can go, against the interpolator and the target for it."""
+    neighbour = frame4.neighbour_mean.n6_test_mse
+    interp = frame4.interpolate.n6_test_mse
+    target = targets.INTERPOLATION
+    goal = target.ratio * neighbour
+    return prose(
+        f"**How low frame 4 can go.** {limits['jumps']} of the {limits['windows']} N6 sequences jump at "
+        "frame 3 -> "
+        f"4 or 4 -> 5. With the target's noise ({n(limits['noise'])} per window) that puts the floor of any "
+        f"interpolator at **{n(limits['floor'])}, {x(limits['floor'] / neighbour)} the neighbour mean** "
+        f"({n(neighbour)}). The target for frame 4, {target} ({n(goal)}), leaves "
+        f"{n(goal - limits['floor'])} per "
+        f"window above that floor; on the {limits['ordinary']} ordinary windows the neighbour mean spends "
+        f"{n(limits['neighbour_excess'])} above the target's noise (its inputs' noise and the motion between "
+        f"frames 3 and 5). The interpolator scores {n(interp)}, {x(interp / neighbour)} the neighbour mean: "
+        f"{'met' if target.met(interp, neighbour) else 'not met'}.")
+
+
+def against_extrapolation(limits: Mapping[str, float], frame4: Frame4) -> Prose:
+    """The interpolator against the paper's extrapolation, and what the two floors allow."""
+    extrapolation = frame4.extrapolate.n6_test_mse
+    interp = frame4.interpolate.n6_test_mse
+    bound = limits["floor"] / limits["carry_on"]
+    return prose(
+        f"**Against the extrapolation.** The paper's protocol reads frame 4 from frames 2 and 3 at "
+        f"{n(extrapolation)}; the interpolator is **{x(interp / extrapolation)}** that. The extrapolation's "
+        "own "
+        "floor at frame 4 (notebook 06's carry-on reference, which knows the clean frame 3 and its last "
+        "turn) is "
+        f"{n(limits['carry_on'])}: two models at their floors would stand at {x(bound)}, so the better the "
+        f"extrapolator, the less room that ratio has, and below {x(bound)} it cannot go.")
+
+
+def course_csvs(frame4: Frame4, frame16: Frame16, names: Sequence[str]) -> Prose:
+    """Which predictions the course CSVs hold, with their numbers."""
+    by_interp = frame4.course_csv == frame4.interpolate.task
+    held = frame4.interpolate if by_interp else frame4.extrapolate
+    r = frame4.ratios
+    return prose(
+        "Written: " + ", ".join(f"`{esc(name)}`" for name in names) + ".",
+        f"The course CSVs hold **frame 4 by {esc(frame4.course_csv)}** (N6 test MSE {n(held.n6_test_mse)}; "
+        f"interpolation is {x(r.interpolate_to_extrapolate)} the paper's extrapolation and "
+        f"{x(r.interpolate_to_neighbour_mean)} the mean of frames 3 and 5) and **frame 16 by "
+        f"{esc(frame16.course_csv)}** (N6 test MSE {n(frame16.entries[frame16.course_csv].n6_test_mse)}, "
+        "against "
+        f"{n(frame16.entries[frame16.paper_protocol].n6_test_mse)} from the paper's model and two frames). "
+        "The "
+        "paper's protocol rows (Table 1) are unchanged.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Notebook 05: robustness
+
+
+def robustness_plan(cfg, side: int) -> Prose:
+    """The corruptions, at the paper's resolution and at this profile's."""
+    paper = get_profile("paper")
+    return prose(
+        "* **Gaussian**, **Poisson** and **salt-and-pepper** noise at intensities from zero to one (the "
+        "paper: "
+        f"{paper.noise_levels} levels; this profile: {cfg.noise_levels});\n"
+        f"* a **missing region**: a square set to black in both input frames, growing by {cfg.region_step} "
+        f"pixel(s) (the paper: {paper.region_step}) until the whole {side} x {side} image is gone.")
+
+
+def robustness_setup(model_config, test_sets: Mapping[str, Any], config, labels: Mapping[str, str]) -> Prose:
+    windows = ", ".join(f"{labels[name]} {len(ws)}" for name, ws in test_sets.items())
+    return prose(
+        f"Best model: {model_config.layers} layer(s) x {model_config.kernels} kernels, "
+        f"{esc(model_config.activation)}. Test windows: {windows}; {len(config.levels)} noise intensities x "
+        f"{len(config.kinds)} kinds and {len(config.sizes)} region sizes.")
+
+
+def robustness_done(runtime_s: float, clean: Mapping[str, float], labels: Mapping[str, str]) -> Prose:
+    losses = ", ".join(f"{labels[name]} {n(value)}" for name, value in clean.items())
+    return prose(f"Evaluated in {runtime_s:.0f} s. Clean loss: {losses}.")
+
+
+def robustness_findings(noise, clean: Mapping[str, float], kind_labels: Mapping[str, str]) -> Prose:
+    """The worst corruption at the highest intensity, and where N3 is worse than N6 (`noise`:
+    `RobustnessResult.noise_table()`)."""
+    at_max = noise[noise["intensity"] == noise["intensity"].max()].pivot(index="kind", columns="test_set",
+                                                                          values="mse")
+    worst = at_max["n6"].idxmax()
+    by_level = noise.pivot_table(index=["kind", "intensity"], columns="test_set", values="mse")
+    n3_worse = float((by_level["n3"] > by_level["n6"]).mean())
+    return prose(
+        f"At intensity {n(noise['intensity'].max())} the worst corruption is **{esc(kind_labels[worst])}** "
+        "(N6 test "
+        f"MSE {n(at_max.loc[worst, 'n6'])}, {at_max.loc[worst, 'n6'] / clean['n6']:.0f}x the clean loss). "
+        "N3 has "
+        f"the higher loss at {share(n3_worse)} of the (kind, intensity) levels.")
+
+
+def robustness_claims(robustness_record: Mapping[str, Any]) -> Prose:
+    """Each of the paper's claims this section decides: its words, the verdict, our number."""
+    judged = claims.judge({"robustness": robustness_record})
+    verdicts = [(c, v) for c, v in judged if v.status != claims.NOT_TESTED]
+    lines = [f"* {c.section}, “{esc(c.quote)}”: **{v.status}**; here {esc(v.ours)}." for c, v in verdicts]
+    return prose("\n".join(lines) + "\n\n" + verdict_rules())
+
+
+def robustness_limits(cfg) -> Prose:
+    paper = get_profile("paper")
+    return prose(
+        "* One model (the best trial) and one seed per corruption; the standard-error bands show the spread "
+        "over "
+        "test images, not over models or seeds.\n"
+        "* The N3 curve is scored on its frame-4 and frame-16 windows (like N6 test), not on every N3 "
+        "window as "
+        "in notebook 04, to keep the quick profile within its time budget.\n"
+        f"* This profile uses {cfg.noise_levels} intensity levels and a region step of {cfg.region_step} "
+        "px; the "
+        f"paper's, {paper.noise_levels} levels and {paper.region_step} px at a time (`--profile paper`).")
+
+
+# ---------------------------------------------------------------------------------------------
+# Notebook 06: other models, the final model, the floors
+
+
+def models_overview(cfg, sweep: SweepSection | None, trials: int, copy_last: float) -> Prose:
+    counted = sweep.counted if sweep else trials
+    wanted = sweep.n_trials if sweep else cfg.n_trials
+    cut = (f" The sweep's wall-clock budget ({sweep.sweep_budget_s:.0f} s) stopped it after **{counted} of "
+           f"{wanted} trials**: on this machine the comparison rests on fewer trials than the profile "
+           "promises, "
+           "and its numbers depend on the machine." if sweep and sweep.stopped_by_budget else "")
+    return prose(
+        f"Profile **{esc(cfg.profile)}**: {counted} of {wanted} trials, {count(cfg.epochs, 'epoch')} each, "
+        f"model kinds {', '.join(cfg.models)}; copy-last scores {n(copy_last)} on the N6 test.{cut}")
+
+
+def best_of_kinds(models: Mapping[str, ModelBest | None]) -> Prose:
+    scored = {k: m for k, m in models.items() if m is not None}
+    if not scored:
+        return prose("No trial of any kind completed.")
+    winner = min(scored, key=lambda k: scored[k].n6_test_mse)
+    below = [k for k, m in scored.items() if m.ratio_to_copy_last < 1]
+    return prose(
+        f"Best of all kinds: **{esc(winner)}**, {n(scored[winner].n6_test_mse)} on the N6 test "
+        f"({x(scored[winner].ratio_to_copy_last)} copy-last). Kinds below copy-last: "
+        f"{', '.join(below) or 'none'}.")
+
+
+def final_model(final: Final, cfg, copy_last: float) -> Prose:
+    """The final model's recipe and its scores."""
+    mc, tc = final.model_config, final.train_config
+    reads = ", reading its frames as channels" if mc.frames_as_channels else ""
+    dropped = final.set_windows - final.train_windows
+    left_out = (f" (the {dropped} whose target follows a flagged jump left out)"
+                if tc.drop_jump_targets else "")
+    scores = (f" N6 test MSE **{n(final.n6_test_mse)} ({x(final.n6_test_mse / copy_last)} copy-last)**, PSNR "
+              f"{final.n6_test_psnr:.2f} dB, SSIM {final.n6_test_ssim:.3f}; N3 MSE {n(final.n3_mse)}."
+              if final.n6_test_mse is not None else " No run completed, so it has no scores.")
+    target = targets.BEST_MODEL
+    met = (f" The target for the best model of any kind, {target}: "
+           f"{'met' if target.met(final.n6_test_mse, copy_last) else 'not met'}."
+           if final.n6_test_mse is not None else "")
+    return prose(
+        f"**Final model**: {final.members} runs of a {esc(mc.model)} {mc.layers} x {mc.kernels} "
+        f"({final.params:,} parameters, {esc(mc.activation)}{reads}), {count(tc.epochs, 'epoch')} on "
+        f"{final.train_windows:,} "
+        f"windows of the *{esc(set_title(tc.dataset))}* set{left_out}, {esc(tc.optimizer)} at lr {tc.lr:.3g} "
+        f"decaying {esc(tc.lr_schedule)}, batch {tc.batch_size}; {final.wall_s:.0f} s for all runs side by "
+        "side on "
+        f"{cfg.workers} worker process(es).{scores}{met} Its runs are saved as "
+        f"`runs/{esc(cfg.profile)}/artifacts/final_run_<k>.pt`.")
+
+
+def best_model_target() -> Prose:
+    target = targets.BEST_MODEL
+    return prose(f"The project holds the best model of any kind to {target} on the N6 test ({target.profile} "
+                 "profile, `report/targets.py`).")
+
+
+def floors_summary(table, windows: int, best_kind: str, best_trial: int, gen_cfg: GeneratorConfig) -> Prose:
+    """What no model can remove (`views_beyond.floor_table`), against the target and the models."""
+    every = table.loc["all test windows"]
+    f4, f16 = table.index[0], table.index[1]
+    target = targets.BEST_MODEL
+    goal = target.ratio * every["copy_last"]
+    captured = (table["copy_last"] - table["best trial"]) / (table["copy_last"] - table["carry_on"])
+    lags = (" Frame 4 lags: its crisp digit moves by a fraction of a pixel (the early shared drift, "
+            "`drift_base` "
+            f"= {gen_cfg.drift_base:g} px a step) and turns little, and that sub-pixel motion is most of the "
+            "step's change; a model has to resolve it through its inputs' noise, and few training windows "
+            "(those "
+            "whose target is frame 3) look like it." if captured[f4] < captured[f16] else "")
+    final = (f" The final model is at **{n(every['final model'])} "
+             f"({x(every['final model'] / every['copy_last'])})**: "
+             f"{n(table.loc[f4, 'final model'] - table.loc[f4, 'carry_on'])} above carry-on on {f4}, "
+             f"{n(table.loc[f16, 'final model'] - table.loc[f16, 'carry_on'])} on {f16}."
+             if "final model" in table else "")
+    return prose(
+        f"On all {windows} test windows the target noise alone is "
+        f"{n(every['perfect'])} ({x(every['perfect_ratio'])} copy-last); with the "
+        f"{int(every['jump windows'])} "
+        f"jumps no input foresees, {n(every['jumps'])} ({x(every['jumps_ratio'])}); carrying the last turn "
+        "on, "
+        f"**{n(every['carry_on'])} ({x(every['carry_on_ratio'])})**. The target, {target} = {n(goal)}, "
+        "leaves "
+        f"{n(goal - every['carry_on'])} per window above that for what a model gets wrong reading two noisy "
+        f"frames. The best trial ({esc(best_kind)}, trial {best_trial}) is at **{n(every['best trial'])} "
+        f"({x(every['best trial'] / every['copy_last'])})**: "
+        f"{n(table.loc[f4, 'best trial'] - table.loc[f4, 'carry_on'])} above carry-on on {f4}, "
+        f"{n(table.loc[f16, 'best trial'] - table.loc[f16, 'carry_on'])} on {f16}. Of the error that "
+        "carry-on "
+        f"removes from copy-last, the best trial removes {share(captured[f4])} on {f4} and "
+        f"{share(captured[f16])} "
+        f"on {f16}.{lags}{final}")
+
+
+def no_final(cfg) -> Prose:
+    return prose(f"Profile {esc(cfg.profile)} trains no final model (`final_runs` = {cfg.final_runs}).")
+
+
+def no_floors() -> Prose:
+    return prose("No ground truth here (course data) or no complete trial: the references need generated "
+                 "data and a model to compare.")
