@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from convlstm_lib.data import course_io
@@ -12,11 +11,6 @@ from convlstm_lib.models.settings import ModelConfig
 from convlstm_lib.report import artifacts
 from convlstm_lib.training.checkpoints import save_checkpoint
 from convlstm_lib.training.settings import TrainConfig
-
-
-def test_records_turn_nan_into_null():
-    frame = pd.DataFrame({"a": [1.0, np.nan], "b": ["x", "y"]})
-    assert artifacts.records(frame) == [{"a": 1.0, "b": "x"}, {"a": None, "b": "y"}]
 
 
 def test_copy_checkpoint_resolves_relative_to_the_runs_dir(project_dirs):

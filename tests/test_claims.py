@@ -11,7 +11,7 @@ from convlstm_lib import paths
 from convlstm_lib.report import claims
 from convlstm_lib.report.claims import AGREES, DISAGREES, NOT_TESTED, PARTLY, judge
 
-# CI keeps the paper in ../shared/ beside the clone; a worktree may sit one folder deeper.
+# CI keeps the paper in the team's shared folder beside the clone; a worktree may sit one folder deeper.
 PAPER_NAME = "shared/paper/convlstm-image-sequence-report.md"
 PAPER = next(
     (p / PAPER_NAME for p in paths.ROOT.parents if (p / PAPER_NAME).is_file()), paths.ROOT.parent / PAPER_NAME
@@ -23,7 +23,7 @@ def _words(text: str) -> str:
     return " ".join(text.split())
 
 
-@pytest.mark.skipif(not PAPER.is_file(), reason=f"the paper is not at {PAPER} (../shared/ beside the clone)")
+@pytest.mark.skipif(not PAPER.is_file(), reason=f"the paper is not at {PAPER}")
 def test_every_quote_is_verbatim_in_the_paper_and_in_the_section_named():
     text = PAPER.read_text()
     sections = {"§4": ("## 4 Results", "## 5 Conclusion"), "§5": ("## 5 Conclusion", "## References")}

