@@ -51,7 +51,7 @@ from convlstm_lib.data import course_io, sources
 from convlstm_lib.data.datasets import prepare_datasets
 from convlstm_lib.experiments import baselines, paper, seeds
 from convlstm_lib.experiments import table1 as results
-from convlstm_lib.experiments.sweep_record import load_history, load_trials
+from convlstm_lib.experiments.sweep_record import load_history, load_trials, trial_checkpoint
 from convlstm_lib.report import artifacts, tables
 from convlstm_lib.report.claims import loss_by_set
 from convlstm_lib.report.figures import save_figure
@@ -220,7 +220,7 @@ display(Markdown(
 # (`convlstm_lib.multirun`).
 
 # %%
-own_model = load_checkpoint(artifacts.resolve_checkpoint(best["checkpoint"], cfg.profile)).model
+own_model = load_checkpoint(trial_checkpoint(cfg, int(best["number"]))).model
 spread = seeds.retrain_with_seeds(best, ds, epochs=cfg.epochs, sweep_seed=cfg.seed, runs=cfg.seed_runs,
                                   lr_schedule=cfg.lr_schedule, first_model=own_model,
                                   workers=cfg.workers, source=DataSource.for_profile(cfg))
@@ -283,7 +283,7 @@ display(tables.for_reader(paper_rows, {"n6_loss": "N6 loss", "n3_loss": "N3 loss
 # again here (not re-trained), which checks that the stored metrics are reproduced from the file.
 
 # %%
-best_path = artifacts.copy_checkpoint(best["checkpoint"], cfg.profile)
+best_path = artifacts.copy_checkpoint(trial_checkpoint(cfg, int(best["number"])), cfg.profile)
 ckpt = load_checkpoint(best_path)
 model = ckpt.model
 pred = {"N6 test": predict_frames(model, ds.n6_test.inputs), "N3": predict_frames(model, ds.n3.inputs)}

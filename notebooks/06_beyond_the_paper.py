@@ -42,21 +42,19 @@ profile = "quick"
 seed = 0
 
 # %%
-import json
 
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 from IPython.display import Markdown, display
 
-from convlstm_lib import paths
 from convlstm_lib.config import MODELS, get_profile
 from convlstm_lib.data import sources
 from convlstm_lib.data.course_io import TEST_FRAMES
 from convlstm_lib.data.datasets import prepare_datasets
 from convlstm_lib.experiments import baselines, final, floors
 from convlstm_lib.experiments import table1 as results
-from convlstm_lib.experiments.sweep_record import best_per_model, load_trials
+from convlstm_lib.experiments.sweep_record import best_per_model, load_summary, load_trials, trial_checkpoint
 from convlstm_lib.report import artifacts, tables
 from convlstm_lib.report.figures import save_figure
 from convlstm_lib.training import metrics
@@ -67,8 +65,7 @@ cfg = get_profile(profile, seed=seed)
 ds = prepare_datasets(cfg, progress=False)
 trials = load_trials(cfg)
 copy_last = baselines.evaluate_baselines(ds)["copy_last"]["n6_test_mse"]
-summary_path = paths.runs_dir(cfg.profile) / paths.SWEEP_SUMMARY
-sweep_summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
+sweep_summary = load_summary(cfg)
 counted, wanted = sweep_summary.get("counted", len(trials)), sweep_summary.get("n_trials", cfg.n_trials)
 budget_note = (
     f" The sweep's wall-clock budget ({sweep_summary.get('sweep_budget_s', 0):.0f} s) stopped it after "
@@ -258,7 +255,7 @@ if raw.truth_n6 is None or winner is None:
 else:
     floor = floors.floor_table(raw.n6, raw.truth_n6, ds.scaler.hi - ds.scaler.lo)
     number = int(best_table.loc[winner, "number"])
-    checkpoint = load_checkpoint(paths.trial_checkpoint(cfg.profile, number))
+    checkpoint = load_checkpoint(trial_checkpoint(cfg, number))
     test = ds.n6_test
     error = metrics.mse_per_image(predict_frames(checkpoint.model, test.inputs), test.targets)
     floor["best trial"] = [*(error[test.frame == frame].mean() for frame in TEST_FRAMES), error.mean()]
