@@ -456,3 +456,16 @@ def test_sigterm_removes_the_staging_folder_and_the_lock(tmp_path):
     assert err == "run_all: terminated (SIGTERM); nothing was published\n"
     assert not [p for p in tmp_path.iterdir() if ".partial-" in p.name]
     assert not (runs / paths.RUN_LOCK).exists() and not out.exists()
+
+
+def test_an_unwritable_data_folder_is_refused_before_any_notebook_runs(tmp_path, monkeypatch, capsys):
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    write_notebook(nbs, "01_fine", 'profile = "quick"', f"open({str(tmp_path / 'ran')!r}, 'w').close()")
+    (tmp_path / "data").write_text("a file where the data folder goes")
+    monkeypatch.setattr(paths, "DATA_DIR", tmp_path / "data")
+    monkeypatch.setattr(paths, "GENERATED_DIR", tmp_path / "data" / "generated")
+    assert run(nbs, tmp_path / "out", tmp_path / "runs") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("run_all: error: the generated data's folder") and "data is a file" in err, err
+    assert err.count("\n") == 1 and not (tmp_path / "ran").exists() and not (tmp_path / "out").exists()

@@ -320,6 +320,24 @@ def test_a_stale_running_trial_is_failed_and_its_slot_rerun_with_its_own_paramet
     assert trials[cols].equals(clean[cols])  # the table of the sweep that was never interrupted
 
 
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage is supposed to be used with Study.optimize")
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")  # fail_stale_trials, public
+def test_a_database_heartbeat_that_fails_a_trial_retries_its_slot(tmp_path, monkeypatch):
+    """Workers on other machines are failed by Optuna's heartbeat, which queues the same retry."""
+    monkeypatch.setattr(sweep_storage, "HEARTBEAT_INTERVAL_S", 1)
+    monkeypatch.setattr(sweep_storage, "GRACE_PERIOD_S", 1)
+    cfg = get_profile("smoke")
+    storage = sweep_storage.open_storage(f"sqlite:///{tmp_path / 'sweep.db'}")
+    study = sweep_storage.open_study(cfg, storage)
+    lost = study.ask()  # its worker, on another machine, stopped beating
+    storage.record_heartbeat(lost._trial_id)
+    time.sleep(2.5)
+    assert optuna.storages.fail_stale_trials(study) is None
+    retry = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
+    assert [t.user_attrs for t in retry] == [{sweep_space.SLOT: 0, sweep_space.RETRY_OF: lost.number}]
+    assert sweep_space.trial_slots(study.get_trials(deepcopy=False)) == {0: 0, 1: 0}
+
+
 def test_a_slot_lost_to_a_trial_that_failed_unrecorded_is_rerun_on_resume(env):
     """A trial that failed without a counted status (say, a bug stopped it) is retried on resume."""
     root, cfg, data = env

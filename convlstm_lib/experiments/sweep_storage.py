@@ -26,6 +26,7 @@ covers workers on other machines, and retries its trials the same way).
 """
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import re
@@ -119,12 +120,16 @@ def open_storage(spec: str) -> optuna.storages.BaseStorage:
     """A database URL (contains '://') -> RDBStorage with heartbeat (its stale trials' slots are
     retried, `retry_slot`); anything else -> journal file."""
     if "://" in spec:
+        # the stale-trial callback's name since Optuna 4.9 (the older one is deprecated there)
+        params = inspect.signature(optuna.storages.RDBStorage).parameters
+        callback = "heartbeat_stale_trial_callback" if "heartbeat_stale_trial_callback" in params else (
+            "failed_trial_callback")
         try:
             with warnings.catch_warnings():  # Optuna 5 calls the heartbeat "experimental"; we rely on it
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 return optuna.storages.RDBStorage(
                     spec, heartbeat_interval=HEARTBEAT_INTERVAL_S, grace_period=GRACE_PERIOD_S,
-                    failed_trial_callback=retry_slot,
+                    **{callback: retry_slot},
                 )
         except Exception as exc:  # sqlalchemy raises many kinds; the user needs one line
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
