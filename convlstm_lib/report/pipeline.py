@@ -16,8 +16,9 @@
 
 Nothing a user owns is touched (`check_report_folder`): the output folder must be new, empty, or
 an earlier report, known by the marker `paths.REPORT_MARKER` the pipeline writes into every
-folder it publishes, which lists the files it put there. A full run removes only the files an
-earlier run listed and this one did not make; `--only NN` replaces only its executed notebook.
+folder it publishes, which lists the files it put there. A run replaces the files at the names
+it publishes; a full run also removes the files an earlier run listed and this one did not make
+(stale figures), and nothing else; `--only NN` replaces only its executed notebook.
 The file system's root, the home folder, the checkout's root, a folder holding notebook sources
 or lying in the runs folder are refused. One run at a time per runs/<profile>/ (`profile_lock`:
 the lock file records pid, host and start; one left by a dead run is taken over, saying so).
