@@ -378,8 +378,8 @@ def check_report_folder(folder: Path, notebooks_dir: Path, runs_dir: Path) -> Pa
     """
     resolved = Path(folder).resolve()
     named = f"--output-dir {folder}"
-    special = {Path("/"): "the file system's root", Path.home().resolve(): "your home folder",
-               paths.ROOT.resolve(): "the checkout's root"}
+    special = {Path.home().resolve(): "your home folder", paths.ROOT.resolve(): "the checkout's root",
+               Path("/"): "the file system's root"}  # later names win where two coincide
     if resolved in special:
         raise OutputPathError(f"{named}: is {special[resolved]}; give a folder of its own (default report/)")
     if paths.ROOT.resolve().is_relative_to(resolved):
