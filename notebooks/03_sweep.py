@@ -90,7 +90,7 @@ start = time.perf_counter()
 study = sweep.run_sweep(cfg, progress=True)
 trials = sweep_record.load_trials(cfg)
 summary = sweep_record.summarise(trials)
-saved = results.write_section("sweep", results.sweep_section(cfg.profile), cfg.profile)
+saved = results.write_section("sweep", results.sweep_section(cfg), cfg.profile)
 text.sweep_done(cfg, summary, time.perf_counter() - start)
 
 # %% [markdown]

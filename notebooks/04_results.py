@@ -48,7 +48,7 @@ from convlstm_lib.config import get_profile
 from convlstm_lib.data import sources
 from convlstm_lib.data.datasets import load_datasets, prepare_datasets
 from convlstm_lib.experiments import baselines, seeds, table1, task_study
-from convlstm_lib.experiments.sweep_record import load_history, load_trials
+from convlstm_lib.experiments.sweep_record import load_history, load_trials, trial_checkpoint
 from convlstm_lib.report import artifacts, results, text
 from convlstm_lib.report import views_results as views
 from convlstm_lib.training.checkpoints import load_checkpoint
@@ -133,7 +133,7 @@ display(views.table1_view(table, baseline_scores), text.best_convlstm(best, copy
 # (`convlstm_lib.training.multirun`).
 
 # %%
-own_model = load_checkpoint(artifacts.resolve_checkpoint(best["checkpoint"], cfg.profile)).model
+own_model = load_checkpoint(trial_checkpoint(cfg, int(best["number"]))).model
 spread = seeds.retrain_with_seeds(best, ds, epochs=cfg.epochs, sweep_seed=cfg.seed, runs=cfg.seed_runs,
                                   lr_schedule=cfg.lr_schedule, first_model=own_model,
                                   workers=cfg.workers, source=DataSource.for_profile(cfg))
@@ -153,7 +153,7 @@ display(text.paper_conversion(), views.comparison_table(comparison), views.paper
 # again here (not re-trained), which checks that the stored metrics are reproduced from the file.
 
 # %%
-best_path = artifacts.copy_checkpoint(best["checkpoint"], cfg.profile)
+best_path = artifacts.copy_checkpoint(trial_checkpoint(cfg, int(best["number"])), cfg.profile)
 pred = views.predictions(load_checkpoint(best_path).model, ds)
 views.reevaluation_table(best, pred, ds)
 

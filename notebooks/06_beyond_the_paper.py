@@ -140,7 +140,7 @@ best = views.best_kind(models)
 if raw.truth_n6 is None or best is None:
     display(text.no_floors())
 else:
-    floor = views.floor_table(raw, ds, cfg.profile, best[1], final_model.model if final_model else None)
+    floor = views.floor_table(raw, ds, cfg, best[1], final_model.model if final_model else None)
     display(views.floor_cells(floor, best[0]), views.floor_figure(floor, best[0], cfg.profile),
             text.floors_summary(floor, len(ds.n6_test), best[0], best[1],
                                 GeneratorConfig.from_json(raw.truth_n6["config"])))

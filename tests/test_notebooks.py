@@ -20,9 +20,9 @@ import jupytext
 import nbformat
 import pytest
 
-import run_all  # the repository root is on pytest's pythonpath (pyproject.toml)
 from convlstm_lib import paths
 from convlstm_lib.config import get_profile
+from convlstm_lib.report import pipeline
 
 REPORT_CHECK_NAME = "shared/tools/report_check.py"
 REPORT_CHECK = next((p / REPORT_CHECK_NAME for p in paths.ROOT.parents if (p / REPORT_CHECK_NAME).is_file()),
@@ -32,7 +32,7 @@ EXPECTED = {
     "01": "data exploration", "02": "pre-processing and PCA", "03": "sweep", "04": "results",
     "05": "robustness", "06": "beyond the paper",
 }
-NOTEBOOKS = run_all.discover_notebooks(paths.NOTEBOOKS_DIR)
+NOTEBOOKS = pipeline.discover_notebooks(paths.NOTEBOOKS_DIR)
 
 
 def _missing() -> list[str]:
@@ -56,7 +56,7 @@ def _as_json(value):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_parameters_cell_holds_quick_profile_literals(path):
-    spec = run_all.load_notebook(path)  # raises for a key that is no ProfileConfig field or a non-literal
+    spec = pipeline.load_notebook(path)  # raises for a key that is no ProfileConfig field or a non-literal
     assert {"profile", "seed"} <= set(spec.parameters), f"{path.name}: parameters cell needs profile and seed"
     quick = get_profile("quick").to_dict()
     wrong = {k: v for k, v in spec.parameters.items() if _as_json(v) != _as_json(quick[k])}
@@ -66,7 +66,7 @@ def test_parameters_cell_holds_quick_profile_literals(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_config_is_built_from_every_parameter(path):
     """`cfg = get_profile(profile, seed=seed, ...)` follows, passing on every other parameter."""
-    spec = run_all.load_notebook(path)
+    spec = pipeline.load_notebook(path)
     calls = []
     for source in _code_cells_after_parameters(spec.notebook):
         try:

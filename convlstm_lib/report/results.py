@@ -30,6 +30,7 @@ from convlstm_lib import paths
 from convlstm_lib.config import ProfileConfig
 from convlstm_lib.data.generator import GeneratorConfig
 from convlstm_lib.errors import ConvLSTMError
+from convlstm_lib.experiments import sweep_record
 from convlstm_lib.experiments.robustness import RobustnessConfig
 from convlstm_lib.experiments.table1 import best_record
 from convlstm_lib.jsonio import jsonable, write_json
@@ -580,10 +581,14 @@ def models_section(best: Mapping[str, Mapping[str, Any] | None], kinds: Sequence
     }
 
 
-def sweep_section(profile: str) -> dict[str, Any]:
-    """The sweep section: the fields of `SweepSection` from the sweep's own summary
-    (runs/<profile>/sweep.json, `sweep_record.write_summary`), so both say the same in the same words."""
-    summary = _read_json(paths.runs_dir(profile) / paths.SWEEP_SUMMARY)
+def sweep_section(cfg) -> dict[str, Any]:
+    """The sweep section: the fields of `SweepSection` from the sweep's own summary (the study's
+    sweep.json, `sweep_record.write_summary`), so both say the same in the same words."""
+    summary = sweep_record.load_summary(cfg)
+    if not summary:
+        raise ResultsError(
+            f"study {cfg.study_name!r} has no sweep.json yet; run the sweep first (notebook 03)"
+        )
     return {f.name: summary.get(f.name) for f in dataclasses.fields(SweepSection)}
 
 

@@ -10,11 +10,10 @@ from typing import Any
 
 import pandas as pd
 
-from convlstm_lib import paths
 from convlstm_lib.config import MODELS
 from convlstm_lib.data import corruption
 from convlstm_lib.data.course_io import TEST_FRAMES
-from convlstm_lib.experiments import floors, robustness
+from convlstm_lib.experiments import floors, robustness, sweep_record
 from convlstm_lib.experiments import table1 as t1
 from convlstm_lib.report import tables, targets
 from convlstm_lib.report.figures import done
@@ -200,13 +199,13 @@ def final_figure(compared: dict[str, float], runs: int, copy_last: float, profil
 FLOOR_LEVELS = {"copy_last": "copy-last", "perfect": "perfect", "jumps": "+ jumps", "carry_on": "carry on"}
 
 
-def floor_table(raw, ds, profile: str, best_trial: int, final_model=None) -> pd.DataFrame:
+def floor_table(raw, ds, cfg, best_trial: int, final_model=None) -> pd.DataFrame:
     """The references of `floors.floor_table` (N6 test, per test frame and all windows) with the
     errors of the best trial (`best trial`, from its checkpoint) and of the final model (`final
     model`, when given) on the same windows."""
     table = floors.floor_table(raw.n6, raw.truth_n6, ds.scaler.hi - ds.scaler.lo)
     test = ds.n6_test
-    checkpoint = load_checkpoint(paths.trial_checkpoint(profile, best_trial))
+    checkpoint = load_checkpoint(sweep_record.trial_checkpoint(cfg, best_trial))
     models = {"best trial": checkpoint.model}
     if final_model is not None:
         models["final model"] = final_model
