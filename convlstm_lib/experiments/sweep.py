@@ -32,7 +32,6 @@ from typing import Any
 import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
-from tqdm import tqdm
 
 from convlstm_lib import paths
 from convlstm_lib.atomic import check_output_dir
@@ -54,6 +53,7 @@ from convlstm_lib.experiments.sweep_storage import (
     open_study,
     storage_spec,
 )
+from convlstm_lib.progress import tqdm
 from convlstm_lib.training.metrics import METRIC_KEYS
 from convlstm_lib.training.multirun import worker_threads
 
