@@ -183,6 +183,40 @@ def test_the_lab_command_runs_the_profile_with_the_projects_config():
         notebook.lab_command("smoek", 9999)
 
 
+def _executed_model() -> dict:
+    result = nbformat.v4.new_output("execute_result", {"text/plain": "2"}, execution_count=3)
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("1 + 1", id="c1", execution_count=3, outputs=[result])])
+    nb.cells[0].metadata["tags"] = ["parameters"]
+    nb.metadata.update(language_info={"name": "python", "version": "3.11.7"}, widgets={"state": {}},
+                       kernelspec={"name": "python3"})
+    return {"type": "notebook", "content": nbformat.from_dict(nb)}
+
+
+def test_saving_a_numbered_notebook_writes_no_outputs_nor_session_metadata():
+    model = _executed_model()
+    notebook.strip_before_save(model, "notebooks/04_results.ipynb", contents_manager=None)
+    cell, metadata = model["content"].cells[0], model["content"].metadata
+    assert cell.outputs == [] and cell.execution_count is None and cell.metadata["tags"] == ["parameters"]
+    assert set(metadata) == {"kernelspec"}
+    for path in ("notebooks/scratch.ipynb", "elsewhere/04_results.ipynb"):  # the user's own notebooks
+        kept = _executed_model()
+        notebook.strip_before_save(kept, path)
+        assert kept == _executed_model(), path
+    text = {"type": "file", "content": "x = 1\n"}
+    notebook.strip_before_save(text, "notebooks/04_results.py")
+    assert text == {"type": "file", "content": "x = 1\n"}
+
+
+def test_the_projects_jupyter_config_names_the_hook():
+    import json
+
+    from traitlets.utils.importstring import import_item
+
+    config = json.loads((notebook.LAB_CONFIG_DIR / "jupyter_server_config.json").read_text())
+    assert import_item(config["ContentsManager"]["pre_save_hook"]) is notebook.strip_before_save
+
+
 @pytest.fixture
 def taken_port():
     with socket.socket() as s:

@@ -15,7 +15,8 @@ Every numbered notebook calls `start(profile, after=...)` in the cell after its 
 
 `python -m convlstm_lib lab` (`make lab`) starts JupyterLab on the repository with that profile,
 on a free port, reading the project's Jupyter config (LAB_CONFIG_DIR: jupytext opens the `.py`
-sources as notebooks); docs/LAB.md describes it.
+sources as notebooks; saving a numbered notebook writes no outputs, `strip_before_save`);
+docs/LAB.md describes it.
 """
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ import os
 import socket
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import Any
 
 from convlstm_lib import paths
 from convlstm_lib.config import PROFILES_NAMES
@@ -35,6 +37,10 @@ from convlstm_lib.errors import ConvLSTMError
 PROFILE_ENV = "CONVLSTM_PROFILE"
 # The project's Jupyter config, read by the JupyterLab that `lab_command` starts (JUPYTER_CONFIG_PATH).
 LAB_CONFIG_DIR = paths.ROOT / "jupyter"
+# The paired notebooks a save leaves without outputs (a path relative to the server's root).
+SAVED_CLEAN = f"{paths.NOTEBOOKS_DIR.name}/[0-9][0-9]_*.ipynb"
+# Notebook metadata a kernel or a widget adds, which differs from machine to machine.
+SESSION_METADATA = ("language_info", "widgets")
 LAB_HOST = "localhost"
 DEFAULT_PORT = 8888
 PORT_TRIES = 50
@@ -147,6 +153,20 @@ def start(profile: str, after: str | None = None, environ: Mapping[str, str] = o
 
 
 # --------------------------------------------------------------------------- JupyterLab
+
+
+def strip_before_save(model: dict[str, Any], path: str, contents_manager: Any = None, **kwargs: Any) -> None:
+    """Jupyter's pre-save hook (LAB_CONFIG_DIR/jupyter_server_config.json): a numbered notebook's
+    .ipynb is saved as the repository keeps it, without outputs, execution counts or SESSION_METADATA
+    (the executed notebooks are the report's). Other files are saved as they are."""
+    if model.get("type") != "notebook" or not PurePosixPath(path).match(SAVED_CLEAN):
+        return
+    content = model["content"]
+    for key in SESSION_METADATA:
+        content.get("metadata", {}).pop(key, None)
+    for cell in content.get("cells", []):
+        if cell.get("cell_type") == "code":
+            cell["outputs"], cell["execution_count"] = [], None
 
 
 def port_is_free(port: int, host: str = LAB_HOST) -> bool:
