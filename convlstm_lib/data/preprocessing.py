@@ -19,7 +19,8 @@ from scipy import ndimage, stats
 from sklearn.covariance import MinCovDet
 from sklearn.decomposition import PCA
 from threadpoolctl import threadpool_limits
-from tqdm import tqdm
+
+from convlstm_lib.progress import tqdm
 
 TEST_FRAMES: tuple[int, int] = (3, 15)
 

@@ -36,7 +36,6 @@ from typing import Any
 import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
-from tqdm import tqdm
 
 from convlstm_lib import paths
 from convlstm_lib.atomic import check_output_dir
@@ -70,6 +69,7 @@ from convlstm_lib.experiments.sweep_storage import (
     storage_spec,
     study_folder,
 )
+from convlstm_lib.progress import tqdm
 from convlstm_lib.training.metrics import METRIC_KEYS
 from convlstm_lib.training.multirun import worker_threads
 

@@ -51,6 +51,8 @@ from convlstm_lib import paths
 from convlstm_lib.atomic import check_output_dir, write_text
 from convlstm_lib.config import ProfileConfig, field_names, get_profile
 from convlstm_lib.errors import ConvLSTMError, OutputPathError
+from convlstm_lib.progress import PROGRESS_ENV, TEXT
+from convlstm_lib.report.notebook import PROFILE_ENV
 
 NOTEBOOK_GLOB = "[0-9][0-9]_*.py"
 KERNEL_NAME = "python3"
@@ -58,11 +60,12 @@ KERNEL_NAME = "python3"
 # MPLBACKEND is unset, and plain "Agg" would drop every figure from the executed notebooks; the
 # inline backend renders with Agg (headless) and embeds PNGs. TQDM_MININTERVAL: bars that pass
 # `disable=` themselves still redraw at most every 30 s. The warnings filter hides tqdm.auto's
-# "IProgress not found" (ipywidgets is not a dependency); PYDEVD_* quiets the kernel's debugger.
+# "IProgress not found" where ipywidgets is missing; PYDEVD_* quiets the kernel's debugger.
 KERNEL_ENV = {
     "MPLBACKEND": "module://matplotlib_inline.backend_inline",
     "TQDM_MININTERVAL": "30",
     "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+    PROFILE_ENV: "", PROGRESS_ENV: TEXT,  # papermill's injected profile decides; text bars, no widgets
 }
 KERNEL_WARNING_FILTERS = ("ignore:IProgress not found",)
 MARKER_FORMAT = "convlstm-report"
