@@ -17,6 +17,11 @@
    executed notebooks as one archive, the log), then spends --levers-minutes on
    `gpu_throughput.py` (`run_levers`) into DIR/gpu_throughput.json.
 
+Afterwards, on the CPU: `--compare-cpu DIR/trials.csv [--compare-trials 2]` retrains the cheapest
+complete trials of that table on this machine's CPU from their own parameters and seeds, and
+writes DIR/cpu_comparison.json: each one's final N6 test MSE on the GPU and here, and their
+relative difference (the issue's "no precision loss").
+
 benchmarks/README.md ("The paper's profile on a GPU") has the exact command a GPU session runs,
 how the Python packages the GPU image lacks travel with it, and what to commit afterwards.
 """
@@ -48,6 +53,7 @@ RESULT = "paper_gpu.json"
 LEVERS_RESULT = "gpu_throughput.json"
 BROUGHT_BACK = ("report.html", "results.json")  # from the report folder
 NOTEBOOKS_ARCHIVE = "notebooks.tar.gz"
+COMPARISON = "cpu_comparison.json"
 LOG = "run_all.log"
 
 
@@ -196,6 +202,53 @@ def run_levers(out: Path, device: str, seconds: float) -> int | None:
         return None
 
 
+def trial_run(cfg, row) -> tuple:
+    """(ModelConfig, TrainConfig) of a trials.csv row, as `experiments.sweep.Objective` trains it
+    (its parameters and seed, cfg's epochs and learning-rate schedule, the whole training set
+    `prepare_datasets` gives cfg), on the CPU."""
+    from convlstm_lib.models.settings import ModelConfig
+    from convlstm_lib.training.settings import TrainConfig
+
+    model = ModelConfig(model=row["model"], layers=int(row["layers"]), kernels=int(row["kernels"]),
+                        activation=row["activation"])
+    train = TrainConfig(dataset=row["dataset"], lr=float(row["lr"]), batch_size=int(row["batch_size"]),
+                        epochs=cfg.epochs, optimizer=row["optimizer"], seed=int(row["seed"]), device="cpu",
+                        max_train_windows=0, lr_schedule=cfg.lr_schedule)
+    return model, train
+
+
+def compare_cpu(cfg, trials_csv: Path, count: int) -> list[dict]:
+    """Retrain the `count` cheapest complete trials of `trials_csv` on the CPU (`trial_run`); for
+    each, its final N6 test MSE there and here and their relative difference."""
+    import pandas as pd
+
+    from convlstm_lib.data.datasets import prepare_datasets
+    from convlstm_lib.training.loop import train_model
+
+    try:
+        trials = pd.read_csv(trials_csv)
+    except (OSError, ValueError) as exc:
+        raise PaperRunError(f"{trials_csv}: cannot be read as a trials table ({exc})") from None
+    missing = [c for c in ("status", "runtime_s", "n6_test_mse", "seed", "number") if c not in trials.columns]
+    if missing:
+        raise PaperRunError(f"{trials_csv}: not a sweep's trials.csv (no column {missing[0]})")
+    cheapest = trials[trials["status"] == "complete"].sort_values("runtime_s").head(count)
+    data = prepare_datasets(cfg, progress=False)
+    out = []
+    for _, row in cheapest.iterrows():
+        model, train = trial_run(cfg, row)
+        result = train_model(model, train, data, progress=False, score_every_epoch=False)
+        here, there = float(result.metrics["n6_test_mse"]), float(row["n6_test_mse"])
+        out.append({"number": int(row["number"]), "model": f"{model.model} {model.layers} x {model.kernels}",
+                    "optimizer": train.optimizer, "batch_size": train.batch_size,
+                    "status_here": result.status,
+                    "n6_test_mse_there": there, "n6_test_mse_here": here, "rel_diff": (here - there) / there,
+                    "runtime_s_there": float(row["runtime_s"]), "runtime_s_here": result.runtime_s})
+        print(f"paper_gpu: trial {out[-1]['number']} ({out[-1]['model']}): N6 test MSE {there:.4e} there, "
+              f"{here:.4e} here ({out[-1]['rel_diff']:+.2%})", flush=True)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="folder for the JSON and what comes back")
@@ -207,12 +260,35 @@ def main(argv: list[str] | None = None) -> int:
                         help="time for gpu_throughput.py afterwards (default 2; 0 = none)")
     parser.add_argument("--device", default="cuda", help="cuda (default); cpu for a CPU check")
     parser.add_argument("--commit", help="the commit to record (default: git's HEAD here)")
+    parser.add_argument("--compare-cpu", type=Path, metavar="TRIALS_CSV",
+                        help="instead of a run: retrain this table's cheapest complete trials on the CPU")
+    parser.add_argument("--compare-trials", type=int, default=2, help="how many (default 2)")
     args = parser.parse_args(argv)
     try:
+        if args.compare_cpu is not None:
+            return _compare(args)
         return _run(args)
     except PaperRunError as exc:
         print(f"paper_gpu: error: {exc}", file=sys.stderr)
         return 2
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from convlstm_lib.config import get_profile
+    from convlstm_lib.jsonio import write_json
+
+    if args.compare_trials < 1:
+        raise PaperRunError(f"--compare-trials: must be >= 1, got {args.compare_trials}")
+    try:
+        cfg = get_profile(args.profile)
+    except ValueError as exc:
+        raise PaperRunError(str(exc)) from None
+    if not args.compare_cpu.is_file():
+        raise PaperRunError(f"{args.compare_cpu}: no such file (the trials.csv a GPU run brought back)")
+    compared = compare_cpu(cfg, args.compare_cpu, args.compare_trials)
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_json(args.out / COMPARISON, {"profile": cfg.profile, "trials": compared})
+    return 0
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -7,7 +7,7 @@ the chosen profile for exactly those keys; a test checks every such key is a fie
 |---------|---------------------------------------|---------------------------------|
 | smoke   | tests and CI, tiny data               | well under 2 minutes, 2 CPU cores |
 | quick   | default of `python run_all.py`        | at most 20 minutes, 2 CPU cores  |
-| paper   | the paper's protocol (SPEC §3, §4)    | one GPU                          |
+| paper   | the paper's protocol                 | one GPU                          |
 """
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ class ProfileConfig:
     # 01 data: how many sequences to generate (ignored when course CSVs are in data/)
     n6: int = 400
     n3: int = 100
-    # 03 sweep: the paper's random search space (SPEC §3), narrowed by the profile
+    # 03 sweep: the paper's random search space, narrowed by the profile
     n_trials: int = 200
     epochs: int = 20
     layers_min: int = 1

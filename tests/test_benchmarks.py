@@ -225,7 +225,8 @@ def test_paper_gpu_refuses_an_earlier_study_and_a_bad_budget_in_one_line(project
 def test_paper_gpu_runs_the_pipeline_with_a_budget_and_writes_its_json(tmp_path):
     """The prepared GPU command, on the CPU with the smoke profile, in a copy of the checkout (its own
     data/ and runs/): the budget cuts the sweep to 1 of 4 trials, the report still completes and says
-    so on its first page, and the JSON holds every field the README line needs."""
+    so on its first page, and the JSON holds every field the README line needs; then --compare-cpu
+    retrains the trial that ran."""
     import json
     import os
     import subprocess
@@ -262,3 +263,36 @@ def test_paper_gpu_runs_the_pipeline_with_a_budget_and_writes_its_json(tmp_path)
     with tarfile.open(out / "notebooks.tar.gz") as archive:
         assert "notebooks/03_sweep.ipynb" in archive.getnames()
     assert (copy / "runs" / "smoke" / "convlstm-smoke" / "sweep.json").is_file()  # the copy's own runs/
+    # --compare-cpu retrains a trial of the table from its own parameters and seed as the sweep did:
+    # here, on the same CPU, to the same final error (a wrong learning rate, seed, schedule or data
+    # would be far off)
+    cmd = [sys.executable, str(copy / "benchmarks" / "paper_gpu.py"), "--profile", "smoke", "--out", str(out),
+           "--compare-cpu", str(out / "trials.csv")]
+    done = subprocess.run(cmd, cwd=copy, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    (compared,) = json.loads((out / "cpu_comparison.json").read_text())["trials"]
+    assert compared["n6_test_mse_there"] == result["best_n6_test_mse"]
+    assert abs(compared["rel_diff"]) < 1e-4, compared
+
+
+def test_the_gpu_wheels_cover_every_dependency_a_pytorch_image_lacks():
+    """benchmarks/gpu_requirements.txt pins every dependency of pyproject.toml but PyTorch, the
+    scientific stack a PyTorch GPU image holds, and JupyterLab (run_all.py does not need it), each at
+    a version pyproject.toml allows: a new dependency must be sorted into one or the other."""
+    tomllib = pytest.importorskip("tomllib")
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    from convlstm_lib import paths
+
+    declared = {canonicalize_name(r.name): r for r in map(Requirement, tomllib.loads(
+        (paths.ROOT / "pyproject.toml").read_text())["project"]["dependencies"])}
+    lines = (paths.ROOT / "benchmarks" / "gpu_requirements.txt").read_text().splitlines()
+    pinned = {canonicalize_name(r.name): r for r in map(Requirement, (ln for ln in lines
+                                                                       if ln and not ln.startswith("#")))}
+    image = {"numpy", "scipy", "pandas", "matplotlib", "seaborn", "scikit-learn", "opencv-python-headless",
+             "torch", "torchmetrics", "tqdm"}
+    assert set(pinned) == set(declared) - image - {"jupyterlab"}
+    for name, req in pinned.items():
+        (spec,) = req.specifier
+        assert spec.operator == "==" and declared[name].specifier.contains(spec.version), req
