@@ -244,6 +244,8 @@ def measure(device: torch.device, configs: list[str], levers: list[str], steps: 
                 entry[lever] = lever_pair(trainer, base, chosen, steps, rounds)
             on_result(out)
         del trainer
+        if device.type == "cuda":
+            torch.cuda.empty_cache()  # the worker processes get the memory this one no longer uses
         if "concurrency" in levers:
             entry["concurrency"] = concurrency(config, batch, device, workers, seconds)
             on_result(out)

@@ -202,6 +202,15 @@ def check_workers_field(workers: Any, name: str = "workers") -> int | str:
     return int(workers)
 
 
+def parse_workers(text: str, option: str = "--workers") -> int | str:
+    """A command line's worker count: AUTO or a whole number >= 1 (`check_workers_field`)."""
+    try:
+        value: int | str = int(text)
+    except ValueError:
+        value = text
+    return check_workers_field(value, option)
+
+
 def check_budget_minutes(text: Any, option: str = "--budget-minutes") -> float:
     """A command line's budget in minutes (`budget_minutes`): a positive finite number, else
     ValueError naming `option`."""

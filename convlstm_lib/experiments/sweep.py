@@ -46,7 +46,14 @@ from optuna.trial import FrozenTrial, TrialState
 
 from convlstm_lib import paths
 from convlstm_lib.atomic import check_output_dir
-from convlstm_lib.config import AUTO, ProfileConfig, check_budget_minutes, check_seed, get_profile
+from convlstm_lib.config import (
+    AUTO,
+    ProfileConfig,
+    check_budget_minutes,
+    check_seed,
+    get_profile,
+    parse_workers,
+)
 from convlstm_lib.experiments.sweep_record import (
     HISTORY_FILE,
     HISTORY_KEYS,
@@ -371,7 +378,7 @@ def run(args: argparse.Namespace) -> int:
         if args.seed is not None:
             check_seed(args.seed, "--seed")
         if args.workers is not None:
-            overrides["workers"] = AUTO if args.workers == AUTO else _whole_number(args.workers, "--workers")
+            overrides["workers"] = parse_workers(args.workers, "--workers")
         if args.budget_minutes is not None:
             overrides["budget_minutes"] = check_budget_minutes(args.budget_minutes)
         cfg = get_profile(args.profile, **overrides)
@@ -391,16 +398,3 @@ def run(args: argparse.Namespace) -> int:
         params = json.dumps({p: b[p] for p in PARAM_NAMES})
         print(f"best: trial {b['number']} N6 test MSE {b['n6_test_mse']:.3e} ({params})")
     return 0
-
-
-
-
-def _whole_number(text: str, option: str) -> int:
-    """`text` as an int >= 1, else ValueError naming `option`."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise ValueError(f"{option}: must be a whole number >= 1 or {AUTO!r}, got {text!r}")
-    return value
