@@ -1,5 +1,7 @@
 """The library's house rules: imports run one way along the data flow, and the top stays small."""
 import ast
+import re
+import subprocess
 from pathlib import Path
 
 import convlstm_lib
@@ -57,3 +59,47 @@ def test_the_top_holds_only_the_shared_basics_and_every_module_has_its_stage():
     assert len(top) <= 8, top
     packages = sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file())
     assert packages == sorted(STAGES)
+
+
+# Documents outside the repository, spelled apart so that this file does not cite them: the team's
+# brief by name, and the folder beside the clone that holds it.
+OUTSIDE = re.compile(rb"\b" + b"SP" + rb"EC\b|\.\./" + b"shared|/work/" + b"shared")
+# The committed report is rendered from the notebooks and the report package, which are checked
+# here; the smoke report's rendering is checked in tests/test_notebooks.py.
+RENDERED = ("report/report.html", "report/report.pdf", "report/notebooks/", "report/figures/")
+
+
+def _repository_files() -> list[str]:
+    """Every file git tracks or would track (untracked, not ignored), relative to the root."""
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=PACKAGE.parent,
+                            capture_output=True, check=True).stdout
+    return [name for name in listed.decode().split("\0") if name]
+
+
+def outside_citations(root: Path, names: list[str]) -> list[str]:
+    """'file:line' of every mention of a document outside the repository among `names`."""
+    found = []
+    for name in names:
+        path = root / name
+        if name.startswith(RENDERED) or not path.is_file():
+            continue
+        for number, line in enumerate(path.read_bytes().splitlines(), 1):
+            if OUTSIDE.search(line):
+                found.append(f"{name}:{number}")
+    return found
+
+
+def test_no_file_cites_a_document_outside_the_repository():
+    found = outside_citations(PACKAGE.parent, _repository_files())
+    assert not found, "cite what the repository holds (docs/DATA.md, docs/REPORT.md):\n" + "\n".join(found)
+
+
+def test_the_citation_check_finds_each_outside_name(tmp_path):
+    lines = ["fitted to " + "SP" + "EC §1", "see ../" + "shared/paper", "cat /work/" + "shared/x",
+             "SPECIAL WorkerSpec"]
+    for k, line in enumerate(lines):
+        (tmp_path / f"f{k}.md").write_text(f"fine\n{line}\n")
+    (tmp_path / "report" / "figures").mkdir(parents=True)
+    (tmp_path / "report" / "figures" / "a.svg").write_text(lines[0])
+    names = [f"f{k}.md" for k in range(len(lines))] + ["report/figures/a.svg"]
+    assert outside_citations(tmp_path, names) == ["f0.md:2", "f1.md:2", "f2.md:2"]

@@ -6,7 +6,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from convlstm_lib import paths
 from convlstm_lib.data.preprocessing import mahalanobis_radius
 from convlstm_lib.report import claims, results, targets, text
 
@@ -94,11 +93,3 @@ def test_the_final_model_is_held_to_the_target_for_the_best_model(example):
     assert "2 runs of a convgru 3 x 32 (141,251 parameters, tanh, reading its frames as channels)" in line
     assert "(the 42 whose target follows a flagged jump left out)" in line
     assert "**7.43e-04 (0.396 x copy-last)**" in line and f"{targets.BEST_MODEL}: met" in line
-
-
-def test_no_report_module_points_at_a_document_outside_the_repository():
-    report = paths.ROOT / "convlstm_lib" / "report"
-    for path in [*report.rglob("*.py"), *report.rglob("*.j2")]:
-        source = path.read_text()
-        outside = ("SP" "EC", "../" "shared")  # spelled apart, so that this file does not cite them
-        assert not [word for word in outside if word in source], path.name
