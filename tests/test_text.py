@@ -93,3 +93,10 @@ def test_the_final_model_is_held_to_the_target_for_the_best_model(example):
     assert "2 runs of a convgru 3 x 32 (141,251 parameters, tanh, reading its frames as channels)" in line
     assert "(the 42 whose target follows a flagged jump left out)" in line
     assert "**7.43e-04 (0.396 x copy-last)**" in line and f"{targets.BEST_MODEL}: met" in line
+
+
+@pytest.mark.parametrize(
+    ("seconds", "said"), [(9.44, "9.4 s"), (75.2, "1 min 15 s"), (3725, "1 h 2 min 5 s")]
+)
+def test_a_duration_reads_in_hours_minutes_and_seconds(seconds, said):
+    assert text.duration(seconds) == said
