@@ -20,7 +20,7 @@
 Afterwards, on the CPU: `--compare-cpu DIR/trials.csv [--compare-trials 2]` retrains the cheapest
 complete trials of that table on this machine's CPU from their own parameters and seeds, and
 writes DIR/cpu_comparison.json: each one's final N6 test MSE on the GPU and here, and their
-relative difference (the issue's "no precision loss").
+relative difference (a GPU run must lose no precision against the CPU).
 
 benchmarks/README.md ("The paper's profile on a GPU") has the exact command a GPU session runs,
 how the Python packages the GPU image lacks travel with it, and what to commit afterwards.

@@ -1,6 +1,6 @@
 """CLI `python -m convlstm_lib train ...`: train one model, write DIR/model.pt and DIR/metrics.json.
 
-The training windows are cut once, by `training.train_model`, to `--max-train-windows`
+The training windows are cut once, by `loop.train_model`, to `--max-train-windows`
 (default: the profile's value); `metrics.json` is strict JSON (`jsonio`: non-finite -> null).
 `--task interpolate-2` (or `extrapolate-L`) trains on that task's windows (`tasks.task_data`),
 scored on the test frames the task can predict; the checkpoint records the task for `predict`.
