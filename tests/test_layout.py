@@ -103,3 +103,22 @@ def test_the_citation_check_finds_each_outside_name(tmp_path):
     (tmp_path / "report" / "figures" / "a.svg").write_text(lines[0])
     names = [f"f{k}.md" for k in range(len(lines))] + ["report/figures/a.svg"]
     assert outside_citations(tmp_path, names) == ["f0.md:2", "f1.md:2", "f2.md:2"]
+
+
+README = PACKAGE.parent / "README.md"
+
+
+def test_the_readme_is_a_newcomers_page_whose_commands_exist():
+    from convlstm_lib.cli import COMMANDS
+
+    text = README.read_text(encoding="utf-8")
+    assert len(text.splitlines()) <= 200, "README.md: at most 200 lines; details go to docs/"
+    makefile = (PACKAGE.parent / "Makefile").read_text(encoding="utf-8")
+    targets = set(re.findall(r"^([a-z-]+):", makefile, flags=re.M))
+    named = set(re.findall(r"`make ([a-z-]+)", text)) | set(re.findall(r"^make ([a-z-]+)", text, flags=re.M))
+    assert named and named <= targets, f"README names make targets the Makefile lacks: {named - targets}"
+    commands = set(re.findall(r"python -m convlstm_lib ([a-z]+)", text))
+    unknown = commands - set(COMMANDS)
+    assert commands and not unknown, f"README names commands the CLI lacks: {unknown}"
+    linked = re.findall(r"\]\(([^)#]+)\)", text)
+    assert [p for p in linked if not (PACKAGE.parent / p).exists()] == [], "README links a missing file"
