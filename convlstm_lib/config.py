@@ -27,6 +27,22 @@ MODELS = ("convlstm", "convgru", "convrnn", "simvp")
 # How the learning rate moves over a training run (`training.lr_scheduler`): the paper's constant
 # rate, or a linear decay to zero.
 LR_SCHEDULES = ("constant", "linear")
+# The validation share: the N6 sequences held out of training whose windows every choice is made on
+# (`data.preprocessing.hold_out_sequences`); at most half, so that most sequences still train.
+VAL_SHARE_MAX = 0.5
+
+
+def check_val_share(share: Any) -> float:
+    """`share` as a float if it lies in (0, VAL_SHARE_MAX], else ValueError naming `val_share`."""
+    if isinstance(share, bool) or not isinstance(share, (int, float, np.integer, np.floating)) \
+            or not 0 < share <= VAL_SHARE_MAX:
+        raise ValueError(f"val_share: must be a number in (0, {VAL_SHARE_MAX}], got {share!r}")
+    return float(share)
+
+
+def held_out_count(n_sequences: int, share: float) -> int:
+    """How many of `n_sequences` a validation share holds out: share x n rounded half up."""
+    return int(np.floor(check_val_share(share) * n_sequences + 0.5))
 
 
 def check_lr_schedule(name: str) -> str:
@@ -45,6 +61,10 @@ class ProfileConfig:
     # 01 data: how many sequences to generate (ignored when course CSVs are in data/)
     n6: int = 400
     n3: int = 100
+    # 02 validation: this share of the N6 sequences (whole sequences, seeded) is held out of
+    # training; their windows are the validation windows every choice is made on, the test frames
+    # (N6 frames 4 and 16, N3) only report (`datasets` module docstring)
+    val_share: float = 0.1
     # 03 sweep: the paper's random search space (SPEC §3), narrowed by the profile
     n_trials: int = 200
     epochs: int = 20
@@ -129,6 +149,10 @@ class ProfileConfig:
                 f"got {self.batch_size_min}..{self.batch_size_max}"
             )
         check_lr_schedule(self.lr_schedule)
+        check_val_share(self.val_share)
+        if held_out_count(self.n6, self.val_share) < 1:
+            raise ValueError(f"val_share: {self.val_share} of the {self.n6} N6 sequences holds none out for "
+                             "validation; raise it or n6")
         if not 1 <= self.refiner <= 100:
             raise ValueError(f"refiner: must be in 1..100 channels, got {self.refiner}")
         budgets = ("context_epochs", "context_max_train_windows", "interp_epochs", "interp_max_train_windows")

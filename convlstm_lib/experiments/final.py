@@ -100,10 +100,10 @@ def train_final(cfg: ProfileConfig, data=None, device: str = "auto", progress: b
     `data`: the datasets `final_source(cfg)` names, if already loaded (its N6 test and N3 windows
     are scored either way). The record: the configuration (`model_config`, `train_config` of run
     0), `set_windows` (the training set's windows) and `train_windows` (those a run trained on,
-    less the jump targets it drops), `runs` (each run's seed, status, seconds, N6-test and N3
-    MSE), `params`, `wall_s` (all runs, side by side), and the ensemble's `n6_test_*` and `n3_*`
-    metrics (`evaluation.evaluate_model`) with `members`, the runs it averages. ValueError when
-    cfg.final_runs is 0.
+    less the jump targets it drops), `runs` (each run's seed, status, seconds, validation, N6-test
+    and N3 MSE), `params`, `wall_s` (all runs, side by side), and the ensemble's `val_mse`,
+    `n6_test_*` and `n3_*` metrics (`evaluation.evaluate_model`) with `members`, the runs it
+    averages. ValueError when cfg.final_runs is 0.
     """
     if cfg.final_runs < 1:
         raise ValueError(f"final_runs: profile {cfg.profile!r} trains no final model (final_runs = 0)")
