@@ -243,3 +243,23 @@ def test_prepare_honours_max_train_windows(cached_env):
     np.testing.assert_array_equal(a.train["base"].frame, a.train["denoised"].frame)  # same windows
     assert len(a.n6_test) == 12 and len(a.n3) == 28 and len(a.val) == 10  # never cut
     assert a.info["train_windows_used"]["base"] == 25
+
+
+def test_course_data_too_small_to_validate_on_exit_2_in_one_line_and_write_nothing(project_dirs, run_cli):
+    """Course CSVs of 4 N6 sequences: 0.1 of them holds none out, and the train command says so."""
+    from convlstm_lib.data.course_io import split_sequences, write_course_csv
+
+    rng = np.random.default_rng(0)
+    data = project_dirs / "data"
+    for name, n in (("n6", 4), ("n3", 2)):
+        train, test = split_sequences(rng.integers(0, 255, (n, 16, 36, 36)))
+        write_course_csv(data / paths.COURSE_FILES[f"train_{name}"], train)
+        write_course_csv(data / paths.COURSE_FILES[f"test_{name}"], test)
+    out = project_dirs / "out"
+    result = run_cli("train", "--profile", "smoke", "--epochs", "1", "--out", out)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        "error: val_share: 0.1 of 4 N6 sequences holds none out for validation; raise it (at most 0.5) "
+        "or use more sequences"
+    ]
+    assert not out.exists() and not (project_dirs / "data" / "processed").exists()
