@@ -219,13 +219,13 @@ PROFILES: dict[str, ProfileConfig] = {
         final_runs=2, final_layers=1, final_kernels=4, final_epochs=1, final_max_train_windows=64,
     ),
     "quick": ProfileConfig(
-        # 2,400 of the ~4,000 training windows an epoch: 16 trials x 3 epochs of every kind fit the
+        # 2,400 of the ~3,600 training windows an epoch: 16 trials x 3 epochs of every kind fit the
         # 20-minute budget on the slower (AVX2) machines of this kind (README, measured).
         # Small batches and a learning rate decaying linearly to zero: more steps, settled at the
-        # end. Measured with a ConvGRU 2 x 12 (RAdam 7.2e-3, 2,400 windows, 4 epochs, one seed; N6
-        # test MSE x copy-last): batch 50 at a constant rate 0.50, batch 8 decaying 0.45, and 3
-        # epochs of 4,000 windows as good as 4. A batch of 8-16 costs 1.1-1.4 x the CPU time per
-        # window of 32-64 (benchmarks/README.md), which the fourth epoch paid for.
+        # end. Measured with a ConvGRU 2 x 12 (RAdam 7.2e-3, 2,400 windows, 4 epochs, one seed;
+        # validation MSE, benchmarks/README.md "Every choice on validation"): batch 8 decaying
+        # 1.04e-3, batch 50 at a constant rate 1.19e-3. Three epochs instead of four pay for the
+        # small batches, which cost 1.1-1.4 x the CPU time per window of 32-64 (benchmarks/README.md).
         profile="quick", n_trials=16, epochs=3, max_train_windows=2400, layers_max=2, kernels_min=4,
         kernels_max=16,
         lr_min=1e-3, lr_max=2e-2, batch_size_min=8, batch_size_max=16, lr_schedule="linear",
@@ -241,15 +241,11 @@ PROFILES: dict[str, ProfileConfig] = {
         # noises and a region side growing 6 px at a time (7 sizes): 34 evaluations of the test
         # sets instead of 82 (21 levels, 2 px steps), so notebook 05 takes about 40 % as long.
         noise_levels=9, figure5_rows=6, region_step=6,
-        # The interpolator: 10 epochs instead of the best trial's 4 took frame 4 from 9.1e-4 to
-        # 8.2e-4; all of its 4,000 windows (400 x 10, `tasks`) instead of 2,400 took a ConvGRU 1 x 16
-        # from 0.80 to 0.78 x the neighbour mean (seed 0; 0.82 to 0.79 x with seed 1). The committed
-        # run's interpolator (the best ConvLSTM's settings, 4,000 base windows) takes 11 s an epoch.
-        interp_epochs=10, interp_max_train_windows=4000,
-        # The frame-16 refiners on 1,200 windows instead of 2,400 (measured on the committed run's
-        # best ConvLSTM, 3 epochs each, frame-16 N6 test MSE for contexts 2 / 4 / 11): 6.45 / 6.41 /
-        # 6.43e-4 against 6.45 / 6.46 / 6.45e-4, in 51 s of training instead of 88 s.
-        context_max_train_windows=1200,
+        # The interpolator: 10 epochs on the profile's 2,400 windows; the frame-16 refiners on the
+        # profile's 2,400 windows too. Each the lowest validation MSE of the budgets compared
+        # (benchmarks/README.md, "Every choice on validation": the interpolator's epochs, its windows,
+        # the refiners' windows, one at a time).
+        interp_epochs=10,
         # The final model (`final` module docstring, measured there): two runs of the default
         # recipe (ConvGRU 3 x 32 reading its frames as channels, 4 epochs on every window less the
         # jump targets), side by side on the two workers, averaged.
