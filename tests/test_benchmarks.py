@@ -93,3 +93,22 @@ def test_bf16_qualifies_only_when_native_faster_and_as_accurate(monkeypatch):
     assert not bench.qualifies(cpu, {"paper": {"step_speedup": 3.0}})  # no trained comparison: no verdict
     monkeypatch.setattr(bench, "native_bf16", lambda device: False)
     assert not bench.qualifies(cpu, {"quick": good})
+
+
+def test_protocol_rows_are_ratios_to_copy_last_on_the_same_windows():
+    from benchmarks import protocol
+
+    copy_last = {"val_mse": 4e-3, "n6_test_mse": 4e-3}
+    row = protocol._row("m", {"val_mse": 2e-3, "n6_test_mse": 1e-3, "n3_mse": 5.0}, copy_last)
+    assert row["val_mse_x_copy_last"] == pytest.approx(0.5)
+    assert row["n6_test_mse_x_copy_last"] == pytest.approx(0.25)
+    assert "n3_mse" not in row and protocol._row("m", {"val_mse": 1.0})["n6_test_mse"] is None
+
+
+def test_protocol_parts_that_need_the_sweeps_best_refuse_to_run_without_it(project_dirs, capsys):
+    from benchmarks import protocol
+
+    for part in ("task", "cost"):
+        with pytest.raises(SystemExit) as stop:
+            protocol.main(["--part", part])
+        assert stop.value.code == 2 and "run --part headline first" in capsys.readouterr().err
