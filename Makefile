@@ -10,22 +10,43 @@ BIN := $(VENV)/bin
 TORCH ?= torch==2.13.0
 TORCH_INDEX ?=
 PROFILE ?= quick
+PORT ?= 8888
+LAB_ARGS ?=
 STAMP := $(VENV)/.installed
+# Holds the TORCH/TORCH_INDEX choice of the last set-up. Its rule runs every time but rewrites it
+# (and reinstalls torch) only when the choice changed, so a new choice re-runs the set-up and the
+# same choice leaves it alone.
+TORCH_STAMP := $(VENV)/.torch
+TORCH_CHOICE := $(strip $(TORCH) $(TORCH_INDEX))
 
 .DEFAULT_GOAL := help
-.PHONY: help setup report smoke test test-fast data sweep benchmark lint notebooks clean
+.PHONY: help setup report smoke test test-fast lab data sweep benchmark lint notebooks clean FORCE
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
-	@echo "  variables: PROFILE=$(PROFILE) TORCH=$(TORCH) TORCH_INDEX=$(TORCH_INDEX)"
+	@echo "  variables: PROFILE=$(PROFILE) TORCH=$(TORCH) TORCH_INDEX=$(TORCH_INDEX) PORT=$(PORT)"
 
-setup: $(STAMP) ## create .venv and install torch (TORCH) and the project
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) "$(TORCH)"
+setup: $(STAMP) ## create .venv, install torch (TORCH, TORCH_INDEX) and the project, register its kernel
+$(TORCH_STAMP): FORCE
+	@if [ "$$(cat $@ 2>/dev/null)" != '$(TORCH_CHOICE)' ]; then \
+	  set -e; \
+	  test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); \
+	  $(BIN)/python -m pip install --quiet --upgrade pip; \
+	  if [ -f $@ ]; then \
+	    echo "setup: torch was '$$(cat $@)', now '$(TORCH_CHOICE)': reinstalling torch"; \
+	    $(BIN)/python -m pip uninstall --quiet --yes torch; \
+	  else \
+	    echo "setup: installing '$(TORCH_CHOICE)' into $(VENV)"; \
+	  fi; \
+	  $(BIN)/python -m pip install --quiet $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) "$(TORCH)"; \
+	  echo '$(TORCH_CHOICE)' > $@; \
+	fi
+# The kernel the notebooks name (python3, "Python 3"), registered inside .venv with its own python.
+$(STAMP): pyproject.toml $(TORCH_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3" >/dev/null
 	touch $@
+FORCE:
 
 report: setup ## run every notebook with PROFILE (default quick) and render report/ (HTML + PDF)
 	$(BIN)/python run_all.py --profile $(PROFILE)
@@ -38,6 +59,9 @@ test: setup ## run the whole test suite, slow end-to-end tests included (CI runs
 
 test-fast: setup ## the test suite without the slow end-to-end tests
 	$(BIN)/python -m pytest -m "not slow"
+
+lab: setup ## JupyterLab on the notebooks, their kernels on PROFILE; PORT (or the next free one); LAB_ARGS
+	$(BIN)/python -m convlstm_lib lab --profile $(PROFILE) --port $(PORT) -- $(LAB_ARGS)
 
 data: setup ## generate N6/N3 for PROFILE into data/generated/PROFILE/
 	$(BIN)/python -m convlstm_lib generate --out data/generated/$(PROFILE) --profile $(PROFILE)

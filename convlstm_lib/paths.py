@@ -5,18 +5,25 @@ Data flow one way (cookiecutter-data-science):
     data/                       course CSVs a user drops in (used instead of generating)
     data/generated/<profile>/   generated course CSVs + ground truth (.npz)
     data/processed/<profile>/   windows and the four training sets (.npz)
-    runs/<profile>/             sweep journal, trials.csv, history.json, sweep.json and the folders below
-      trials/                   one checkpoint per trial
+    runs/<profile>/             one folder per sweep study and the folders below; .run_all.lock while
+                                run_all.py runs this profile
+      <study>/                  one study's files (default study convlstm-<profile>): sweep.journal
+                                (its default storage), trials.csv, history.json, sweep.json
+        trials/                 one checkpoint per trial
       figures/                  every notebook figure (PNG + SVG), copied next to the report
       results/                  one JSON per notebook result, merged into report/results.json
       artifacts/                best_model.pt, the final model's runs, the course-format predictions
-    report/                     executed notebooks, figures, report.html/.pdf, results.json
+    report/                     executed notebooks, figures, report.html/.pdf, results.json, and
+                                .convlstm-report.json (the marker: what the pipeline published there)
 
 Notebooks and tests import from here; nobody writes "../data".
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+from convlstm_lib.errors import OutputPathError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 ROOT = PACKAGE_DIR.parent
@@ -53,13 +60,25 @@ def runs_dir(profile: str) -> Path:
 FIGURES = "figures"
 RESULTS = "results"
 ARTIFACTS = "artifacts"
+BEST_MODEL = "best_model.pt"
+FINAL_RUN = "final_run_{run}.pt"  # one checkpoint per run of the final model (`final`)
+RUN_LOCK = ".run_all.lock"  # held by the run_all.py that is running this profile (pid, host, start)
+# A study's files, in runs/<profile>/<study>/ (`study_dir`).
 TRIALS = "trials"
 SWEEP_JOURNAL = "sweep.journal"
 TRIALS_CSV = "trials.csv"
 TRIAL_HISTORY = "history.json"  # every trial's per-epoch test metrics: the learning curves
 SWEEP_SUMMARY = "sweep.json"
-BEST_MODEL = "best_model.pt"
-FINAL_RUN = "final_run_{run}.pt"  # one checkpoint per run of the final model (`final`)
+STUDY_STORAGE = "storage.json"  # which storage the study folder belongs to (one study, one folder)
+# A report folder's marker: present only in folders run_all.py published into, listing what it wrote.
+REPORT_MARKER = ".convlstm-report.json"
+# What `train --out DIR` writes.
+TRAIN_MODEL = "model.pt"
+TRAIN_METRICS = "metrics.json"
+
+# A study name is a folder name: no separators, no dot-only names, none of the runs layout's own.
+_STUDY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+_RESERVED = {FIGURES, RESULTS, ARTIFACTS, TRIALS}
 
 
 def figures_dir(profile: str) -> Path:
@@ -74,13 +93,29 @@ def artifacts_dir(profile: str) -> Path:
     return runs_dir(profile) / ARTIFACTS
 
 
-def trials_dir(profile: str) -> Path:
-    return runs_dir(profile) / TRIALS
+def check_study_name(study: str) -> str:
+    """`study` if it can name its folder under runs/<profile>/, else OutputPathError saying why."""
+    if not _STUDY_NAME.fullmatch(str(study)) or study in _RESERVED:
+        raise OutputPathError(
+            f"study name {study!r}: must start with a letter or digit and hold only letters, digits, "
+            f"'.', '_' and '-' (at most 100), and not be one of {sorted(_RESERVED)}: it names the folder "
+            "runs/<profile>/<study>/"
+        )
+    return str(study)
 
 
-def trial_checkpoint(profile: str, number: int) -> Path:
-    """runs/<profile>/trials/trial_NNNNN.pt: the checkpoint the sweep writes for trial `number`."""
-    return trials_dir(profile) / trial_checkpoint_name(number)
+def study_dir(profile: str, study: str, runs: Path | None = None) -> Path:
+    """runs/<profile>/<study>/: every file of one sweep study (`runs` replaces runs/<profile>/)."""
+    return (Path(runs) if runs is not None else runs_dir(profile)) / check_study_name(study)
+
+
+def trials_dir(profile: str, study: str, runs: Path | None = None) -> Path:
+    return study_dir(profile, study, runs) / TRIALS
+
+
+def trial_checkpoint(profile: str, study: str, number: int, runs: Path | None = None) -> Path:
+    """runs/<profile>/<study>/trials/trial_NNNNN.pt: the checkpoint of trial `number` of `study`."""
+    return trials_dir(profile, study, runs) / trial_checkpoint_name(number)
 
 
 def final_run_checkpoint(profile: str, run: int) -> Path:

@@ -1,11 +1,7 @@
-"""artifacts: strict-JSON result files, the published checkpoint, course-format predictions."""
+"""artifacts: the published checkpoint, course-format predictions, tables as JSON records."""
 from __future__ import annotations
 
-import json
-import math
-
 import numpy as np
-import pandas as pd
 import pytest
 
 from convlstm_lib.data import course_io
@@ -15,31 +11,6 @@ from convlstm_lib.models.settings import ModelConfig
 from convlstm_lib.report import artifacts
 from convlstm_lib.training.checkpoints import save_checkpoint
 from convlstm_lib.training.settings import TrainConfig
-
-
-def test_write_result_is_strict_json_under_the_profiles_results(project_dirs):
-    tmp_path = project_dirs / "runs"
-    payload = {"mse": np.float32(0.5), "psnr": math.inf, "x": (1, np.nan)}
-    target = artifacts.write_result("best", payload, "smoke")
-    assert target == tmp_path / "smoke" / "results" / "best.json"
-    assert json.loads(target.read_text()) == {"mse": 0.5, "psnr": None, "x": [1, None]}
-    with pytest.raises(ValueError, match="file stem"):
-        artifacts.write_result("best.json", {}, "smoke")
-
-
-def test_read_result_gives_back_what_was_written_none_when_absent(project_dirs):
-    assert artifacts.read_result("seeds", "smoke") is None
-    artifacts.write_result("seeds", {"mean": 1.5e-3, "spread": float("nan")}, "smoke")
-    assert artifacts.read_result("seeds", "smoke") == {"mean": 1.5e-3, "spread": None}
-    broken = artifacts.write_result("final", {}, "smoke")
-    broken.write_text("{not json")
-    with pytest.raises(artifacts.ArtifactError, match=r"final\.json: not a JSON file"):
-        artifacts.read_result("final", "smoke")
-
-
-def test_records_turn_nan_into_null():
-    frame = pd.DataFrame({"a": [1.0, np.nan], "b": ["x", "y"]})
-    assert artifacts.records(frame) == [{"a": 1.0, "b": "x"}, {"a": None, "b": "y"}]
 
 
 def test_copy_checkpoint_resolves_relative_to_the_runs_dir(project_dirs):

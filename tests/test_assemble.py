@@ -1,44 +1,15 @@
-"""Report assembly (convlstm_lib/report/assemble.py): results.json, the stamp, bad input."""
+"""Report assembly (convlstm_lib/report/assemble.py): the stamp, bad input (results.json: test_results)."""
 
 from __future__ import annotations
 
-import json
-import math
 import subprocess
 import time
 
 import nbformat
 import pytest
 
-from convlstm_lib import paths
 from convlstm_lib.config import get_profile
-from convlstm_lib.errors import ConvLSTMError
 from convlstm_lib.report import assemble
-
-
-def test_merge_results_and_build_results(tmp_path):
-    (tmp_path / "b.json").write_text('{"x": 1}')
-    (tmp_path / "a.json").write_text("[1, 2]")
-    (tmp_path / "skip.txt").write_text("not json results")
-    assert assemble.merge_results(tmp_path) == {"a": [1, 2], "b": {"x": 1}}
-    assert assemble.merge_results(tmp_path / "missing") == {}
-    (tmp_path / "c.json").write_text("{broken")
-    with pytest.raises(ConvLSTMError, match=r"c\.json: not valid JSON"):
-        assemble.merge_results(tmp_path)
-    (tmp_path / "c.json").unlink()
-    (tmp_path / "seed.json").write_text("1")
-    with pytest.raises(ConvLSTMError, match="'seed' is reserved"):
-        assemble.merge_results(tmp_path)
-
-    cfg = get_profile("smoke")
-    merged = {"best": {"mse": math.inf, "hist": (1.0, math.nan)}, "counts": {"n": 3}}
-    stamp = dict(commit="abc", date="d", device="cpu", checkpoint=paths.ROOT / "report" / "best_model.pt")
-    results = assemble.build_results(cfg, merged, runtime_s=1.234, **stamp)
-    assert results["best"] == {"mse": None, "hist": [1.0, None], "checkpoint": "report/best_model.pt"}
-    assert results["runtime_s"] == 1.23 and results["counts"] == {"n": 3}
-    json.dumps(results, allow_nan=False)  # strict JSON
-    no_best = assemble.build_results(cfg, {}, runtime_s=1, **stamp)
-    assert "best" not in no_best
 
 
 def test_git_commit(tmp_path):

@@ -75,3 +75,26 @@ def test_output_checks_refuse_files_folders_and_suffixes_and_create_nothing(tmp_
         atomic.check_output_file(blocker / "p.npy", "--out", (".npy",))
     assert atomic.check_output_file(tmp_path / "a" / "P.NPY", "--out", (".npy",)).name == "P.NPY"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]  # the probes left nothing
+
+
+def test_a_write_failing_for_space_names_the_target_not_the_temporary(tmp_path):
+    target = tmp_path / "model.pt"
+    target.write_text("old")
+    with pytest.raises(atomic.OutputPathError, match=r"model\.pt: cannot be written \(No space left on dev"):
+        with atomic.atomic_path(target) as tmp:
+            raise OSError(28, "No space left on device", str(tmp))
+    assert target.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["model.pt"]
+    with pytest.raises(FileNotFoundError):  # not a fault of the target: passed on as it is
+        with atomic.atomic_path(target):
+            open(tmp_path / "missing.csv")
+
+
+def test_input_problem_names_what_a_path_is_without_opening_a_pipe(tmp_path):
+    (tmp_path / "file.csv").write_text("1\n")
+    os.mkfifo(tmp_path / "pipe")  # opening it would block: it must be recognised, not read
+    assert atomic.input_problem(tmp_path / "file.csv") is None
+    assert atomic.input_problem(tmp_path / "none.csv") == "file not found"
+    assert atomic.input_problem(tmp_path) == "is a folder"
+    assert atomic.input_problem(tmp_path / "pipe") == "is a FIFO (named pipe), not a regular file"
+    assert atomic.input_problem("/dev/null") == "is a device, not a regular file"
+    assert atomic.input_problem("-") == "'-' (standard input) is not read; give a file path"

@@ -95,6 +95,19 @@ def test_bf16_qualifies_only_when_native_faster_and_as_accurate(monkeypatch):
     assert not bench.qualifies(cpu, {"quick": good})
 
 
+def test_corruption_benchmark_times_every_noise_kind_and_refuses_a_bad_count(capsys):
+    import numpy as np
+
+    from benchmarks import corruption as bench
+    from convlstm_lib.data.corruption import NOISE_KINDS
+
+    seconds = bench.seconds_per_level(np.zeros((4, 2, 8, 8), np.float32), levels=3, repeats=2)
+    assert set(seconds) == set(NOISE_KINDS) and all(0 < s < 10 for s in seconds.values())
+    with pytest.raises(SystemExit) as exit_info:
+        bench.main(["--levels", "1"])
+    assert exit_info.value.code == 2 and "--levels: must be >= 2" in capsys.readouterr().err
+
+
 def test_protocol_rows_are_ratios_to_copy_last_on_the_same_windows():
     from benchmarks import protocol
 

@@ -130,7 +130,7 @@ def test_significant_and_the_readable_table():
         "0", "1058", "0.0123", "2.30e-03", "-4.20", "29250", "n/a",
     ]
     shown = comparison_table(compare(dict(SPEC_REFERENCE)), "N6 generated")
-    assert list(shown.columns) == ["SPEC §1 table", "quantity", "real", "N6 generated", "tolerance", "within"]
+    assert list(shown.columns) == ["table", "quantity", "real", "N6 generated", "tolerance", "within"]
     assert (shown["within"] == "yes").all() and len(shown) == len(REAL_FIGURES)
     assert shown.loc[shown["quantity"].str.contains("one dominant"), "tolerance"].item() == "±0.1"
 
@@ -212,3 +212,16 @@ def test_measure_rejects_bad_shapes():
         measure(np.zeros((2, 10, 36, 36)))
     with pytest.raises(ValueError, match="NaN"):
         measure(np.full((1, 16, 36, 36), np.nan))
+
+
+def test_docs_data_lists_every_real_figure_as_the_code_holds_it():
+    """docs/DATA.md is where a reader finds the real figures: the same keys, values and tolerances."""
+    import re
+
+    from convlstm_lib import paths
+    from convlstm_lib.data.calibration import REAL_FIGURES
+
+    page = (paths.ROOT / "docs" / "DATA.md").read_text()
+    rows = re.findall(r"^\| `(\w+)` \| [^|]+ \| ([^|]+) \| ([^|]+) \|", page, flags=re.M)
+    documented = {key: (float(real), tolerance.strip()) for key, real, tolerance in rows}
+    assert documented == {f.key: (f.real, f.tolerance) for f in REAL_FIGURES}

@@ -8,7 +8,13 @@ import torch
 from convlstm_lib.errors import CheckpointError
 from convlstm_lib.models.build import build_model
 from convlstm_lib.models.settings import ModelConfig
-from convlstm_lib.training.checkpoints import load_checkpoint, save_checkpoint
+from convlstm_lib.training.checkpoints import (
+    load_checkpoint,
+    save_checkpoint,
+    stamp_run,
+    stamp_trial,
+    trial_identity,
+)
 from convlstm_lib.training.evaluation import predict_frames
 from convlstm_lib.training.loop import train_model
 from convlstm_lib.training.settings import TrainConfig
@@ -90,3 +96,17 @@ def test_a_checkpoint_of_an_unknown_or_other_model_kind_is_one_line_naming_it(tm
         with pytest.raises(CheckpointError, match=name) as exc_info:
             load_checkpoint(path)
         _one_line_naming(path, exc_info)
+
+
+def test_a_checkpoint_records_the_trial_and_the_run_it_comes_from(tmp_path, data):
+    path = save_checkpoint(tmp_path / "m.pt", build_model(TINY, seed=0), TINY, TrainConfig(), data.scaler,
+                           {"n6_test_mse": 0.5}, "complete")
+    assert trial_identity(path) is None and load_checkpoint(path).run_id is None
+    weights = path.read_bytes()
+    stamp_trial(path, "convlstm-quick", 7, 123456789)
+    stamp_run(path, "abc")
+    assert trial_identity(path) == {"study": "convlstm-quick", "number": 7, "seed": 123456789}
+    ckpt = load_checkpoint(path)
+    assert ckpt.trial == {"study": "convlstm-quick", "number": 7, "seed": 123456789} and ckpt.run_id == "abc"
+    assert path.read_bytes() != weights and ckpt.metrics == {"n6_test_mse": 0.5}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pt"]  # rewritten in place, atomically

@@ -45,3 +45,29 @@ def test_the_module_entry_point_exits_2_without_a_traceback(argv):
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert "/nonexistent/train_data_n6.csv" in proc.stderr
+
+
+def test_an_unknown_mplbackend_is_one_line_before_matplotlib_is_imported(monkeypatch, capsys):
+    monkeypatch.setenv("MPLBACKEND", "nonexistent")
+    assert cli.main(["inspect", "x.csv"]) == 2
+    assert capsys.readouterr().err == (
+        "error: MPLBACKEND='nonexistent' is not a matplotlib backend; unset it, or set e.g. MPLBACKEND=Agg\n")
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")  # run_all's kernels' one
+    cli.check_environment()
+
+
+def test_a_file_the_system_refuses_is_one_line_and_exit_2_and_other_oserrors_stay_bugs(monkeypatch, capsys):
+    import types
+
+    def command(error):
+        return types.SimpleNamespace(add_arguments=lambda p: None, run=lambda a: (_ for _ in ()).throw(error))
+
+    monkeypatch.setitem(cli.COMMANDS, "fake", ("fake_module", "doc"))
+    denied = PermissionError(13, "Permission denied", "data/x.npz")
+    monkeypatch.setattr(cli.importlib, "import_module", lambda name: command(denied))
+    assert cli.main(["fake"]) == 2
+    assert capsys.readouterr().err == "error: data/x.npz: Permission denied\n"
+    reset = ConnectionResetError(104, "reset")
+    monkeypatch.setattr(cli.importlib, "import_module", lambda name: command(reset))
+    with pytest.raises(ConnectionResetError):
+        cli.main(["fake"])

@@ -100,12 +100,20 @@ def _bad_file(tmp_path, case):
     elif case == "partial sequence":
         rows = rows[:3]
         expect = "3 rows are not a whole number of sequences of 2 frames (row 3 starts"
+    elif case in ("1e308", "-1000"):  # finite, but no pixel of the 0-255 scale: the scaler would break
+        cells = rows[1].split(",")
+        cells[7] = case
+        rows[1] = ",".join(cells)
+        expect = f"row 2, column 8: value {float(case):g} is far outside the course data's range (-25 to 272"
+    elif case == "semicolons":
+        rows = [r.replace(",", ";") for r in rows]
+        expect = "row 1 has 1 values, expected 1296 (one 36x36 image); its values are separated by semicolons"
     path.write_text("\n".join(rows) + "\n")
     return path, expect
 
 
 BAD_CASES = ["missing", "empty", "short row", "long row", "blank row", "text", "nan", "inf", "empty cell",
-             "partial sequence"]
+             "partial sequence", "1e308", "-1000", "semicolons"]
 
 
 @pytest.mark.parametrize("case", BAD_CASES)
@@ -126,6 +134,13 @@ def test_cli_inspect_bad_file_exits_2_with_one_line(tmp_path, case, run_cli):
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and expect in lines[0]
+
+
+def test_values_at_the_edge_of_the_course_range_are_read(tmp_path):
+    seq = np.zeros((1, 2, 36, 36))
+    seq[0, 0, 0, :2] = (-322, 569)  # one range width below and above the course's -25..272: still read
+    write_course_csv(tmp_path / "test_edge.csv", seq)
+    np.testing.assert_array_equal(read_course_csv(tmp_path / "test_edge.csv"), seq)
 
 
 def test_cli_inspect_summarises(tmp_path, run_cli):

@@ -15,6 +15,7 @@ from convlstm_lib.data.generator import (
     read_manifest,
     write_dataset,
 )
+from convlstm_lib.errors import OutputPathError
 
 
 @pytest.fixture(scope="module")
@@ -195,7 +196,7 @@ def test_a_failed_write_leaves_the_previous_dataset_whole(tmp_path, monkeypatch)
         real_npz(target, arrays)
 
     monkeypatch.setattr(generator, "save_npz", disk_full_at_the_second_truth_file)
-    with pytest.raises(OSError):
+    with pytest.raises(OutputPathError, match=f"^{tmp_path}: cannot be written \\(No space left"):
         write_dataset(tmp_path, seed=6, n6=6, n3=3, progress=False)  # every N6 file already written
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
     assert read_manifest(tmp_path)["seed"] == 5

@@ -20,9 +20,9 @@ import jupytext
 import nbformat
 import pytest
 
-import run_all  # the repository root is on pytest's pythonpath (pyproject.toml)
 from convlstm_lib import paths
 from convlstm_lib.config import get_profile
+from convlstm_lib.report import pipeline
 
 REPORT_CHECK_NAME = "shared/tools/report_check.py"
 REPORT_CHECK = next((p / REPORT_CHECK_NAME for p in paths.ROOT.parents if (p / REPORT_CHECK_NAME).is_file()),
@@ -32,7 +32,7 @@ EXPECTED = {
     "01": "data exploration", "02": "pre-processing and PCA", "03": "sweep", "04": "results",
     "05": "robustness", "06": "beyond the paper",
 }
-NOTEBOOKS = run_all.discover_notebooks(paths.NOTEBOOKS_DIR)
+NOTEBOOKS = pipeline.discover_notebooks(paths.NOTEBOOKS_DIR)
 
 
 def _missing() -> list[str]:
@@ -56,7 +56,7 @@ def _as_json(value):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_parameters_cell_holds_quick_profile_literals(path):
-    spec = run_all.load_notebook(path)  # raises for a key that is no ProfileConfig field or a non-literal
+    spec = pipeline.load_notebook(path)  # raises for a key that is no ProfileConfig field or a non-literal
     assert {"profile", "seed"} <= set(spec.parameters), f"{path.name}: parameters cell needs profile and seed"
     quick = get_profile("quick").to_dict()
     wrong = {k: v for k, v in spec.parameters.items() if _as_json(v) != _as_json(quick[k])}
@@ -66,7 +66,7 @@ def test_parameters_cell_holds_quick_profile_literals(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_config_is_built_from_every_parameter(path):
     """`cfg = get_profile(profile, seed=seed, ...)` follows, passing on every other parameter."""
-    spec = run_all.load_notebook(path)
+    spec = pipeline.load_notebook(path)
     calls = []
     for source in _code_cells_after_parameters(spec.notebook):
         try:
@@ -112,6 +112,72 @@ def test_paired_ipynb_has_no_outputs_and_the_same_cells(path):
     assert cells(paired) == cells(jupytext.read(path)), f"{ipynb.name} differs from {path.name}: re-pair it"
 
 
+def _cells(path: Path) -> list[tuple[str, list[str]]]:
+    """(cell type, its non-blank lines) of every cell of a notebook's .py after the jupytext header."""
+    cells = jupytext.read(path).cells
+    return [(c.cell_type, [ln for ln in c.source.splitlines() if ln.strip()]) for c in cells]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_a_notebook_tells_more_than_it_computes(path):
+    """Its code calls the library and shows what it returns: no more code lines than prose lines."""
+    cells = _cells(path)
+    code = sum(len(lines) for kind, lines in cells if kind == "code")
+    prose = sum(len(lines) for kind, lines in cells if kind == "markdown")
+    assert code <= prose, f"{path.name}: {code} non-blank code lines against {prose} of prose"
+
+
+# A number in a notebook's prose is typed by hand unless it names something: the paper's and this
+# project's numbered parts, the paper's sections, frames by their place in a sequence, the data
+# sets N6 and N3, the two intensity scales, and the notebook's own number in its title. Numbers
+# in code spans and in TeX are not prose. Every other number comes from `report.text`.
+NAMES = (
+    r"`[^`]*`",  # code
+    r"\$\$.*?\$\$|\$[^$]*\$",  # TeX
+    r"\b(?:Figures?|Tables?|Equations?|notebooks?)\s+\d+[ab]?(?:(?:\s*(?:-|,|and|or)\s*)\d+[ab]?)*",
+    r"§\d+(?:\.\d+)?",
+    r"\bframes?(?:\s+|-)\d+(?:(?:\s*(?:-|->|,|and|or|to)\s*)\d+)*",
+    r"\bN[36]\b",
+    r"\[0, 1\]|\b0-255\b",
+    r"^#\s+\d\d\s+·",
+)
+
+
+def typed_numbers(markdown: str) -> list[str]:
+    """The numbers left in `markdown` once every name of `NAMES` is taken out."""
+    text = markdown
+    for pattern in NAMES:
+        text = re.sub(pattern, " ", text, flags=re.S | re.M)
+    return re.findall(r"[^\s]*\d[^\s]*", text)
+
+
+def test_typed_numbers_finds_a_measurement_and_spares_the_names():
+    names = ("# 04 · Results\nFigure 6 and Table 1 (§3.3): frames 4 and 16 of N6, `cfg.epochs = 3`, "
+             "$W_{t-1}$ on the [0, 1] scale, Figures 7a and 7b, notebooks 03 and 04.")
+    assert typed_numbers(names) == []
+    found = typed_numbers("The floor is 0.35 x copy-last (44 %), 6.8 px, 200 trials, in N60.")
+    assert found == ["0.35", "(44", "6.8", "200", "N60."]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_number_is_typed_by_hand_in_a_notebooks_prose(path):
+    found = [(i, typed_numbers("\n".join(lines))) for i, (kind, lines) in enumerate(_cells(path), 1)
+             if kind == "markdown"]
+    found = [(i, numbers) for i, numbers in found if numbers]
+    assert not found, f"{path.name}: numbers typed in markdown cells (cell, numbers): {found}"
+
+
+# Names of documents outside the repository, spelled apart so that this file does not cite them.
+OUTSIDE = ("SP" "EC", "../" "shared")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_prose_is_written_by_the_text_module_not_built_in_the_notebook(path):
+    source = path.read_text()
+    assert "Markdown(f" not in source and "from IPython.display import Markdown" not in source, path.name
+    assert not [word for word in OUTSIDE if word in source], path.name
+
+
 def _number(x) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
@@ -133,8 +199,11 @@ def test_smoke_profile_end_to_end(smoke_report):
     assert results["profile"] == "smoke" and results["seed"] == get_profile("smoke").seed
     assert results["commit"] and _number(results["runtime_s"])
     # (its wall time is recorded, not asserted: CI machines are shared; README gives measured times)
-    for key in ("table1", "best", "baselines", "robustness", "loss_by_set", "seeds", "models", "final"):
-        assert key in results, f"results.json lacks {key!r} (runs/smoke/results/{key}.json)"
+    from convlstm_lib.report import results as schema
+
+    assert schema.problems(results) == []  # every key as the schema types it
+    missing = set(schema.SECTIONS) - set(results)
+    assert not missing, f"results.json lacks {sorted(missing)} (runs/smoke/results/<section>.json)"
     best = results["best"]
     assert _number(best["n6_test_mse"]) and _number(best["n3_mse"])
     assert (out / Path(best["checkpoint"]).name).is_file()
@@ -240,7 +309,7 @@ def test_the_html_opens_in_a_browser_with_every_image_and_no_console_error(smoke
 
 @pytest.mark.slow
 @pytest.mark.skipif(not REPORT_CHECK.is_file(),
-                    reason=f"{REPORT_CHECK} not found (../shared/ beside the clone)")
+                    reason=f"{REPORT_CHECK} not found (the team's tools beside the clone)")
 def test_the_shared_report_check_passes(smoke_report):
     if not (smoke_report / "report.pdf").is_file() or shutil.which("pdftotext") is None:
         pytest.skip("needs report.pdf (Chromium) and pdftotext (poppler-utils)")

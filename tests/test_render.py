@@ -188,3 +188,32 @@ def test_a_browser_that_writes_no_pdf_is_an_error_naming_it(tmp_path, monkeypatc
     with pytest.raises(render.PdfFailed, match=r"fake-chromium: no PDF .*exit 3: cannot print"):
         write_pdf(tmp_path / "report.html", tmp_path / "report.pdf")
     assert not (tmp_path / "report.pdf").exists()
+
+
+def _tall_png(width: int = 700, height: int = 1100) -> str:
+    """A PNG as wide as an A4 page's text block and taller than it (Figure 5 of the quick report)."""
+    import base64
+    import io
+
+    import matplotlib.image
+    import numpy as np
+
+    buffer = io.BytesIO()
+    matplotlib.image.imsave(buffer, np.linspace(0, 1, width * height).reshape(height, width), format="png")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+@pytest.mark.skipif(render.find_chromium() is None or shutil.which("pdfimages") is None,
+                    reason="needs Chromium and pdfimages (apt-get install chromium poppler-utils)")
+def test_a_figure_taller_than_the_page_is_printed_whole_on_one_page_with_no_blank_page(tmp_path):
+    figure = new_code_cell("fig", outputs=[new_output("display_data", data={"image/png": _tall_png()})])
+    nb = new_notebook(cells=[new_markdown_cell("# Tall\n\n" + "Some text. " * 200), figure,
+                             new_markdown_cell("After the figure.")])
+    html_file = write_html(render_html([nb], title="Tall"), tmp_path / "report.html")
+    pdf = write_pdf(html_file, tmp_path / "report.pdf")
+    listing = subprocess.run(["pdfimages", "-list", str(pdf)], capture_output=True, text=True, check=True)
+    pages_of_image = {int(line.split()[0]) for line in listing.stdout.splitlines()[2:]}
+    assert len(pages_of_image) == 1, f"the figure is drawn on pages {sorted(pages_of_image)}"
+    pages = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    blank = [i for i, t in enumerate(pages.split("\f")[:-1], 1) if i not in pages_of_image and not t.split()]
+    assert not blank, f"blank page(s) {blank}"

@@ -84,3 +84,15 @@ def test_regenerates_when_a_file_is_gone(dirs, calls):
     (raw.directory / paths.GROUND_TRUTH_FILES["n3"]).unlink()
     sources.load_raw(cfg, progress=False)
     assert len(calls) == 2 and (raw.directory / paths.GROUND_TRUTH_FILES["n3"]).is_file()
+
+
+def test_course_csvs_the_user_put_in_the_generated_folder_are_never_overwritten(dirs, calls):
+    from convlstm_lib.errors import OutputPathError
+
+    folder = dirs / "generated" / "smoke"
+    folder.mkdir(parents=True)
+    _course_files(folder, n6=3, n3=2)  # the user's files, no manifest of generate's
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    with pytest.raises(OutputPathError, match="holds files generate did not write"):
+        sources.load_raw(get_profile("smoke"), progress=False)
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before

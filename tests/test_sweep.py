@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import glob
-import json
 import math
 import os
 import shutil
@@ -151,7 +150,7 @@ def test_a_budget_too_small_for_the_next_trial_stops_the_sweep_and_says_so(env):
     root = env[0]
     cfg, _, trials = _sweep(env, "budget", sweep_budget_s=1e-3)
     assert len(trials) == 1 < cfg.n_trials  # the first trial always runs: nothing to estimate before it
-    summary = json.loads((root / "budget" / "sweep.json").read_text())
+    summary = sweep_record.load_summary(cfg, runs_dir=root / "budget")
     assert summary["stopped_by_budget"] is True and summary["counted"] == 1
     assert summary["n_trials"] == cfg.n_trials and summary["sweep_budget_s"] == 1e-3
     _, _, resumed = _sweep(env, "budget")  # the same command without the budget finishes it
@@ -214,18 +213,19 @@ def test_learning_curves_are_exported_per_trial_and_epoch(env):
         assert curve["n6_test_mse"].iloc[-1] == pytest.approx(final["n6_test_mse"])
         assert curve["val_mse"].iloc[-1] == pytest.approx(final["val_mse"])
         assert curve["n3_mse"].iloc[-1] == pytest.approx(final["n3_mse"])
-    (env[0] / "curves" / sweep_record.HISTORY_FILE).write_text("{broken")
+    (sweep_storage.study_folder(cfg, env[0] / "curves") / sweep_record.HISTORY_FILE).write_text("{broken")
     with pytest.raises(sweep_storage.SweepError, match="history.json: not valid JSON"):
         sweep_record.load_history(cfg, runs_dir=env[0] / "curves")
 
 
-def test_resuming_a_finished_sweep_runs_nothing_and_a_larger_total_only_the_rest(env):
+def test_resuming_a_finished_sweep_runs_nothing_and_another_total_is_refused(env):
     _, _, before = _sweep(env, "resume")
     _, _, again = _sweep(env, "resume")
     assert again.equals(before)
-    _, _, more = _sweep(env, "resume", n_trials=len(before) + 2)
-    assert len(more) == len(before) + 2
-    assert more.iloc[: len(before)][["number", "n6_test_mse"]].equals(before[["number", "n6_test_mse"]])
+    # a report counting 6 trials of a study whose profile says 4 would be wrong: n_trials is a setting
+    with pytest.raises(sweep_storage.SweepError, match=f"n_trials: {len(before)} -> {len(before) + 2}"):
+        _sweep(env, "resume", n_trials=len(before) + 2)
+    assert sweep_record.load_trials(_cfg(env), runs_dir=env[0] / "resume").equals(before)
 
 
 def test_a_study_with_other_settings_is_refused(env):
@@ -301,18 +301,97 @@ def test_pruning_stops_bad_trials_and_reports_the_time_saved(env):
     assert math.isclose(summary["time_saved_s"], pruned["time_saved_s"].sum())
 
 
-def test_stale_running_trials_are_failed_and_made_up(env):
+def test_a_stale_running_trial_is_failed_and_its_slot_rerun_with_its_own_parameters(env):
     root, cfg, data = env
+    _, _, clean = _sweep(env, "stale-clean")
     runs = root / "stale"
-    storage = sweep_storage.open_storage(str(runs / "sweep.journal"))
+    storage = sweep_storage.open_storage(str(sweep_storage.journal_path(cfg, runs)))
     study = sweep_storage.open_study(cfg, storage, data=data.info["fingerprint"])
     orphan = study.ask()  # a trial whose worker died: a pid that cannot be alive
     orphan.set_user_attr("host", socket.gethostname())
     orphan.set_user_attr("pid", 2**22 + 12345)
     sweep.run_sweep(cfg, progress=False, runs_dir=runs, device="cpu", data=data)
+    journal = optuna.load_study(study_name=cfg.study_name, storage=storage).get_trials(deepcopy=False)
+    assert journal[0].state == TrialState.FAIL and journal[0].user_attrs["status"] == "killed"
+    assert len(journal) == cfg.n_trials + 1  # the killed one and one retry of its slot
     trials = sweep_record.load_trials(cfg, runs_dir=runs)
-    assert trials.loc[0, "status"] == "killed" and trials.loc[0, "state"] == "FAIL"
-    assert (trials["status"] == "complete").sum() == cfg.n_trials
+    assert (trials["status"] == "complete").all()
+    assert trials["attempts"].tolist() == [2] + [1] * (cfg.n_trials - 1)
+    cols = ["number", *sweep_space.PARAM_NAMES, "seed", *sweep.METRIC_KEYS]
+    assert trials[cols].equals(clean[cols])  # the table of the sweep that was never interrupted
+
+
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage is supposed to be used with Study.optimize")
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")  # fail_stale_trials, public
+def test_a_database_heartbeat_that_fails_a_trial_retries_its_slot(tmp_path, monkeypatch):
+    """Workers on other machines are failed by Optuna's heartbeat, which queues the same retry."""
+    monkeypatch.setattr(sweep_storage, "HEARTBEAT_INTERVAL_S", 1)
+    monkeypatch.setattr(sweep_storage, "GRACE_PERIOD_S", 1)
+    cfg = get_profile("smoke")
+    storage = sweep_storage.open_storage(f"sqlite:///{tmp_path / 'sweep.db'}")
+    study = sweep_storage.open_study(cfg, storage)
+    lost = study.ask()  # its worker, on another machine, stopped beating
+    storage.record_heartbeat(lost._trial_id)
+    time.sleep(2.5)
+    assert optuna.storages.fail_stale_trials(study) is None
+    retry = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
+    assert [t.user_attrs for t in retry] == [{sweep_space.SLOT: 0, sweep_space.RETRY_OF: lost.number}]
+    assert sweep_space.trial_slots(study.get_trials(deepcopy=False)) == {0: 0, 1: 0}
+
+
+def test_a_slot_lost_to_a_trial_that_failed_unrecorded_is_rerun_on_resume(env):
+    """A trial that failed without a counted status (say, a bug stopped it) is retried on resume."""
+    root, cfg, data = env
+    runs = root / "lost"
+    storage = sweep_storage.open_storage(str(sweep_storage.journal_path(cfg, runs)))
+    study = sweep_storage.open_study(cfg, storage, data=data.info["fingerprint"])
+    study.tell(study.ask(), state=TrialState.FAIL)
+    sweep.run_sweep(cfg, progress=False, runs_dir=runs, device="cpu", data=data)
+    trials = sweep_record.load_trials(cfg, runs_dir=runs)
+    assert len(trials) == cfg.n_trials and (trials["status"] == "complete").all()
+    assert trials.loc[0, "attempts"] == 2
+
+
+def test_a_second_study_writes_only_under_its_own_folder(env):
+    root, cfg, data = env
+    runs = root / "two-studies"
+    _, _, first = _sweep(env, "two-studies")
+    folder = sweep_storage.study_folder(cfg, runs)
+    before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    other = _cfg(env, study="other", storage=str(root / "other.journal"), seed=5)
+    sweep.run_sweep(other, progress=False, runs_dir=runs, device="cpu", data=data)
+    assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
+    theirs = sweep_record.load_trials(other, runs_dir=runs)
+    assert all(Path(c).parent.parent.name == "other" for c in theirs["checkpoint"])
+    assert sweep_record.load_trials(cfg, runs_dir=runs).equals(first)
+
+
+def test_a_study_of_the_same_name_in_another_storage_is_refused(env):
+    root, cfg, data = env
+    runs = root / "same-name"
+    _sweep(env, "same-name")
+    elsewhere = _cfg(env, storage=str(root / "elsewhere.journal"))
+    with pytest.raises(sweep_storage.SweepError, match="give this one another --study name"):
+        sweep.run_sweep(elsewhere, progress=False, runs_dir=runs, device="cpu", data=data)
+    assert not (root / "elsewhere.journal").exists()  # refused before the storage was touched
+
+
+def test_a_trial_checkpoint_is_checked_against_the_trial_it_claims_to_be(env):
+    from convlstm_lib.training.checkpoints import stamp_trial
+
+    root, cfg, _ = env
+    runs = root / "identity"
+    _, _, trials = _sweep(env, "identity")
+    path = sweep_record.trial_checkpoint(cfg, 1, runs_dir=runs)
+    assert path == paths.from_repo(trials.loc[1, "checkpoint"])
+    seed = int(trials.loc[1, "seed"])
+    wrong = (("other", 1, seed), (cfg.study_name, 0, seed), (cfg.study_name, 1, seed + 1))
+    for study, number, seed_ in wrong:
+        stamp_trial(path, study, number, seed_)  # weights of another study, trial or seed in its place
+        with pytest.raises(sweep_storage.SweepError, match="that trials.csv names"):
+            sweep_record.trial_checkpoint(cfg, 1, runs_dir=runs)
+    with pytest.raises(sweep_storage.SweepError, match="no trial 99"):
+        sweep_record.trial_checkpoint(cfg, 99, runs_dir=runs)
 
 
 def test_cli_bad_storage_is_one_line_error(env, capsys):
@@ -331,7 +410,7 @@ def test_a_journal_cut_mid_record_is_set_aside_and_the_sweep_resumes_with_every_
     root, cfg, data = env
     runs = root / "cut"
     _, _, before = _sweep(env, "cut")
-    journal = runs / "sweep.journal"
+    journal = sweep_storage.journal_path(cfg, runs)
     original = journal.read_bytes()
     lines = original.splitlines(keepends=True)
     last_start = max(i for i, line in enumerate(lines) if b'"datetime_start"' in line)  # last trial
@@ -341,7 +420,7 @@ def test_a_journal_cut_mid_record_is_set_aside_and_the_sweep_resumes_with_every_
     study = sweep.run_sweep(cfg, progress=False, runs_dir=runs, device="cpu", data=data)
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"warning: {journal}: its last record was cut off") and "\n" not in err
-    copies = list(runs.glob("sweep.journal.damaged-*"))
+    copies = list(journal.parent.glob("sweep.journal.damaged-*"))
     assert len(copies) == 1 and copies[0].read_bytes() == damaged and copies[0].name in err
     after = sweep_record.load_trials(cfg, runs_dir=runs)
     assert sweep_storage.count_finished(study) == cfg.n_trials and (after["status"] == "complete").all()
@@ -371,9 +450,10 @@ def _trials(storage: str, study: str) -> list:
 
 
 @pytest.mark.slow
-def test_sigkill_mid_sweep_then_resume_loses_no_finished_trial(env, cli_command):
-    root, _, _ = env
-    journal = str(root / "runs" / "smoke" / "sweep.journal")
+def test_sigkill_mid_trial_then_resume_gives_the_table_of_an_uninterrupted_sweep(env, cli_command):
+    root, _, data = env
+    killed_cfg = _cfg(env, n_trials=8, study="killed")
+    journal = str(sweep_storage.journal_path(killed_cfg, root / "runs" / "smoke"))
     proc = _cli(cli_command, root, "--n-trials", "8", "--study", "killed")
     killed_running = None
     deadline = time.monotonic() + 120
@@ -403,6 +483,15 @@ def test_sigkill_mid_sweep_then_resume_loses_no_finished_trial(env, cli_command)
     killed = next(t for t in after if t.number == killed_running)
     assert killed.state == TrialState.FAIL and killed.user_attrs["status"] == "killed"
     assert not [t for t in after if t.state == TrialState.RUNNING]
+
+    # the same seed uninterrupted: trial for trial the same parameters, seeds and metrics
+    clean_cfg = _cfg(env, n_trials=8, study="clean")
+    sweep.run_sweep(clean_cfg, progress=False, runs_dir=root / "runs" / "smoke", device="cpu", data=data)
+    clean = sweep_record.load_trials(clean_cfg, runs_dir=root / "runs" / "smoke")
+    table = sweep_record.load_trials(killed_cfg, runs_dir=root / "runs" / "smoke")
+    cols = ["number", "status", *sweep_space.PARAM_NAMES, "seed", *sweep.METRIC_KEYS]
+    assert table[cols].equals(clean[cols])
+    assert table["attempts"].sum() == 9  # the killed trial's slot took two
 
 
 @pytest.mark.slow
@@ -492,7 +581,7 @@ def test_two_workers_on_postgresql_reach_the_exact_total(env, postgres):
     study = sweep.run_sweep(cfg, progress=False, runs_dir=runs, device="cpu")
     trials = sweep_record.load_trials(cfg, runs_dir=runs)
     _assert_exact_total(study, trials, cfg.n_trials)
-    assert "postgresql" in (runs / "sweep.json").read_text()
+    assert "postgresql" in sweep_record.load_summary(cfg, runs_dir=runs)["storage"]
     # a second run against the database resumes: nothing more to do
     again = sweep.run_sweep(cfg, progress=False, runs_dir=runs, device="cpu")
     assert len(again.trials) == len(study.trials)

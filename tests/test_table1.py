@@ -170,3 +170,16 @@ def test_sequence_in_context_marks_predicted_frames():
         results.sequence_in_context(seq, {16: np.ones((4, 4))})
     with pytest.raises(ValueError, match=r"predictions\[3\]"):
         results.sequence_in_context(seq, {3: np.ones((3, 3))})
+
+
+def test_loss_by_set_counts_complete_trials_only():
+    trials = pd.DataFrame(
+        {
+            "status": ["complete", "complete", "collapsed", "complete"],
+            "dataset": ["base", "base", "base", "cleaned"],
+            "n6_test_mse": [1e-3, 3e-3, 1e-9, 2e-3],
+        }
+    )
+    out = results.loss_by_set(trials)
+    assert out["base"] == {"count": 2, "min": 1e-3, "median": 2e-3, "variance": pytest.approx(2e-6)}
+    assert out["cleaned"]["count"] == 1 and out["cleaned"]["variance"] is None

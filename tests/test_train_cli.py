@@ -85,3 +85,23 @@ def test_train_cli_unknown_model_and_emulated_bf16_are_one_line_exit_2(tmp_path,
         proc = run_cli("train", *extra, "--out", tmp_path)
         assert proc.returncode == 2, proc.stderr
         assert proc.stderr.strip().count("\n") == 0 and word in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_run_folder_is_replaced_whole_or_not_at_all(tmp_path, project_dirs, run_cli):
+    """An earlier run is refused without --overwrite; with it, a run that diverges leaves no model
+    of the earlier run beside its metrics (predict would take it for this run's)."""
+    out = tmp_path / "run"
+    tiny = ("--profile", "smoke", "--layers", "1", "--kernels", "2", "--epochs", "1", "--quiet", "--out", out)
+    first = run_cli("train", *tiny)
+    assert first.returncode in (0, 1), first.stderr  # 1: collapsed, a valid outcome
+    ran = json.loads((out / "metrics.json").read_text())
+    assert load_checkpoint(out / "model.pt").run_id == ran["run_id"]
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    again = run_cli("train", *tiny)
+    assert again.returncode == 2 and "holds an earlier run (model.pt, metrics.json)" in again.stderr
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    diverging = ("--optimizer", "SGD", "--lr", "1e30", "--activation", "tanh")
+    replaced = run_cli("train", *tiny, *diverging, "--overwrite")
+    assert replaced.returncode == 1 and "(no model: diverged)" in replaced.stdout
+    assert json.loads((out / "metrics.json").read_text())["status"] == "diverged"
+    assert sorted(p.name for p in out.iterdir()) == ["metrics.json"]

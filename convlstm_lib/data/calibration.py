@@ -435,7 +435,7 @@ def comparison_table(table: pd.DataFrame, generated_label: str = "generated") ->
     "n/a" where a figure could not be measured (no NaN cells). Show it without its index."""
     return pd.DataFrame(
         {
-            "SPEC §1 table": table["table"],
+            "table": table["table"],
             "quantity": table["description"],
             "real": [significant(v) for v in table["real"]],
             generated_label: [significant(v) for v in table["generated"]],

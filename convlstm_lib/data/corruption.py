@@ -33,7 +33,8 @@ from collections.abc import Iterator
 from typing import Literal
 
 import numpy as np
-from tqdm import tqdm
+
+from convlstm_lib.progress import tqdm
 
 Kind = Literal["gaussian", "poisson", "salt_and_pepper", "missing_region"]
 NOISE_KINDS: tuple[str, ...] = ("gaussian", "poisson", "salt_and_pepper")

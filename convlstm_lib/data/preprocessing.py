@@ -23,9 +23,9 @@ from scipy import ndimage, stats
 from sklearn.covariance import MinCovDet
 from sklearn.decomposition import PCA
 from threadpoolctl import threadpool_limits
-from tqdm import tqdm
 
 from convlstm_lib.config import held_out_count
+from convlstm_lib.progress import tqdm
 
 TEST_FRAMES: tuple[int, int] = (3, 15)
 # How the validation windows are made, in words (recorded with the datasets and in results).

@@ -3,7 +3,8 @@
 `load_raw(cfg)` uses the four course CSVs in data/ when *all* of them are there (no ground
 truth then); otherwise it generates N6 and N3 into data/generated/<profile>/ once, and reuses
 them afterwards as long as their manifest.json records the same seed, n6, n3, generator
-configuration and format version (else it regenerates).
+configuration and format version (else it regenerates). A folder it cannot write, or one
+holding files generate did not write, is refused with one line before anything is generated.
 
 Arrays: n6 (N6, 16, 36, 36) and n3 (N3, 16, 36, 36) float64 on the raw 0-255 scale.
 """
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from convlstm_lib import paths
+from convlstm_lib.atomic import check_output_dir
 from convlstm_lib.config import ProfileConfig
 from convlstm_lib.data.course_io import read_course_pair
 from convlstm_lib.data.generator import GeneratorConfig, manifest_for, read_manifest, write_dataset
@@ -74,6 +76,7 @@ def generated_data(
     generator = generator if generator is not None else GeneratorConfig()
     folder = Path(folder) if folder is not None else paths.generated_dir(cfg.profile)
     if not _is_current(folder, cfg, generator):
+        check_output_dir(folder, "the generated data's folder")
         write_dataset(folder, cfg.seed, cfg.n6, cfg.n3, generator, progress=progress)
     return folder
 

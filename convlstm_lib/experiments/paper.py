@@ -20,6 +20,10 @@ from convlstm_lib.training import metrics
 # The paper's test sets: 400 N6 sequences x frames 4 and 16; every window of 100 N3 sequences.
 PAPER_N6_TEST_SIZE = 800
 PAPER_N3_SIZE = 1400
+# What the paper reports of its pre-processing and its sweep: outlier transitions flagged in N6,
+# and runs set aside for predicting blank images.
+PAPER_FLAGGED_TRANSITIONS = 33
+PAPER_COLLAPSED_RUNS = 30
 
 
 def paper_loss_to_per_pixel(loss: float, batch_size: int, n_samples: int) -> float:

@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from tqdm import tqdm
 
 from convlstm_lib.data import corruption
+from convlstm_lib.progress import tqdm
 from convlstm_lib.training import metrics
 from convlstm_lib.training.evaluation import predict_frames
 

@@ -6,7 +6,11 @@ The search space and its sampler are in `sweep_space`; where trials live and whi
 Every trial trains `cfg.epochs` epochs through `training.loop.train_model` and reports its
 validation MSE (per pixel, [0, 1] scale) after every epoch (`trial.report`, used by `--prune`);
 the validation MSE of its last epoch is the objective's value. Its test metrics are recorded and
-never read by the search.
+never read by the search. Trial k is
+the sweep's slot k (`sweep_space`): a trial killed mid-run is re-run with its own parameters and
+seed, so a resumed sweep ends with the trials of an uninterrupted one. Its checkpoint
+(runs/<profile>/<study>/trials/trial_k.pt) records the study, k and the seed it was trained with
+(`checkpoints.stamp_trial`), and `sweep_record.trial_checkpoint` checks them before use.
 
 Wall-clock budget (`cfg.sweep_budget_s`, 0 = none): a safety net for slow or busy machines,
 not part of the profile's contract (which is its trial count). Before each trial a worker
@@ -34,7 +38,6 @@ from typing import Any
 import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
-from tqdm import tqdm
 
 from convlstm_lib import paths
 from convlstm_lib.atomic import check_output_dir
@@ -46,16 +49,29 @@ from convlstm_lib.experiments.sweep_record import (
     export_trials,
     write_summary,
 )
-from convlstm_lib.experiments.sweep_space import PARAM_NAMES, model_for_trial, sample_params, trial_seed
+from convlstm_lib.experiments.sweep_space import (
+    PARAM_NAMES,
+    RETRY_OF,
+    SLOT,
+    model_for_trial,
+    sample_params,
+    trial_seed,
+    trial_slots,
+)
 from convlstm_lib.experiments.sweep_storage import (
     SweepError,
+    bind_study_folder,
     count_finished,
     fail_dead_trials,
+    held_slots,
     is_counted,
     open_storage,
     open_study,
+    requeue_lost_slots,
     storage_spec,
+    study_folder,
 )
+from convlstm_lib.progress import tqdm
 from convlstm_lib.training.metrics import METRIC_KEYS, SELECTION_KEY
 from convlstm_lib.training.multirun import worker_threads
 
@@ -72,7 +88,8 @@ class Objective:
     """One trial: sample, train with `training.train_model`, record everything as user attrs.
 
     data: a `datasets.Datasets` (training sets already cut to cfg.max_train_windows).
-    total: the study's target number of counted trials (a trial started beyond it is 'surplus').
+    total: the study's target number of counted trials (slots 0 .. total - 1; a trial given a
+    slot beyond them, or a slot another trial holds, is 'surplus').
     """
 
     def __init__(self, cfg: ProfileConfig, data, trials_dir: Path, total: int, device: str = "auto",
@@ -82,25 +99,37 @@ class Objective:
         self.deadline = deadline  # time.time() after which no trial may end; 0 = none
         self.surplus = False
 
-    def _is_surplus(self, study: optuna.Study, number: int) -> bool:
-        ahead = [t for t in study.get_trials(deepcopy=False)
-                 if t.number < number and (is_counted(t) or t.state == TrialState.RUNNING)]
-        return len(ahead) >= self.total
+    def _slot(self, study: optuna.Study, number: int) -> tuple[int, str | None]:
+        """The slot of trial `number`, and why it must not train (None when it may)."""
+        trials = study.get_trials(deepcopy=False)
+        slots = trial_slots(trials)
+        slot = slots[number]
+        if slot >= self.total:
+            self.surplus = True
+            return slot, f"the study already has its {self.total} trials"
+        for t in trials:
+            same = t.number != number and slots[t.number] == slot
+            if same and (is_counted(t) or (t.state == TrialState.RUNNING and t.number < number)):
+                return slot, f"slot {slot} is already run by trial {t.number}"
+        return slot, None
 
     def __call__(self, trial: optuna.Trial) -> float:
         from convlstm_lib.models.settings import ModelConfig
+        from convlstm_lib.training.checkpoints import stamp_trial
         from convlstm_lib.training.loop import TrainingFailed, train_model
         from convlstm_lib.training.settings import TrainConfig
 
         trial.set_user_attr("host", socket.gethostname())
         trial.set_user_attr("pid", os.getpid())
-        if self._is_surplus(trial.study, trial.number):
-            self.surplus = True
+        slot, taken = self._slot(trial.study, trial.number)
+        trial.set_user_attr(SLOT, slot)
+        if taken:
             trial.set_user_attr("status", "surplus")
-            raise _RecordedFailure(f"trial {trial.number}: the study already has its {self.total} trials")
+            trial.set_user_attr("reason", taken)
+            raise _RecordedFailure(f"trial {trial.number}: {taken}")
 
         params = sample_params(trial, self.cfg)
-        seed = trial_seed(self.cfg.seed, trial.number)
+        seed = trial_seed(self.cfg.seed, slot)
         trial.set_user_attr("seed", seed)
         model_cfg = ModelConfig(
             model=params["model"], layers=params["layers"], kernels=params["kernels"],
@@ -112,7 +141,7 @@ class Objective:
             max_train_windows=0,  # the data are already cut to cfg.max_train_windows
             lr_schedule=self.cfg.lr_schedule,
         )
-        checkpoint = self.trials_dir / paths.trial_checkpoint_name(trial.number)
+        checkpoint = self.trials_dir / paths.trial_checkpoint_name(slot)
         start = time.perf_counter()
 
         curve: list[dict[str, float]] = []
@@ -146,7 +175,8 @@ class Objective:
         trial.set_user_attr("seconds_per_epoch", result.runtime_s / max(1, result.epochs_run))
         trial.set_user_attr("n_params", sum(p.numel() for p in result.model.parameters()))
         trial.set_user_attr("metrics", {k: float(v) for k, v in result.metrics.items()})
-        if checkpoint.exists():
+        if checkpoint.exists() and result.status != "diverged":
+            stamp_trial(checkpoint, self.cfg.study_name, slot, seed)
             trial.set_user_attr("checkpoint", paths.repo_relative(checkpoint))
         if result.status == "diverged":
             raise _RecordedFailure(result.note)
@@ -164,7 +194,7 @@ class WorkerSpec:
     cfg: dict[str, Any]
     storage: str
     worker: int
-    runs_dir: str
+    trials_dir: str
     processed_dir: str
     device: str = "auto"
     deadline: float = 0.0
@@ -178,26 +208,37 @@ def estimated_trial_s(trials: list[FrozenTrial], model: str) -> float | None:
     return float(np.mean([t.user_attrs["runtime_s"] for t in pool])) if pool else None
 
 
+def next_slot(trials: list[FrozenTrial]) -> int:
+    """The slot the next trial asked for runs: the first queued retry's, else the next fresh one."""
+    slots = trial_slots(trials)
+    waiting = [slots[t.number] for t in trials if t.state == TrialState.WAITING]
+    return min(waiting) if waiting else sum(RETRY_OF not in t.user_attrs for t in trials)
+
+
 def fits_budget(trials: list[FrozenTrial], cfg: ProfileConfig, deadline: float,
                 now: float | None = None) -> bool:
-    """Whether the next trial (number len(trials)) is expected to end before `deadline` (0: no budget)."""
+    """Whether the next trial (`next_slot`) is expected to end before `deadline` (0: no budget)."""
     if not deadline:
         return True
-    estimate = estimated_trial_s(trials, model_for_trial(len(trials), cfg.models))
+    estimate = estimated_trial_s(trials, model_for_trial(next_slot(trials), cfg.models))
     return estimate is None or (now or time.time()) + estimate <= deadline
 
 
 def _work(study: optuna.Study, storage: optuna.storages.BaseStorage, objective: Objective,
           bar: tqdm | None = None) -> None:
-    """Run trials one at a time until the counted + running trials reach objective.total."""
+    """Run trials one at a time until every slot below objective.total is counted or being run
+    (a queued retry is run first)."""
     while True:
         fail_dead_trials(study, storage)
         trials = study.get_trials(deepcopy=False)
-        claimed = sum(is_counted(t) or t.state == TrialState.RUNNING for t in trials)
+        done, running, waiting = held_slots(trials)
+        done, running = {s for s in done if s < objective.total}, {s for s in running if s < objective.total}
         if bar is not None:
-            bar.n = sum(is_counted(t) for t in trials)
+            bar.n = len(done)
             bar.refresh()
-        if claimed >= objective.total or objective.surplus:
+        if len(done) >= objective.total or objective.surplus:
+            return
+        if not waiting and len(done | running) >= objective.total:
             return
         if not fits_budget(trials, objective.cfg, objective.deadline):
             return
@@ -217,8 +258,8 @@ def _worker_main(spec: WorkerSpec) -> None:
     data = subsample(load_datasets(spec.processed_dir), cfg.max_train_windows, cfg.seed)
     storage = open_storage(spec.storage)
     study = open_study(cfg, storage, spec.worker, data=data.info.get("fingerprint"))
-    trials_dir = Path(spec.runs_dir) / paths.TRIALS
-    _work(study, storage, Objective(cfg, data, trials_dir, cfg.n_trials, spec.device, deadline=spec.deadline))
+    objective = Objective(cfg, data, Path(spec.trials_dir), cfg.n_trials, spec.device, deadline=spec.deadline)
+    _work(study, storage, objective)
 
 
 def run_sweep(cfg: ProfileConfig, progress: bool = True, runs_dir: Path | None = None, device: str = "auto",
@@ -226,8 +267,8 @@ def run_sweep(cfg: ProfileConfig, progress: bool = True, runs_dir: Path | None =
     """Run or resume cfg's sweep until cfg.n_trials trials count (module docstring); export it.
 
     cfg.workers == 1 runs in this process (`data` may pass ready datasets); more start that many
-    spawned processes that share the storage. Writes trials.csv and sweep.json under `runs_dir`
-    (default runs/<profile>/) and returns the study.
+    spawned processes that share the storage. Writes the study's files under
+    `runs_dir`/<study>/ (`runs_dir` default runs/<profile>/; `paths.study_dir`) and returns the study.
     """
     from convlstm_lib.data.datasets import prepare_datasets
     from convlstm_lib.training.devices import check_device
@@ -235,12 +276,15 @@ def run_sweep(cfg: ProfileConfig, progress: bool = True, runs_dir: Path | None =
     check_device(device)  # before the study is touched: a bad device must not leave a failed trial
     runs_dir = check_output_dir(Path(runs_dir or paths.runs_dir(cfg.profile)), "runs folder")
     spec = storage_spec(cfg, runs_dir)
+    folder = bind_study_folder(cfg, spec, runs_dir)  # before the storage is touched
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     storage = open_storage(spec)
     if data is None:
         data = prepare_datasets(cfg, progress=progress)
     study = open_study(cfg, storage, data=data.info.get("fingerprint"))
+    bind_study_folder(cfg, spec, runs_dir, record=True)
     fail_dead_trials(study, storage)
+    requeue_lost_slots(study, cfg.n_trials)
     done = count_finished(study)
     started = time.perf_counter()
     deadline = time.time() + cfg.sweep_budget_s if cfg.sweep_budget_s else 0.0
@@ -249,25 +293,25 @@ def run_sweep(cfg: ProfileConfig, progress: bool = True, runs_dir: Path | None =
                    disable=not progress)
         try:
             if cfg.workers == 1:
-                objective = Objective(cfg, data, runs_dir / paths.TRIALS, cfg.n_trials, device,
+                objective = Objective(cfg, data, folder / paths.TRIALS, cfg.n_trials, device,
                                       deadline=deadline)
                 _work(study, storage, objective, bar)
             else:
-                _run_processes(cfg, spec, runs_dir, device, study, bar, deadline)
+                _run_processes(cfg, spec, folder / paths.TRIALS, device, study, bar, deadline)
         finally:
             bar.close()
-    export_trials(study, runs_dir / paths.TRIALS_CSV)
-    export_history(study, runs_dir / HISTORY_FILE)
-    write_summary(cfg, study, runs_dir / paths.SWEEP_SUMMARY, spec, time.perf_counter() - started)
+    export_trials(study, folder / paths.TRIALS_CSV)
+    export_history(study, folder / HISTORY_FILE)
+    write_summary(cfg, study, folder / paths.SWEEP_SUMMARY, spec, time.perf_counter() - started)
     return study
 
 
-def _run_processes(cfg: ProfileConfig, spec: str, runs_dir: Path, device: str, study: optuna.Study,
+def _run_processes(cfg: ProfileConfig, spec: str, trials_dir: Path, device: str, study: optuna.Study,
                    bar: tqdm, deadline: float = 0.0) -> None:
     ctx = multiprocessing.get_context("spawn")
     processes = [
         ctx.Process(target=_worker_main, name=f"sweep-worker-{k}", args=(WorkerSpec(
-            cfg=cfg.to_dict(), storage=spec, worker=k, runs_dir=str(runs_dir),
+            cfg=cfg.to_dict(), storage=spec, worker=k, trials_dir=str(trials_dir),
             processed_dir=str(paths.processed_dir(cfg.profile)), device=device, deadline=deadline),))
         for k in range(cfg.workers)
     ]
@@ -318,8 +362,9 @@ def run(args: argparse.Namespace) -> int:
         cfg = get_profile(args.profile, **overrides)
     except ValueError as exc:
         raise SweepError(str(exc)) from None
+    paths.check_study_name(cfg.study_name)
     study = run_sweep(cfg, progress=not args.no_progress, device=args.device)
-    summary = json.loads((paths.runs_dir(cfg.profile) / paths.SWEEP_SUMMARY).read_text())
+    summary = json.loads((study_folder(cfg) / paths.SWEEP_SUMMARY).read_text())
     print(f"study {study.study_name}: {summary['counted']}/{cfg.n_trials} trials counted; "
           f"statuses {summary['status_counts']}")
     if cfg.prune:

@@ -1,10 +1,17 @@
 """A sweep's record: its trials exported as a table, learning curves and a summary, and read back.
 
-Outputs under runs/<profile>/: ``trials.csv`` (one row a trial, `TRIAL_COLUMNS`), ``history.json``
-(every trial's per-epoch validation, N6-test and N3 MSE: the learning curves), ``sweep.json``
-(configuration, counts, estimated time saved by pruning, best trial), ``trials/trial_NNNNN.pt``
-(checkpoints of complete and collapsed trials). All written atomically. The best trials (overall,
-per model kind) are those of the lowest validation MSE (`metrics.SELECTION_KEY`).
+Outputs under the study's folder, runs/<profile>/<study>/ (`paths.study_dir`): ``trials.csv``
+(one row a trial, `TRIAL_COLUMNS`), ``history.json`` (every trial's per-epoch validation, N6-test
+and N3 MSE: the learning curves), ``sweep.json`` (configuration, counts, estimated time saved by
+pruning, best trial), ``trials/trial_NNNNN.pt`` (checkpoints of complete and collapsed trials).
+All written atomically. The best trials (overall, per model kind) are those of the lowest
+validation MSE (`metrics.SELECTION_KEY`).
+
+A row is a trial of the sweep: its `number` is the trial's slot (`sweep_space`), so a sweep
+killed and resumed exports the table of an uninterrupted one. The row shows the slot's counted
+run (else its running, queued or last run); `attempts` says how many Optuna trials the slot took
+(more than 1 after a kill). The readers (`load_trials`, `load_history`, `trial_checkpoint`)
+take the profile and study from `cfg`.
 """
 from __future__ import annotations
 
@@ -15,13 +22,13 @@ from typing import Any
 
 import optuna
 import pandas as pd
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from convlstm_lib import paths
 from convlstm_lib.atomic import atomic_path
 from convlstm_lib.config import ProfileConfig
-from convlstm_lib.experiments.sweep_space import PARAM_NAMES
-from convlstm_lib.experiments.sweep_storage import SweepError, redact
+from convlstm_lib.experiments.sweep_space import PARAM_NAMES, trial_slots
+from convlstm_lib.experiments.sweep_storage import SweepError, is_counted, redact, study_folder
 from convlstm_lib.jsonio import write_json
 from convlstm_lib.statuses import COUNTED_FAIL_STATUSES
 from convlstm_lib.training.metrics import METRIC_KEYS, SELECTION_KEY, VAL_MSE
@@ -32,18 +39,37 @@ HISTORY_FILE = paths.TRIAL_HISTORY
 TRIAL_COLUMNS = (
     "number", "state", "status", "reason", *PARAM_NAMES, *METRIC_KEYS,
     "epochs_run", "runtime_s", "seconds_per_epoch", "n_params", "time_saved_s", "seed", "checkpoint",
+    "attempts",
 )
+_ORDER = {TrialState.RUNNING: 1, TrialState.WAITING: 2}  # which run of a slot its row shows (0: counted)
+
+
+def slot_trials(study: optuna.Study) -> dict[int, tuple[FrozenTrial, int]]:
+    """{slot: (the trial its row shows, how many trials ran it)}: the slot's counted trial (the
+    first), else its running, queued or last trial."""
+    trials = study.get_trials(deepcopy=False)
+    slots = trial_slots(trials)
+    by_slot: dict[int, list[FrozenTrial]] = {}
+    for t in trials:
+        by_slot.setdefault(slots[t.number], []).append(t)
+    out = {}
+    for slot, runs in by_slot.items():
+        rank = [(0 if is_counted(t) else _ORDER.get(t.state, 3), t.number if is_counted(t) else -t.number, t)
+                for t in runs]
+        out[slot] = (min(rank, key=lambda r: r[:2])[2], len(runs))
+    return out
 
 
 def trials_frame(study: optuna.Study) -> pd.DataFrame:
-    """One row a trial (columns TRIAL_COLUMNS), ordered by trial number; missing values NaN/''."""
+    """One row a trial of the sweep (a slot; columns TRIAL_COLUMNS), ordered by slot; missing
+    values NaN/''."""
     rows = []
-    for t in study.get_trials(deepcopy=False):
+    for slot, (t, attempts) in sorted(slot_trials(study).items()):
         ua = t.user_attrs
         status = ua.get("status", "running" if t.state == TrialState.RUNNING else t.state.name.lower())
         metrics = ua.get("metrics", {})
         rows.append({
-            "number": t.number, "state": t.state.name, "status": status, "reason": ua.get("reason", ""),
+            "number": slot, "state": t.state.name, "status": status, "reason": ua.get("reason", ""),
             **{p: t.params.get(p) for p in PARAM_NAMES},
             "model": t.params.get("model", "convlstm"),  # studies from before the model parameter
             **{k: metrics.get(k, math.nan) for k in METRIC_KEYS},
@@ -51,26 +77,28 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
             "seconds_per_epoch": ua.get("seconds_per_epoch", math.nan),
             "n_params": ua.get("n_params", math.nan),
             "time_saved_s": ua.get("time_saved_s", 0.0), "seed": ua.get("seed"),
-            "checkpoint": ua.get("checkpoint", ""),
+            "checkpoint": ua.get("checkpoint", ""), "attempts": attempts,
         })
     frame = pd.DataFrame(rows, columns=list(TRIAL_COLUMNS))
     return frame.sort_values("number").reset_index(drop=True)
 
 
 def export_history(study: optuna.Study, target: Path) -> dict[str, list[dict[str, float]]]:
-    """Every trial's per-epoch metrics (HISTORY_KEYS), by trial number, as JSON at `target`.
+    """Every trial's per-epoch metrics (HISTORY_KEYS), by trial (slot), as JSON at `target`.
 
     The learning curves of notebook 04:
     `{"0": [{"epoch": 1, "val_mse": ..., "n6_test_mse": ..., "n3_mse": ...}, ...]}`.
     """
-    history = {str(t.number): t.user_attrs.get("history", []) for t in study.get_trials(deepcopy=False)}
+    shown = sorted(slot_trials(study).items())
+    history = {str(slot): t.user_attrs.get("history", []) for slot, (t, _) in shown}
     write_json(target, history)
     return history
 
 
 def load_history(cfg: ProfileConfig, runs_dir: Path | None = None) -> dict[int, pd.DataFrame]:
-    """runs/<profile>/history.json as {trial number: one row per epoch}; trials without epochs left out."""
-    target = Path(runs_dir or paths.runs_dir(cfg.profile)) / HISTORY_FILE
+    """The study's history.json as {trial number: one row per epoch}; trials without epochs left out.
+    `runs_dir` replaces runs/<profile>/ (the study's folder is under it)."""
+    target = study_folder(cfg, runs_dir) / HISTORY_FILE
     if not target.is_file():
         raise SweepError(f"{target}: no learning curves yet; run the sweep first (notebook 03)")
     try:
@@ -139,8 +167,9 @@ def write_summary(cfg: ProfileConfig, study: optuna.Study, target: Path, spec: s
 
 
 def load_trials(cfg: ProfileConfig, runs_dir: Path | None = None) -> pd.DataFrame:
-    """runs/<profile>/trials.csv as a DataFrame (columns TRIAL_COLUMNS)."""
-    target = Path(runs_dir or paths.runs_dir(cfg.profile)) / paths.TRIALS_CSV
+    """The study's trials.csv as a DataFrame (columns TRIAL_COLUMNS). `runs_dir` replaces
+    runs/<profile>/ (the study's folder is under it)."""
+    target = study_folder(cfg, runs_dir) / paths.TRIALS_CSV
     if not target.is_file():
         raise SweepError(
             f"{target}: no trials yet; run the sweep first (notebook 03 or `python -m convlstm_lib sweep`)"
@@ -153,3 +182,43 @@ def load_trials(cfg: ProfileConfig, runs_dir: Path | None = None) -> pd.DataFram
     for col in text:  # CSV empties come back NaN; text columns keep ''
         frame[col] = frame[col].astype(object).where(frame[col].notna(), "")
     return frame
+
+
+def load_summary(cfg: ProfileConfig, runs_dir: Path | None = None) -> dict[str, Any]:
+    """The study's sweep.json, or {} when the sweep has not written one yet."""
+    target = study_folder(cfg, runs_dir) / paths.SWEEP_SUMMARY
+    if not target.is_file():
+        return {}
+    try:
+        return json.loads(target.read_text())
+    except (OSError, ValueError) as exc:
+        raise SweepError(f"{target}: cannot be read as JSON ({exc})") from None
+
+
+def trial_checkpoint(cfg: ProfileConfig, number: int, runs_dir: Path | None = None) -> Path:
+    """The checkpoint of trial `number` of cfg's study, checked to be that trial's.
+
+    The path is the one trials.csv records; the checkpoint must carry the study's name, the
+    trial's number and the seed trials.csv gives it (`checkpoints.stamp_trial`), else SweepError
+    (one line): weights of another study or trial are never used in this one's place.
+    """
+    from convlstm_lib.training.checkpoints import trial_identity
+
+    trials = load_trials(cfg, runs_dir)
+    rows = trials[trials["number"] == int(number)]
+    if rows.empty:
+        raise SweepError(f"study {cfg.study_name!r}: no trial {number} in its trials.csv")
+    row = rows.iloc[0]
+    if not row["checkpoint"]:
+        raise SweepError(f"study {cfg.study_name!r}: trial {number} ({row['status']}) has no checkpoint")
+    path = paths.from_repo(row["checkpoint"])
+    want = {"study": cfg.study_name, "number": int(number), "seed": int(row["seed"])}
+    have = trial_identity(path)
+    if have != want:
+        said = "no trial record" if have is None else (
+            f"trial {have['number']} of study {have['study']!r} (seed {have['seed']})")
+        raise SweepError(
+            f"{path}: holds {said}, not trial {number} of study {cfg.study_name!r} (seed {want['seed']}) "
+            "that trials.csv names; run the sweep again to rewrite it"
+        )
+    return path

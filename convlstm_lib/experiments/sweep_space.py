@@ -11,7 +11,16 @@ Search space (drawn in this order for every trial, bounds from `config.ProfileCo
     optimizer   categorical  cfg.optimizers         (names in torch.optim)
     model       cycled       cfg.models             (convlstm, convgru, convrnn, simvp)
 
-The model kind is not drawn at random but cycled by trial number (`model_for_trial`), so a
+Trial k is the sweep's *slot* k (0 .. n_trials - 1), not Optuna's trial number. A fresh trial
+takes the next slot; a trial whose worker died (status `killed`) frees its slot, which a *retry*
+trial re-runs: enqueued with the slot in its user attributes (`SLOT`, `RETRY_OF`), it gets a new
+Optuna number but keeps the slot. Everything a trial draws and trains from comes from its slot,
+so a sweep killed mid-trial and resumed gives the same trials, parameters, seeds and metrics as
+one that ran uninterrupted. `trial_slots` works every trial's slot out of the study alone: a
+retry carries its slot from creation, and a fresh trial's slot is its number minus the retries
+numbered before it; both are fixed when the trial is created, so workers never race for a slot.
+
+The model kind is not drawn at random but cycled by slot (`model_for_trial`), so a
 sweep of n trials gives every kind n / len(models) trials whatever the seed: a comparison
 of model families at equal budget needs each family present. The cycle advances by one
 extra step after every full round (trial k gets kind (k + k // m) mod m of m kinds), so it
@@ -20,7 +29,7 @@ does not move in lock-step with anything else cycled by k mod m (e.g. the traini
 draws before it are those of a sweep without it.
 
 Reproducibility: the sampler (`TrialSeededSampler`, a RandomSampler) reseeds itself before each
-trial from (cfg.seed, trial number), and the trial's training seed is derived the same way. So
+trial from (cfg.seed, slot), and the trial's training seed is derived the same way. So
 trial k samples the same parameters and trains the same way whichever worker runs it, however
 many workers there are, and whether the sweep ran in one go or was resumed. (A plain per-worker
 seed would make the parameters depend on which worker happened to pick up which trial.) Each
@@ -30,6 +39,7 @@ by accident.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -45,10 +55,34 @@ from optuna.trial import FrozenTrial
 
 from convlstm_lib.config import ProfileConfig
 
-# Categorical parameters the sampler cycles through (trial k: choice k mod n) instead of drawing;
+# Categorical parameters the sampler cycles through (slot k: choice k mod n) instead of drawing;
 # `model` follows its own cycle (`model_for_trial`), out of step with the training set's.
 CYCLED_PARAMS = ("dataset",)
 PARAM_NAMES = ("dataset", "activation", "layers", "kernels", "lr", "batch_size", "optimizer", "model")
+# User attributes of a trial: its slot (on every trial; on a retry from its creation) and, on a
+# retry only, the number of the trial it re-runs.
+SLOT = "slot"
+RETRY_OF = "retry_of"
+
+
+def trial_slots(trials: Iterable[FrozenTrial]) -> dict[int, int]:
+    """{trial number: slot} of a study's trials (module docstring)."""
+    slots, retries = {}, 0
+    for t in sorted(trials, key=lambda t: t.number):
+        if RETRY_OF in t.user_attrs:
+            slots[t.number] = int(t.user_attrs[SLOT])
+            retries += 1
+        else:
+            slots[t.number] = t.number - retries
+    return slots
+
+
+def slot_of(study: optuna.Study, trial: FrozenTrial) -> int:
+    """The slot of `trial`, a trial of `study` (`trial_slots`)."""
+    if RETRY_OF in trial.user_attrs:
+        return int(trial.user_attrs[SLOT])
+    earlier = [t for t in study.get_trials(deepcopy=False) if t.number < trial.number]
+    return trial.number - sum(RETRY_OF in t.user_attrs for t in earlier)
 
 
 def _derive(*entropy: int) -> int:
@@ -61,32 +95,34 @@ def worker_seed(seed: int, worker: int) -> int:
 
 
 def trial_seed(seed: int, number: int) -> int:
-    """The 32-bit seed of trial `number`: it seeds both its parameter draw and its training."""
+    """The 32-bit seed of slot `number`: it seeds both its parameter draw and its training."""
     return _derive(seed, 2, number)
 
 
 class TrialSeededSampler(RandomSampler):
-    """RandomSampler whose draws depend only on (sweep seed, trial number), not on the worker.
+    """RandomSampler whose draws depend only on (sweep seed, slot), not on the worker.
 
-    `before_trial` reseeds a private RandomState from `trial_seed(sweep_seed, trial.number)`;
+    `before_trial` reseeds a private RandomState from `trial_seed(sweep_seed, slot)`;
     parameters are then drawn from their distributions (`draw`) in the order the objective
-    asks for them; `model` is not drawn but cycled (`model_for_trial`). One sampler serves one
-    process's trials one at a time.
+    asks for them; the training set and `model` are not drawn but cycled by slot
+    (`model_for_trial`). One sampler serves one process's trials one at a time.
     """
 
     def __init__(self, sweep_seed: int, worker: int = 0) -> None:
         super().__init__(seed=worker_seed(sweep_seed, worker))
         self.sweep_seed = sweep_seed
         self._trial_rng = np.random.RandomState(worker_seed(sweep_seed, worker))
+        self._slot = 0
 
     def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
-        self._trial_rng = np.random.RandomState(trial_seed(self.sweep_seed, trial.number))
+        self._slot = slot_of(study, trial)
+        self._trial_rng = np.random.RandomState(trial_seed(self.sweep_seed, self._slot))
 
     def sample_independent(self, study, trial, param_name, param_distribution) -> Any:
-        if param_name in CYCLED_PARAMS:  # trial k takes choice k mod n: every choice in every sweep
-            return param_distribution.choices[trial.number % len(param_distribution.choices)]
-        if param_name == "model":  # cycled by trial number (module docstring); no random draw used
-            return model_for_trial(trial.number, tuple(param_distribution.choices))
+        if param_name in CYCLED_PARAMS:  # slot k takes choice k mod n: every choice in every sweep
+            return param_distribution.choices[self._slot % len(param_distribution.choices)]
+        if param_name == "model":  # cycled by slot (module docstring); no random draw used
+            return model_for_trial(self._slot, tuple(param_distribution.choices))
         return draw(self._trial_rng, param_distribution)
 
 
@@ -122,7 +158,7 @@ def draw(rng: np.random.RandomState, dist: BaseDistribution) -> Any:
 
 
 def model_for_trial(number: int, models: tuple[str, ...]) -> str:
-    """The model kind of trial `number`: the cycle of the module docstring."""
+    """The model kind of slot `number`: the cycle of the module docstring."""
     m = len(models)
     return models[(number + number // m) % m]
 

@@ -1,8 +1,9 @@
 """Where a sweep's trials live, and which of them count: storage, study, dead workers.
 
-Storage: ``runs/<profile>/sweep.journal`` (Optuna JournalStorage on a file: safe for several
-processes on one machine) unless cfg.storage names another journal file or a database URL
-(``postgresql://user:pw@host/db``: workers on many machines, see docs/SWEEP.md).
+Storage: ``runs/<profile>/<study>/sweep.journal`` (Optuna JournalStorage on a file: safe for
+several processes on one machine) unless cfg.storage names another journal file or a database
+URL (``postgresql://user:pw@host/db``: workers on many machines, see docs/SWEEP.md). A study's
+folder belongs to one storage (`bind_study_folder`), so two studies never share files.
 
 Trial outcomes (user attribute ``status``; the Optuna state in brackets):
 
@@ -12,16 +13,20 @@ Trial outcomes (user attribute ``status``; the Optuna state in brackets):
 * ``diverged``  the loss exploded: NaN/inf, or above `training.DIVERGED_MSE` (FAIL: no value);
 * ``failed``    `training.TrainingFailed`, e.g. SparseAdam on dense gradients (FAIL, ``reason``);
 * ``killed``    its worker process died (FAIL, set when a later worker finds it stale);
-* ``surplus``   asked for by a worker when the total was already claimed (FAIL, never trained).
+* ``surplus``   asked for by a worker when the total was already claimed, or for a slot
+                another trial already holds (FAIL, never trained).
 
 A trial *counts* toward ``--n-trials`` when it is COMPLETE or PRUNED, or FAIL with status
-diverged/failed: those are results, and are never re-run. Killed and surplus trials do not
-count, so a resumed sweep makes them up. Killed trials are detected by the worker's host name
-and pid stored on the trial (journal and database storage alike; databases additionally get
-Optuna's heartbeat, which also covers workers on other machines).
+diverged/failed: those are results, and are never re-run. The total counts slots
+(`sweep_space`): a killed trial does not count, and the worker that marks it killed enqueues a
+retry of its slot, which the next trial any worker asks for runs with the same parameters and
+seed. Killed trials are detected by the worker's host name and pid stored on the trial
+(journal and database storage alike; databases additionally get Optuna's heartbeat, which also
+covers workers on other machines, and retries its trials the same way).
 """
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import re
@@ -41,12 +46,13 @@ from convlstm_lib import paths
 from convlstm_lib.atomic import check_output_file, write_bytes
 from convlstm_lib.config import ProfileConfig
 from convlstm_lib.errors import ConvLSTMError
-from convlstm_lib.experiments.sweep_space import TrialSeededSampler
+from convlstm_lib.experiments.sweep_space import RETRY_OF, SLOT, TrialSeededSampler, trial_slots
+from convlstm_lib.jsonio import write_json
 from convlstm_lib.statuses import COUNTED_FAIL_STATUSES
 
 # Configuration fields that define a study: resuming with different values would mix trials.
 STUDY_FIELDS = (
-    "seed", "n6", "n3", "max_train_windows", "epochs", "layers_min", "layers_max", "kernels_min",
+    "seed", "n_trials", "n6", "n3", "max_train_windows", "epochs", "layers_min", "layers_max", "kernels_min",
     "kernels_max", "lr_min", "lr_max", "batch_size_min", "batch_size_max", "lr_schedule", "optimizers",
     "activations", "training_sets", "models",
 )
@@ -59,13 +65,50 @@ class SweepError(ConvLSTMError):
     """The sweep cannot run: bad storage, a study created with other settings, no results yet."""
 
 
+def study_folder(cfg: ProfileConfig, runs_dir: Path | None = None) -> Path:
+    """runs/<profile>/<study>/ (`runs_dir` replaces runs/<profile>/): every file of cfg's study."""
+    return paths.study_dir(cfg.profile, cfg.study_name, runs_dir)
+
+
 def journal_path(cfg: ProfileConfig, runs_dir: Path | None = None) -> Path:
-    return (runs_dir or paths.runs_dir(cfg.profile)) / paths.SWEEP_JOURNAL
+    return study_folder(cfg, runs_dir) / paths.SWEEP_JOURNAL
 
 
 def storage_spec(cfg: ProfileConfig, runs_dir: Path | None = None) -> str:
-    """cfg.storage, or the default journal file runs/<profile>/sweep.journal."""
+    """cfg.storage, or the default journal file runs/<profile>/<study>/sweep.journal."""
     return cfg.storage or str(journal_path(cfg, runs_dir))
+
+
+def _storage_identity(spec: str) -> str:
+    """What identifies a storage: a database URL without its password, or the journal's real path."""
+    return redact(spec) if "://" in spec else str(Path(spec).resolve())
+
+
+def bind_study_folder(
+    cfg: ProfileConfig, spec: str, runs_dir: Path | None = None, record: bool = False
+) -> Path:
+    """The study's folder, checked to belong to storage `spec` (its storage.json); with `record`,
+    a folder without one is recorded as that storage's.
+
+    A study of the same name in another storage would overwrite this one's trials.csv and
+    checkpoints: refused, naming both storages. Returns the folder.
+    """
+    folder = study_folder(cfg, runs_dir)
+    marker = folder / paths.STUDY_STORAGE
+    mine = _storage_identity(spec)
+    if marker.is_file():
+        try:
+            recorded = json.loads(marker.read_text()).get("storage")
+        except (OSError, ValueError, AttributeError):
+            raise SweepError(f"{marker}: unreadable; it says which storage {folder} belongs to") from None
+        if recorded != mine:
+            raise SweepError(
+                f"study {cfg.study_name!r}: {folder} holds the files of the study of that name in "
+                f"{recorded}, not in {mine}; give this one another --study name"
+            )
+    elif record:
+        write_json(marker, {"study": cfg.study_name, "storage": mine})
+    return folder
 
 
 def redact(spec: str) -> str:
@@ -74,13 +117,19 @@ def redact(spec: str) -> str:
 
 
 def open_storage(spec: str) -> optuna.storages.BaseStorage:
-    """A database URL (contains '://') -> RDBStorage with heartbeat; anything else -> journal file."""
+    """A database URL (contains '://') -> RDBStorage with heartbeat (its stale trials' slots are
+    retried, `retry_slot`); anything else -> journal file."""
     if "://" in spec:
+        # the stale-trial callback's name since Optuna 4.9 (the older one is deprecated there)
+        params = inspect.signature(optuna.storages.RDBStorage).parameters
+        callback = "heartbeat_stale_trial_callback" if "heartbeat_stale_trial_callback" in params else (
+            "failed_trial_callback")
         try:
             with warnings.catch_warnings():  # Optuna 5 calls the heartbeat "experimental"; we rely on it
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 return optuna.storages.RDBStorage(
                     spec, heartbeat_interval=HEARTBEAT_INTERVAL_S, grace_period=GRACE_PERIOD_S,
+                    **{callback: retry_slot},
                 )
         except Exception as exc:  # sqlalchemy raises many kinds; the user needs one line
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
@@ -89,8 +138,15 @@ def open_storage(spec: str) -> optuna.storages.BaseStorage:
     if path.is_dir():
         raise SweepError(f"storage {spec}: is a folder; give a journal file path or a database URL")
     check_output_file(path, "storage")
+    if path.exists() and not path.is_file():
+        raise SweepError(f"storage {spec}: not a regular file; give a journal file path or a database URL")
+    if path.is_file() and not os.access(path, os.R_OK | os.W_OK):
+        raise SweepError(f"storage {spec}: cannot be read and written (permission denied)")
     path.parent.mkdir(parents=True, exist_ok=True)
-    check_journal(path)
+    try:
+        check_journal(path)
+    except OSError as exc:
+        raise SweepError(f"storage {spec}: cannot be read ({exc.strerror or type(exc).__name__})") from None
     return optuna.storages.JournalStorage(JournalFileBackend(str(path)))
 
 
@@ -173,10 +229,14 @@ def open_study(
     pruner: optuna.pruners.BasePruner = optuna.pruners.NopPruner()
     if cfg.prune:
         pruner = optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1)
-    study = optuna.create_study(
-        study_name=cfg.study_name, storage=storage, direction="minimize", load_if_exists=True,
-        sampler=TrialSeededSampler(cfg.seed, worker), pruner=pruner,
-    )
+    sampler = TrialSeededSampler(cfg.seed, worker)
+    try:  # loading writes nothing: a study refused below leaves its storage as it was
+        study = optuna.load_study(study_name=cfg.study_name, storage=storage, sampler=sampler, pruner=pruner)
+    except KeyError:
+        study = optuna.create_study(
+            study_name=cfg.study_name, storage=storage, direction="minimize", load_if_exists=True,
+            sampler=sampler, pruner=pruner,
+        )
     wanted = _study_settings(cfg) | ({} if data is None else {"data": data})
     stored = study.user_attrs.get("settings")
     if stored is None:
@@ -185,8 +245,8 @@ def open_study(
         diff = [f"{k}: {stored.get(k)!r} -> {wanted[k]!r}" for k in wanted if stored.get(k) != wanted[k]]
         raise SweepError(
             f"study {cfg.study_name!r} was created with other settings ({'; '.join(diff)}); "
-            "use another --study name or --storage, or start over by removing the old trials (by default "
-            f"{paths.repo_relative(paths.runs_dir(cfg.profile) / paths.SWEEP_JOURNAL)})"
+            "use another --study name or --storage, or start over by removing the old trials ("
+            f"{redact(cfg.storage) if cfg.storage else paths.repo_relative(journal_path(cfg))})"
         )
     return study
 
@@ -198,8 +258,44 @@ def is_counted(trial: FrozenTrial) -> bool:
     return trial.state == TrialState.FAIL and trial.user_attrs.get("status") in COUNTED_FAIL_STATUSES
 
 
+def held_slots(trials: list[FrozenTrial]) -> tuple[set[int], set[int], int]:
+    """(slots with a counted trial, slots with a running trial, waiting trials) of a study's trials."""
+    slots = trial_slots(trials)
+    done = {slots[t.number] for t in trials if is_counted(t)}
+    running = {slots[t.number] for t in trials if t.state == TrialState.RUNNING}
+    waiting = sum(t.state == TrialState.WAITING for t in trials)
+    return done, running, waiting
+
+
 def count_finished(study: optuna.Study) -> int:
-    return sum(is_counted(t) for t in study.get_trials(deepcopy=False))
+    """The number of slots (trials of the sweep) with a counted result."""
+    return len(held_slots(study.get_trials(deepcopy=False))[0])
+
+
+def retry_slot(study: optuna.Study, trial: FrozenTrial) -> None:
+    """Enqueue a retry of `trial`'s slot (its worker died): the next trial asked for runs it.
+
+    Called by the one worker that moved the trial to FAIL (`fail_dead_trials`, or Optuna's
+    heartbeat on a database), so each lost run is retried once.
+    """
+    slot = trial_slots(study.get_trials(deepcopy=False))[trial.number]
+    study.enqueue_trial({}, user_attrs={SLOT: slot, RETRY_OF: trial.number})
+
+
+def requeue_lost_slots(study: optuna.Study, total: int) -> list[int]:
+    """Enqueue a retry for every slot below `total` whose trials all failed without counting and
+    none of which is running or queued (e.g. a trial stopped by a bug, which nothing retried).
+    Returns the slots enqueued. Two workers doing this at once may queue a slot twice: the
+    objective then runs it once and records the other as surplus."""
+    trials = study.get_trials(deepcopy=False)
+    slots = trial_slots(trials)
+    held = {slots[t.number] for t in trials
+            if is_counted(t) or t.state in (TrialState.RUNNING, TrialState.WAITING)}
+    lost = sorted({s for s in slots.values() if s < total} - held)
+    for slot in lost:
+        last = max(t.number for t in trials if slots[t.number] == slot)
+        study.enqueue_trial({}, user_attrs={SLOT: slot, RETRY_OF: last})
+    return lost
 
 
 def _pid_alive(pid: int) -> bool:
@@ -213,12 +309,14 @@ def _pid_alive(pid: int) -> bool:
 
 
 def fail_dead_trials(study: optuna.Study, storage: optuna.storages.BaseStorage) -> list[int]:
-    """Mark FAIL (status 'killed') every RUNNING trial whose worker on this host is gone.
+    """Mark FAIL (status 'killed') every RUNNING trial whose worker on this host is gone, and
+    enqueue a retry of its slot (`retry_slot`).
 
     A trial stores its worker's host and pid when it starts; a RUNNING trial that never got
     them and started more than UNCLAIMED_STALE_S ago is also failed. Trials of workers on other
     hosts are left to the database heartbeat. `storage` is the one `study` was opened on (its
-    public methods record the reason; `Study.tell` sets the state). Returns the numbers failed.
+    public methods record the reason and set the state: of two workers finding the same dead
+    trial, only the one whose state change lands retries it). Returns the numbers failed.
     """
     host, failed = socket.gethostname(), []
     study_id = storage.get_study_id_from_name(study.study_name)
@@ -235,8 +333,9 @@ def fail_dead_trials(study: optuna.Study, storage: optuna.storages.BaseStorage) 
         try:
             storage.set_trial_user_attr(trial_id, "status", "killed")
             storage.set_trial_user_attr(trial_id, "reason", f"worker {t_host}:{pid} died during the trial")
+            storage.set_trial_state_values(trial_id, TrialState.FAIL)
         except (optuna.exceptions.UpdateFinishedTrialError, RuntimeError):
             continue  # another worker got there first
-        if study.tell(t.number, state=TrialState.FAIL, skip_if_finished=True).state == TrialState.FAIL:
-            failed.append(t.number)
+        retry_slot(study, t)
+        failed.append(t.number)
     return failed

@@ -29,7 +29,7 @@ from convlstm_lib.config import TRAINING_SETS
 from convlstm_lib.data.calibration import corner_noise
 from convlstm_lib.errors import ConvLSTMError
 from convlstm_lib.experiments.paper import PAPER_TABLE1
-from convlstm_lib.statuses import TRIAL_STATUSES
+from convlstm_lib.statuses import COMPLETE, TRIAL_STATUSES
 from convlstm_lib.training.metrics import METRIC_KEYS, SELECTION_KEY, VAL_MSE
 
 # The paper's model: Table 1, the best record and everything built on it (robustness, tasks,
@@ -338,3 +338,24 @@ def sequence_in_context(
         frames[t] = image
         predicted[t] = True
     return frames, predicted
+
+
+# ---------------------------------------------------------------------------------------------
+# The trials by training set
+
+
+def loss_by_set(trials: pd.DataFrame) -> dict[str, dict[str, float | int | None]]:
+    """Per training set, over complete trials: count, min, median and variance of the N6 test MSE.
+
+    `trials`: the sweep's trials table (columns `status`, `dataset`, `n6_test_mse`). Variance is
+    the sample variance (None with fewer than two trials).
+    """
+    done = trials[trials["status"] == COMPLETE].dropna(subset=["n6_test_mse"])
+    out: dict[str, dict[str, float | int | None]] = {}
+    for name, group in done.groupby("dataset"):
+        mse = group["n6_test_mse"].astype(float)
+        out[str(name)] = {
+            "count": int(len(mse)), "min": float(mse.min()), "median": float(mse.median()),
+            "variance": float(mse.var()) if len(mse) >= 2 else None,
+        }
+    return out

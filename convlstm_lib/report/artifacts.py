@@ -1,8 +1,6 @@
-"""What notebooks hand on: result files, the published checkpoint, the course-format predictions.
+"""What notebooks hand on besides their results (`report.results`): the published checkpoint and
+the course-format predictions.
 
-* `write_result(name, payload, profile)` writes runs/<profile>/results/<name>.json (strict JSON by
-  `jsonio`); `run_all.py` merges these into report/results.json, keyed by file stem.
-  `read_result(name, profile)` reads one back for a later notebook.
 * `copy_checkpoint(path, profile)` copies a trial's checkpoint to
   runs/<profile>/artifacts/best_model.pt; `predict_course_files` writes the course-format
   predictions there. `run_all.py` publishes the artifacts folder next to the report.
@@ -11,44 +9,15 @@ All files are written atomically; folders come from `paths`.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
 
 from convlstm_lib import paths
 from convlstm_lib.atomic import write_bytes
 from convlstm_lib.errors import ConvLSTMError
-from convlstm_lib.jsonio import jsonable, write_json
 
 
 class ArtifactError(ConvLSTMError):
     """A checkpoint or course file the notebooks hand on cannot be found or used."""
-
-
-def write_result(name: str, payload: Any, profile: str) -> Path:
-    """Write runs/<profile>/results/<name>.json atomically (strict JSON: NaN -> null); its path."""
-    if not name or "/" in name or name.endswith(".json"):
-        raise ValueError(f"name: a bare file stem is expected, got {name!r}")
-    return write_json(paths.results_dir(profile) / f"{name}.json", payload)
-
-
-def read_result(name: str, profile: str) -> Any | None:
-    """What `write_result(name, ..., profile)` wrote, or None when it is absent (its notebook did
-    not run). ArtifactError naming the file when it is not JSON."""
-    path = paths.results_dir(profile) / f"{name}.json"
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text())
-    except ValueError as exc:
-        raise ArtifactError(f"{path}: not a JSON file ({exc})") from exc
-
-
-def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """A DataFrame as a list of plain-JSON row dicts (NaN -> None)."""
-    return jsonable(frame.to_dict(orient="records"))
 
 
 def resolve_checkpoint(checkpoint: str | Path, profile: str) -> Path:

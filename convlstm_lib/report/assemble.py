@@ -8,7 +8,6 @@ paper (`render`, `summary`); the PDF printed from that HTML.
 """
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
@@ -16,18 +15,16 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from convlstm_lib import paths
 from convlstm_lib.config import ProfileConfig
 from convlstm_lib.errors import ConvLSTMError
-from convlstm_lib.jsonio import jsonable, write_json
+from convlstm_lib.report import results as schema
 from convlstm_lib.report.render import render_html, write_html, write_pdf
 from convlstm_lib.report.summary import beside_the_paper_html, format_duration, summary_html
 from convlstm_lib.training.devices import describe_device
 
 TITLE = "Convolutional LSTM for image-sequence modelling: reproduction report"
-RESERVED_KEYS = ("profile", "seed", "commit", "date", "runtime_s", "device", "config")
 
 
 class ReportError(ConvLSTMError):
@@ -72,47 +69,6 @@ def git_commit(root: Path = paths.ROOT, ignore: Path | None = None) -> str:
     return head + ("-dirty" if status.strip() else "")
 
 
-def merge_results(results_dir: Path) -> dict[str, Any]:
-    """Every `*.json` in `results_dir`, keyed by file stem (sorted). Bad JSON raises naming the file."""
-    merged: dict[str, Any] = {}
-    for path in sorted(Path(results_dir).glob("*.json")):
-        if path.stem in RESERVED_KEYS:
-            raise ReportError(f"{path}: the name {path.stem!r} is reserved for results.json's stamp")
-        try:
-            merged[path.stem] = json.loads(path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ReportError(f"{path}: not valid JSON ({exc})") from None
-    return merged
-
-
-def _repo_relative(path: Path, root: Path = paths.ROOT) -> str:
-    """`path` relative to the repository root when inside it, else its name (no machine paths)."""
-    path = path.resolve()
-    try:
-        return path.relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return path.name
-
-
-def build_results(
-    cfg: ProfileConfig, merged: dict[str, Any], *, commit: str, date: str, runtime_s: float, device: str,
-    checkpoint: Path | None,
-) -> dict[str, Any]:
-    """results.json: the stamp, the profile config, then every notebook result file by stem.
-
-    `checkpoint` (the published best_model.pt) goes to results['best']['checkpoint'] when
-    'best' exists.
-    """
-    results: dict[str, Any] = {
-        "profile": cfg.profile, "seed": cfg.seed, "commit": commit, "date": date,
-        "runtime_s": round(runtime_s, 2), "device": device, "config": cfg.to_dict(),
-    }
-    results.update(merged)
-    if checkpoint is not None and isinstance(results.get("best"), dict):
-        results["best"] = {**results["best"], "checkpoint": _repo_relative(checkpoint)}
-    return jsonable(results)
-
-
 @dataclass
 class Timings:
     """Seconds spent rendering the HTML and printing the PDF (0 when skipped)."""
@@ -144,14 +100,16 @@ def assemble(
             shutil.copy2(file, staging / file.name)
             if file.name == paths.BEST_MODEL:
                 checkpoint = Path(output_dir).resolve() / file.name
-    merged = merge_results(runs_dir / paths.RESULTS)
+    merged = schema.merge(runs_dir / paths.RESULTS)
     if "best" in merged and checkpoint is None:
         print(f"report: warning: results have 'best' but {artifacts / paths.BEST_MODEL} is missing",
               file=sys.stderr)
     device = describe_device()
-    results = build_results(cfg, merged, commit=commit, date=date, runtime_s=time.perf_counter() - start,
-                            device=device, checkpoint=checkpoint)
-    write_json(staging / "results.json", results)
+    results = schema.build(cfg, merged, commit=commit, date=date, runtime_s=time.perf_counter() - start,
+                           device=device, checkpoint=checkpoint)
+    schema.write_results(staging, results)
+    for problem in schema.problems(results):  # such a section is left out of the summary
+        print(f"report: warning: results.json: {problem}", file=sys.stderr)
 
     timings = Timings()
     t0 = time.perf_counter()

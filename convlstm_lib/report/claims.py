@@ -1,9 +1,12 @@
-"""The paper's claims (its §4 Results and §5 Conclusion), each decided from `results.json`.
+"""The paper's claims (its §4 Results and §5 Conclusion), each decided from results.json.
 
 `CLAIMS` quotes the paper word for word (a test checks every quote against the paper's text);
 `judge(results)` returns one `Verdict` per claim: this reproduction's number that decides it and
-`agrees`, `disagrees` or `not tested` (when results.json lacks what decides it, e.g. a profile
-too small to reach the paper's model size, or a comparison no notebook ran).
+one of `VERDICTS`: `agrees`; `partly agrees`, for a claim about many points that holds at most
+of them (a share of at least `PARTLY_SHARE` but below `THROUGHOUT_SHARE`); `disagrees`; or
+`not tested`, when results.json lacks what decides it (e.g. a profile too small to reach the
+paper's model size, or a comparison no notebook ran). `results` is read through
+`report.results` (`Results`).
 """
 from __future__ import annotations
 
@@ -12,14 +15,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from convlstm_lib.experiments.table1 import TRAINING_SET_LABELS
+from convlstm_lib.report.results import Results, parse
 from convlstm_lib.report.tables import format_number
 
-AGREES, DISAGREES, NOT_TESTED = "agrees", "disagrees", "not tested"
+AGREES, PARTLY, DISAGREES, NOT_TESTED = "agrees", "partly agrees", "disagrees", "not tested"
+VERDICTS = (AGREES, PARTLY, DISAGREES, NOT_TESTED)
 # "Robust" as the paper reads its Figure 8a: the loss stays within this factor of the clean loss.
 ROBUST_FACTOR = 2.0
 PAPER_ROBUST_BELOW = 0.2
-# "Throughout each of the types of noise": N3 worse at (nearly) every level.
+# A claim over many points ("throughout each of the types of noise"): it agrees when it holds at
+# this share of them or more, partly agrees at PARTLY_SHARE or more (most of them), else disagrees.
 THROUGHOUT_SHARE = 0.9
+PARTLY_SHARE = 0.5
 
 
 def set_label(name: str) -> str:
@@ -41,101 +48,94 @@ class Claim:
 
     section: str
     quote: str
-    decide: Callable[[Mapping[str, Any]], Verdict]
-
-
-def _get(results: Mapping[str, Any], *keys: str) -> Any:
-    node: Any = results
-    for key in keys:
-        if not isinstance(node, Mapping) or node.get(key) is None:
-            return None
-        node = node[key]
-    return node
+    decide: Callable[[Results], Verdict]
 
 
 def _n(value: float) -> str:
     return format_number(value)
 
 
-def _best_set(results: Mapping[str, Any]) -> Verdict:
-    best = _get(results, "best", "training_set")
+def share_verdict(share: float) -> str:
+    """The verdict on a claim that holds at `share` of its points (module docstring)."""
+    if share >= THROUGHOUT_SHARE:
+        return AGREES
+    return PARTLY if share >= PARTLY_SHARE else DISAGREES
+
+
+def _best_set(results: Results) -> Verdict:
+    best = results.best
     if best is None:
         return Verdict(NOT_TESTED, "no complete trial")
-    mse = _get(results, "best", "n6_test_mse")
-    return Verdict(AGREES if best == "denoised" else DISAGREES,
-                   f"our best trial was trained on the {set_label(best)} set (N6 MSE {_n(mse)})")
+    return Verdict(AGREES if best.training_set == "denoised" else DISAGREES,
+                   f"our best trial was trained on the {set_label(best.training_set)} set "
+                   f"(N6 MSE {_n(best.n6_test_mse)})")
 
 
-def _by_set(results: Mapping[str, Any], stat: str, lowest: str, what: str) -> Verdict:
-    sets = _get(results, "loss_by_set") or {}
-    usable = {k: v for k, v in sets.items() if v.get(stat) is not None and v.get("count", 0) >= 2}
+def _by_set(results: Results, stat: str, lowest: str, what: str) -> Verdict:
+    sets = results.loss_by_set or {}
+    usable = {k: getattr(v, stat) for k, v in sets.items() if getattr(v, stat) is not None and v.count >= 2}
     if len(usable) < 2:
         return Verdict(NOT_TESTED,
                        f"fewer than two training sets with two or more complete trials for a {what}")
-    winner = min(usable, key=lambda k: usable[k][stat])
-    values = ", ".join(f"{set_label(k)} {_n(v[stat])}" for k, v in usable.items())
+    winner = min(usable, key=usable.get)
+    values = ", ".join(f"{set_label(k)} {_n(v)}" for k, v in usable.items())
     return Verdict(AGREES if winner == lowest else DISAGREES,
                    f"lowest {what}: {set_label(winner)} ({values}; N6 MSE)")
 
 
-def _model_size(results: Mapping[str, Any]) -> Verdict:
-    layers_max, kernels_max = _get(results, "config", "layers_max"), _get(results, "config", "kernels_max")
-    best = _get(results, "best", "parameters") or {}
-    if layers_max is None or not best:
+def _model_size(results: Results) -> Verdict:
+    if results.config is None or results.best is None:
         return Verdict(NOT_TESTED, "no best trial")
-    size = f"our best: {best.get('layers')} layer(s) x {best.get('kernels')} kernels"
+    layers_max, kernels_max = results.config.layers_max, results.config.kernels_max
+    best = results.best.parameters
+    size = f"our best: {best.layers} layer(s) x {best.kernels} kernels"
     if layers_max < 4 or kernels_max < 71:
         limit = f"this profile draws at most {layers_max} layers x {kernels_max} kernels"
         return Verdict(NOT_TESTED, f"{size}; {limit}")
-    return Verdict(AGREES if best.get("layers") == 4 else DISAGREES, size)
+    return Verdict(AGREES if best.layers == 4 else DISAGREES, size)
 
 
-def _tolerances(results: Mapping[str, Any]) -> dict[str, float] | None:
-    tol = _get(results, "robustness", "tolerance_2x")
-    if not tol:
-        return None
-    return {kind: tol[kind]["n6"] for kind in ("gaussian", "poisson", "salt_and_pepper") if kind in tol}
-
-
-def _robust_below(results: Mapping[str, Any]) -> Verdict:
-    tol = _tolerances(results)
-    if not tol or "gaussian" not in tol or "poisson" not in tol:
+def _robust_below(results: Results) -> Verdict:
+    tol = results.robustness.tolerance_2x if results.robustness else {}
+    if "gaussian" not in tol or "poisson" not in tol:
         return Verdict(NOT_TESTED, "no robustness curves")
+    gaussian, poisson = tol["gaussian"].get("n6"), tol["poisson"].get("n6")
+    if gaussian is None or poisson is None:
+        return Verdict(NOT_TESTED, "no N6 tolerance for Gaussian or Poisson noise")
     ours = (f"N6 loss within {ROBUST_FACTOR:g}x the clean loss up to intensity "
-            f"{_n(tol['gaussian'])} (Gaussian) and {_n(tol['poisson'])} (Poisson)")
-    ok = min(tol["gaussian"], tol["poisson"]) >= PAPER_ROBUST_BELOW - 1e-9
+            f"{_n(gaussian)} (Gaussian) and {_n(poisson)} (Poisson)")
+    ok = min(gaussian, poisson) >= PAPER_ROBUST_BELOW - 1e-9
     return Verdict(AGREES if ok else DISAGREES, ours)
 
 
-def _salt_and_pepper_worst(results: Mapping[str, Any]) -> Verdict:
-    noise = _get(results, "robustness", "noise")
-    if not noise or "salt_and_pepper" not in noise:
+def _salt_and_pepper_worst(results: Results) -> Verdict:
+    noise = results.robustness.noise if results.robustness else {}
+    if "salt_and_pepper" not in noise:
         return Verdict(NOT_TESTED, "no robustness curves")
-    at_max = {kind: curve["n6"][-1] for kind, curve in noise.items() if curve.get("n6")}
+    at_max = {kind: curve.n6[-1] for kind, curve in noise.items() if curve.n6}
     worst = max(at_max, key=at_max.get)
     values = ", ".join(f"{k.replace('_', ' ')} {_n(v)}" for k, v in at_max.items())
     return Verdict(AGREES if worst == "salt_and_pepper" else DISAGREES,
-                   f"N6 MSE at intensity {_n(noise[worst]['intensities'][-1])}: {values}")
+                   f"N6 MSE at intensity {_n(noise[worst].intensities[-1])}: {values}")
 
 
-def _n3_worse(results: Mapping[str, Any]) -> Verdict:
-    noise = _get(results, "robustness", "noise")
-    if not noise:
-        return Verdict(NOT_TESTED, "no robustness curves")
-    pairs = [(a, b) for curve in noise.values() for a, b in zip(curve["n3"], curve["n6"], strict=True)
+def _n3_worse(results: Results) -> Verdict:
+    noise = results.robustness.noise if results.robustness else {}
+    pairs = [(a, b) for curve in noise.values() for a, b in zip(curve.n3, curve.n6, strict=True)
              if a is not None and b is not None]
+    if not pairs:
+        return Verdict(NOT_TESTED, "no robustness curves")
     share = sum(a > b for a, b in pairs) / len(pairs)
-    return Verdict(AGREES if share >= THROUGHOUT_SHARE else DISAGREES,
+    return Verdict(share_verdict(share),
                    f"N3 loss above N6 at {share:.0%} of the {len(pairs)} (noise, intensity) points "
                    "(both scored on their frame-4 and frame-16 windows)")
 
 
-def _half_removed(results: Mapping[str, Any]) -> Verdict:
-    region = _get(results, "robustness", "missing_region")
-    clean = _get(results, "robustness", "clean_mse", "n6")
-    if not region or clean is None:
+def _half_removed(results: Results) -> Verdict:
+    if results.robustness is None or "n6" not in results.robustness.clean_mse:
         return Verdict(NOT_TESTED, "no missing-region curve")
-    past_half = [m for f, m in zip(region["fraction_removed"], region["n6"], strict=True)
+    region, clean = results.robustness.missing_region, results.robustness.clean_mse["n6"]
+    past_half = [m for f, m in zip(region.fraction_removed, region.n6, strict=True)
                  if f >= 0.5 and m is not None]
     if not past_half:
         return Verdict(NOT_TESTED, "no region of half the image or more was measured")
@@ -144,16 +144,16 @@ def _half_removed(results: Mapping[str, Any]) -> Verdict:
                    f"lowest N6 MSE with half the image or more removed {_n(lowest)}, clean {_n(clean)}")
 
 
-def _other_models(family: str, label: str) -> Callable[[Mapping[str, Any]], Verdict]:
-    def decide(results: Mapping[str, Any]) -> Verdict:
-        models = _get(results, "models") or {}
+def _other_models(family: str, label: str) -> Callable[[Results], Verdict]:
+    def decide(results: Results) -> Verdict:
+        models = results.models or {}
         ours, other = models.get("convlstm"), models.get(family)
         if not ours or not other:
             return Verdict(NOT_TESTED, f"not trained in this run: {label}")
-        cheaper = other.get("seconds_per_epoch", float("inf")) < ours.get("seconds_per_epoch", 0)
-        better = other.get("n6_test_mse", float("inf")) <= ours.get("n6_test_mse", 0)
-        text = (f"{label}: N6 MSE {_n(other['n6_test_mse'])}, {_n(other['seconds_per_epoch'])} s per epoch; "
-                f"ConvLSTM: {_n(ours['n6_test_mse'])}, {_n(ours['seconds_per_epoch'])} s per epoch")
+        cheaper = other.seconds_per_epoch < ours.seconds_per_epoch
+        better = other.n6_test_mse <= ours.n6_test_mse
+        text = (f"{label}: N6 MSE {_n(other.n6_test_mse)}, {_n(other.seconds_per_epoch)} s per epoch; "
+                f"ConvLSTM: {_n(ours.n6_test_mse)}, {_n(ours.seconds_per_epoch)} s per epoch")
         return Verdict(AGREES if cheaper or better else DISAGREES, text)
 
     return decide
@@ -184,23 +184,7 @@ CLAIMS: tuple[Claim, ...] = (
 )
 
 
-def judge(results: Mapping[str, Any]) -> list[tuple[Claim, Verdict]]:
+def judge(results: Results | Mapping[str, Any]) -> list[tuple[Claim, Verdict]]:
     """Every claim beside this reproduction's verdict on it, in the paper's order."""
-    return [(claim, claim.decide(results)) for claim in CLAIMS]
-
-
-def loss_by_set(trials) -> dict[str, dict[str, float | int]]:
-    """Per training set, over complete trials: count, min, median and variance of the N6 test MSE.
-
-    `trials`: the sweep's trials table (columns `status`, `dataset`, `n6_test_mse`). Variance is
-    the sample variance (None with fewer than two trials).
-    """
-    done = trials[trials["status"] == "complete"].dropna(subset=["n6_test_mse"])
-    out: dict[str, dict[str, float | int]] = {}
-    for name, group in done.groupby("dataset"):
-        mse = group["n6_test_mse"].astype(float)
-        out[str(name)] = {
-            "count": int(len(mse)), "min": float(mse.min()), "median": float(mse.median()),
-            "variance": float(mse.var()) if len(mse) >= 2 else None,
-        }
-    return out
+    typed = parse(results)
+    return [(claim, claim.decide(typed)) for claim in CLAIMS]

@@ -28,6 +28,16 @@ def save_figure(fig, name: str, profile: str, dpi: int = 120) -> list[Path]:
     return out
 
 
+def done(fig, name: str, profile: str):
+    """`fig` saved as `name` (`save_figure`) and closed, so that a notebook cell ending with it shows
+    it once (as its result, not again as an open figure); returns `fig`."""
+    import matplotlib.pyplot as plt
+
+    save_figure(fig, name, profile)
+    plt.close(fig)
+    return fig
+
+
 def show_sequences(rows: Sequence[tuple[str, np.ndarray]], title: str, test_frames=TEST_FRAMES):
     """One row per (label, sequence (T, H, W)), tiled into one image with white gaps between frames,
     one grey scale for all (the rows' joint min..max); the test frames (0-based `test_frames`) are

@@ -90,8 +90,9 @@ math[display="block"] { margin: .6rem 0; font-size: 1.05em; }
 mtd[columnalign="right"] { text-align: right; } mtd[columnalign="left"] { text-align: left; }
 table.claims td, table.claims th { text-align: left; }
 td.agrees { color: #17613a; font-weight: bold; } td.disagrees { color: #a02a1a; font-weight: bold; }
+td.partly-agrees { color: #8a5a00; font-weight: bold; }
 td.not-tested { color: var(--muted); font-weight: bold; }
-td.agrees, td.disagrees, td.not-tested { white-space: nowrap; }
+td.agrees, td.partly-agrees, td.disagrees, td.not-tested { white-space: nowrap; }
 blockquote { margin: 0; padding-left: .6rem; border-left: 3px solid var(--rule); }
 @page { size: A4; margin: 15mm 13mm 16mm;
         @bottom-right { content: counter(page) " / " counter(pages); font-size: 8pt; color: #5b6673; } }
@@ -106,6 +107,8 @@ blockquote { margin: 0; padding-left: .6rem; border-left: 3px solid var(--rule);
   h1, h2, h3, h4, figcaption { break-after: avoid; }
   .text_cell { break-after: avoid; }
   img, figure, pre, math, tr, .output_png, section.summary { break-inside: avoid; }
+  /* a figure taller than the page would be cut across two (and leave one blank): scale it to fit */
+  img { max-height: 240mm; width: auto; }
   figure.table { break-inside: auto; }
   table { font-size: 8pt; }
   figure.table.wide table { font-size: 6.2pt; }

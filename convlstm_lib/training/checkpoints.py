@@ -3,13 +3,17 @@
 A checkpoint holds only plain dicts, lists, numbers, strings and tensors (loadable with
 `torch.load(weights_only=True)`): the format marker, its version, the weights,
 asdict(ModelConfig), asdict(TrainConfig), the scaler's raw lo/hi, the status and the final
-metrics. Written atomically. Loading checks every field before use (`load_checkpoint`); a
-missing, truncated, corrupt, foreign or hand-edited file raises `CheckpointError` naming the
-file and the field, and never suggests loading the file in an unsafe way.
+metrics; a sweep trial's also the trial it is (`stamp_trial`: study, number, seed), and a
+`train` run's its run id (`run_id`, also in the metrics.json written beside it). Written
+atomically (serialised in memory first, so a full disk is an OSError the write names).
+Loading checks every field before use (`load_checkpoint`); a missing, unreadable, truncated,
+corrupt, foreign or hand-edited file raises `CheckpointError` naming the file and the field,
+and never suggests loading the file in an unsafe way.
 """
 
 from __future__ import annotations
 
+import io
 import math
 import pickle
 from dataclasses import asdict, dataclass, fields
@@ -18,7 +22,7 @@ from typing import Any
 
 import torch
 
-from convlstm_lib.atomic import atomic_path
+from convlstm_lib.atomic import input_problem, write_bytes
 from convlstm_lib.data.preprocessing import Scaler
 from convlstm_lib.errors import CheckpointError, one_line
 from convlstm_lib.models.build import build_model
@@ -46,6 +50,8 @@ class Checkpoint:
     metrics: dict[str, float]
     status: str
     path: Path
+    trial: dict[str, Any] | None = None  # a sweep trial's {study, number, seed}
+    run_id: str | None = None  # a `train` run's id
 
     @property
     def scaler(self):
@@ -61,6 +67,7 @@ def save_checkpoint(
     scaler,
     final_metrics: dict[str, float],
     status: str,
+    run_id: str | None = None,
 ) -> Path:
     """Write the checkpoint atomically; returns its path. `scaler` has raw-scale .lo and .hi."""
     payload = {
@@ -74,10 +81,61 @@ def save_checkpoint(
         "status": status,
         "torch_version": str(torch.__version__),
     }
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+    if run_id is not None:
+        payload["run_id"] = str(run_id)
+    return _write_payload(Path(path), payload)
+
+
+def _write_payload(path: Path, payload: dict[str, Any]) -> Path:
+    buffer = io.BytesIO()  # torch reports a failed file write as a RuntimeError: write the bytes ourselves
+    torch.save(payload, buffer)
+    write_bytes(path, buffer.getvalue())
     return path
+
+
+TRIAL_KEYS = ("study", "number", "seed")
+
+
+def _stamp(path, key: str, value: Any) -> Path:
+    """Add `key: value` to the checkpoint at `path` (rewritten atomically)."""
+    path = Path(path)
+    payload = _read_payload(path)
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path}: not a convlstm checkpoint (format marker missing)")
+    payload[key] = value
+    return _write_payload(path, payload)
+
+
+def stamp_trial(path, study: str, number: int, seed: int) -> Path:
+    """Record in the checkpoint at `path` that it is trial `number` of sweep study `study`,
+    trained with `seed`; `sweep_record.trial_checkpoint` checks it."""
+    return _stamp(path, "trial", {"study": str(study), "number": int(number), "seed": int(seed)})
+
+
+def stamp_run(path, run_id: str) -> Path:
+    """Record in the checkpoint at `path` the id of the `train` run that wrote it (`Checkpoint.run_id`)."""
+    return _stamp(path, "run_id", str(run_id))
+
+
+def _checked_trial(value: Any, path: Path) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    ok = isinstance(value, dict) and set(value) == set(TRIAL_KEYS) and isinstance(value["study"], str)
+    ok = ok and all(isinstance(value[k], int) and not isinstance(value[k], bool) for k in ("number", "seed"))
+    if not ok:
+        raise CheckpointError(
+            f"{path}: trial must be {{study: text, number: integer, seed: integer}}, got {value!r}"
+        )
+    return dict(value)
+
+
+def trial_identity(path) -> dict[str, Any] | None:
+    """The sweep trial a checkpoint says it is ({study, number, seed}), or None when it says none."""
+    path = Path(path)
+    payload = _read_payload(path)
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path}: not a convlstm checkpoint (format marker missing)")
+    return _checked_trial(payload.get("trial"), path)
 
 
 def _dataclass_from(cls, values, path: Path, what: str):
@@ -99,10 +157,13 @@ def _read_payload(path: Path) -> Any:
     Never suggests loading the file any other way: a checkpoint that only an unrestricted
     (pickle) load could read is refused, because such a load can run arbitrary code.
     """
-    if path.is_dir():
+    problem = input_problem(path)
+    if problem == "is a folder":
         raise CheckpointError(f"{path}: is a folder, not a checkpoint file")
-    if not path.is_file():
+    if problem == "file not found":
         raise CheckpointError(f"{path}: checkpoint file not found")
+    if problem is not None:
+        raise CheckpointError(f"{path}: {problem}")
     with open(path, "rb") as handle:
         head = handle.read(4)
     if not head:
@@ -193,6 +254,10 @@ def load_checkpoint(path, device: str | torch.device = "cpu") -> Checkpoint:
     status = payload.get("status", "")
     if status not in RUN_STATUSES:
         raise CheckpointError(f"{path}: status {status!r} is not one of {RUN_STATUSES}")
+    trial = _checked_trial(payload.get("trial"), path)
+    run_id = payload.get("run_id")
+    if run_id is not None and not isinstance(run_id, str):
+        raise CheckpointError(f"{path}: run_id must be text, got {run_id!r}")
     try:
         model = build_model(model_cfg, train_cfg.task, seed=0)
     except ValueError as exc:
@@ -210,4 +275,6 @@ def load_checkpoint(path, device: str | torch.device = "cpu") -> Checkpoint:
         metrics=metrics,
         status=status,
         path=path,
+        trial=trial,
+        run_id=run_id,
     )

@@ -49,13 +49,13 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from convlstm_lib.config import check_lr_schedule
 from convlstm_lib.data.tasks import PAPER_TASK, Task
 from convlstm_lib.errors import ConvLSTMError, one_line
 from convlstm_lib.models.build import build_model, model_config_for
 from convlstm_lib.models.settings import ModelConfig
+from convlstm_lib.progress import tqdm
 from convlstm_lib.training.checkpoints import save_checkpoint
 from convlstm_lib.training.devices import resolve_device
 from convlstm_lib.training.evaluation import (

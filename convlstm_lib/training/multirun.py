@@ -27,11 +27,11 @@ from typing import Any
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from convlstm_lib import paths
 from convlstm_lib.models.build import build_model
 from convlstm_lib.models.settings import ModelConfig
+from convlstm_lib.progress import tqdm
 from convlstm_lib.training.loop import train_model
 from convlstm_lib.training.metrics import VAL_MSE
 from convlstm_lib.training.settings import TrainConfig

@@ -27,11 +27,13 @@ not finite is never written. Output files are written atomically.
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import numpy as np
 
-from convlstm_lib.atomic import atomic_path, check_output_file
+from convlstm_lib import paths
+from convlstm_lib.atomic import atomic_path, check_output_file, input_problem
 from convlstm_lib.data import course_io, tasks
 from convlstm_lib.errors import CheckpointError, ConvLSTMError, CourseDataError
 from convlstm_lib.training.checkpoints import Checkpoint, load_checkpoint
@@ -76,13 +78,12 @@ def load_pairs(path: Path, height: int, width: int, frames: int = 2, task_note: 
     The file is read only as a plain NumPy array (never unpickled): anything else (an .npz
     archive, pickled objects, other bytes) is refused, saying what it is.
     """
-    if path.is_dir():
-        raise PredictInputError(f"{path}: is a folder, not a .npy file")
+    problem = input_problem(path)
+    if problem is not None:
+        raise PredictInputError(f"{path}: {problem}{', not a .npy file' if problem == 'is a folder' else ''}")
     try:
         with open(path, "rb") as handle:
             magic = handle.read(len(NPY_MAGIC))
-    except FileNotFoundError:
-        raise PredictInputError(f"{path}: file not found") from None
     except OSError as exc:
         raise PredictInputError(f"{path}: cannot be read ({exc.strerror})") from None
     if magic.startswith(ZIP_MAGIC):
@@ -110,6 +111,29 @@ def load_pairs(path: Path, height: int, width: int, frames: int = 2, task_note: 
             f"{path}: pair {int(np.argmax(bad))} (0-based) contains NaN or infinite values"
         )
     return arr.astype(np.float64)
+
+
+def check_same_run(checkpoint: Checkpoint) -> None:
+    """Refuse a `train` model.pt whose metrics.json beside it describes another run (`run_id`):
+    e.g. a later run into the same folder that diverged and left no model."""
+    if checkpoint.path.name != paths.TRAIN_MODEL:
+        return
+    metrics = checkpoint.path.parent / paths.TRAIN_METRICS
+    if not metrics.is_file():
+        return
+    try:
+        summary = json.loads(metrics.read_text())
+    except (OSError, ValueError):
+        raise CheckpointError(
+            f"{metrics}: cannot be read as JSON; it describes the run of {checkpoint.path}"
+        ) from None
+    run_id = summary.get("run_id") if isinstance(summary, dict) else None
+    if run_id != checkpoint.run_id:
+        status = summary.get("status") if isinstance(summary, dict) else None
+        raise CheckpointError(
+            f"{checkpoint.path}: is not the model of the run {metrics.name} beside it describes (that run: "
+            f"status {status}{', no model' if status == 'diverged' else ''}); train again, or use another"
+        )
 
 
 def checkpoint_task(checkpoint: Checkpoint) -> tasks.Task:
@@ -210,7 +234,12 @@ def _finite_predictions(pred: np.ndarray, where: Path) -> np.ndarray:
 
 
 def check_paths(input_path: Path, out_path: Path) -> None:
-    """Before any work: --out must not be --input, must suit the input's format, must be writable."""
+    """Before any work: --input must be a readable file; --out must not be --input, must suit the
+    input's format, must be writable."""
+    problem = input_problem(input_path)
+    if problem is not None:
+        folder = ", not a CSV file or a .npy array" if problem == "is a folder" else ""
+        raise PredictInputError(f"{input_path}: {problem}{folder}")
     suffix = ".npy" if input_path.suffix.lower() == ".npy" else ".csv"
     if out_path.resolve() == input_path.resolve() or (
         out_path.exists() and input_path.exists() and out_path.samefile(input_path)
@@ -233,6 +262,7 @@ def predict_file(
     input_path, out_path = Path(input_path), Path(out_path)
     check_paths(input_path, out_path)
     checkpoint = load_checkpoint(checkpoint_path)
+    check_same_run(checkpoint)
     cfg = checkpoint.model_config
     if input_path.suffix.lower() == ".npy":
         if interp_checkpoint_path is not None:
@@ -246,6 +276,8 @@ def predict_file(
             np.save(handle, pred)
         return out_path, len(pred)
     interp = None if interp_checkpoint_path is None else load_checkpoint(interp_checkpoint_path)
+    if interp is not None:
+        check_same_run(interp)
     sequences = read_train_sequences(input_path)
     for ck in (checkpoint, interp):
         if ck is None:

@@ -4,21 +4,29 @@ The training windows are cut once, by `training.train_model`, to `--max-train-wi
 (default: the profile's value); `metrics.json` is strict JSON (`jsonio`: non-finite -> null).
 `--task interpolate-2` (or `extrapolate-L`) trains on that task's windows (`tasks.task_data`),
 scored on the test frames the task can predict; the checkpoint records the task for `predict`.
+
+The two files are one run: both carry its `run_id`, and `predict` refuses a model.pt whose
+metrics.json beside it is another run's. A folder holding an earlier run is refused unless
+`--overwrite`; then the run replaces it whole (a run that diverged leaves no model.pt).
 """
 
 from __future__ import annotations
 
 import argparse
+import uuid
 from dataclasses import asdict, replace
 from pathlib import Path
 
+from convlstm_lib import paths
 from convlstm_lib.atomic import check_output_dir
 from convlstm_lib.config import ACTIVATIONS, LR_SCHEDULES, MODELS, TRAINING_SETS
+from convlstm_lib.data.course_io import FRAMES
 from convlstm_lib.data.tasks import Task, task_data
 from convlstm_lib.errors import ConvLSTMError
 from convlstm_lib.jsonio import write_json
 from convlstm_lib.models.build import model_config_for
 from convlstm_lib.models.settings import ModelConfig
+from convlstm_lib.training.checkpoints import stamp_run
 from convlstm_lib.training.devices import check_device
 from convlstm_lib.training.loop import train_model
 from convlstm_lib.training.precision import PRECISIONS, resolve_precision
@@ -89,7 +97,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--profile", default="quick", help="data profile: smoke, quick or paper (default quick)"
     )
     parser.add_argument("--out", type=Path, required=True, help="output folder for model.pt and metrics.json")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace an earlier run's model.pt and metrics.json in --out"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def max_context(task: Task) -> int:
+    """The longest context `task` can fill with real frames of a 16-frame sequence: 15 frames come
+    before the last frame, 7 lie on each side of the middle one. A longer window is padding."""
+    return FRAMES - 1 if task.kind == "extrapolate" else (FRAMES - 1) // 2
+
+
+def check_run_folder(out: Path, overwrite: bool) -> None:
+    """Refuse an --out holding an earlier run (model.pt or metrics.json) unless `overwrite`."""
+    earlier = [name for name in (paths.TRAIN_MODEL, paths.TRAIN_METRICS) if (out / name).exists()]
+    if earlier and not overwrite:
+        raise TrainArgumentError(
+            f"--out {out}: holds an earlier run ({', '.join(earlier)}); give another folder, or --overwrite "
+            "to replace it"
+        )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -100,9 +127,16 @@ def run(args: argparse.Namespace) -> int:
         task = Task.parse(args.task)
     except ValueError as exc:
         raise TrainArgumentError(f"--task: {exc}") from None
+    if task.context > max_context(task):
+        raise TrainArgumentError(
+            f"--task {args.task}: a sequence has {FRAMES} frames, so a {task.kind} window holds at most "
+            f"{max_context(task)} real frames{' on each side' if task.kind == 'interpolate' else ''}; "
+            f"a context of {task.context} would be mostly padding"
+        )
     try:  # everything checked before any data are prepared or any training starts
         check_seed(args.seed, "--seed")
         check_output_dir(args.out, "--out")
+        check_run_folder(args.out, args.overwrite)
         cfg = get_profile(args.profile, seed=args.seed)
         model_cfg = ModelConfig(
             model=args.model, layers=args.layers, kernels=args.kernels, kernel_size=args.kernel_size,
@@ -134,10 +168,31 @@ def run(args: argparse.Namespace) -> int:
         from convlstm_lib.data.sources import load_raw
 
         data = task_data(data, load_raw(cfg, progress=False), task)
-    result = train_model(
-        model_cfg, train_cfg, data, progress=not args.quiet, checkpoint_path=args.out / "model.pt"
+    run_id = uuid.uuid4().hex
+    model_path, metrics_path = args.out / paths.TRAIN_MODEL, args.out / paths.TRAIN_METRICS
+    # Until metrics.json is rewritten, a new model.pt (no run id yet, or this run's) does not match
+    # it, so predict refuses the pair rather than mix two runs.
+    result = train_model(model_cfg, train_cfg, data, progress=not args.quiet, checkpoint_path=model_path)
+    if result.status != "diverged":
+        stamp_run(model_path, run_id)
+    else:  # no model: an earlier run's (--overwrite) must not pass for this one's
+        model_path.unlink(missing_ok=True)
+    write_json(metrics_path, _summary(result, train_cfg, cfg.profile, run_id))
+    print(
+        f"status: {result.status}{' (' + result.note + ')' if result.note else ''}; "
+        f"{result.epochs_run} epochs in {result.runtime_s:.1f} s"
     )
-    summary = {
+    for key, value in result.metrics.items():
+        print(f"  {key:<20} {value:.6g}")
+    print(
+        f"wrote {model_path if result.status != 'diverged' else '(no model: diverged)'} and {metrics_path}"
+    )
+    return 0 if result.status == "complete" else 1
+
+
+def _summary(result, train_cfg: TrainConfig, profile: str, run_id: str) -> dict:
+    return {
+        "run_id": run_id,
         "status": result.status,
         "note": result.note,
         "runtime_s": result.runtime_s,
@@ -147,17 +202,5 @@ def run(args: argparse.Namespace) -> int:
         "history": result.history,
         "model_config": asdict(result.model_config),
         "train_config": asdict(train_cfg),
-        "profile": cfg.profile,
+        "profile": profile,
     }
-    write_json(args.out / "metrics.json", summary)
-    print(
-        f"status: {result.status}{' (' + result.note + ')' if result.note else ''}; "
-        f"{result.epochs_run} epochs in {result.runtime_s:.1f} s"
-    )
-    for key, value in result.metrics.items():
-        print(f"  {key:<20} {value:.6g}")
-    print(
-        f"wrote {args.out / 'model.pt' if result.status != 'diverged' else '(no model: diverged)'} "
-        f"and {args.out / 'metrics.json'}"
-    )
-    return 0 if result.status == "complete" else 1
