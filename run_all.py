@@ -1,8 +1,12 @@
 #!/usr/bin/env python
 """Run every notebook in order with papermill, then render the report.
 
-    python run_all.py [--profile smoke|quick|paper] [--seed S] [--output-dir report/]
-                      [--only NN] [--no-pdf] [--quiet]
+    python run_all.py [--profile smoke|quick|paper] [--seed S] [--budget-minutes M]
+                      [--output-dir report/] [--only NN] [--no-pdf] [--quiet]
+
+--budget-minutes M limits the sweep (notebook 03) to M minutes of wall-clock time: trials that
+would end after it are not started, the rest of the pipeline runs as usual, and the report's
+first page says how many of the profile's trials ran ("n of 200 trials").
 
 The pipeline (discovery, parameters, execution, publishing, the output folder's marker, the
 per-profile lock) is `convlstm_lib.report.pipeline`; this file parses the arguments, calls it and
@@ -19,7 +23,7 @@ from pathlib import Path
 
 from convlstm_lib import paths
 from convlstm_lib.cli import check_environment, environment_error
-from convlstm_lib.config import PROFILES_NAMES, check_seed, get_profile
+from convlstm_lib.config import PROFILES_NAMES, check_budget_minutes, check_seed, get_profile
 from convlstm_lib.errors import ConvLSTMError
 from convlstm_lib.report import pipeline
 
@@ -30,6 +34,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--profile", choices=PROFILES_NAMES, default="quick", help="profile (default quick)")
     parser.add_argument("--seed", type=int, default=None, help="override the profile's seed")
+    parser.add_argument("--budget-minutes", default=None, metavar="M",
+                        help="wall-clock budget of the sweep in minutes: trials that would end after it "
+                             "are not started (default: the profile's)")
     parser.add_argument("--output-dir", type=Path, default=paths.REPORT_DIR,
                         help="default report/; must be new, empty or an earlier report")
     parser.add_argument("--only", action="append", default=[], metavar="NN",
@@ -47,14 +54,16 @@ def main(argv: Sequence[str] | None = None, *, runs_dir: Path | None = None) -> 
         check_environment()
         if args.seed is not None:
             check_seed(args.seed, "--seed")
-        get_profile(args.profile, **({} if args.seed is None else {"seed": args.seed}))
-    except (ConvLSTMError, ValueError) as exc:  # ValueError: a --seed out of range
+        budget = 0.0 if args.budget_minutes is None else check_budget_minutes(args.budget_minutes)
+        options = pipeline.RunOptions(
+            profile=args.profile, seed=args.seed, budget_minutes=budget, output_dir=args.output_dir,
+            only=tuple(args.only), pdf=args.pdf, notebooks_dir=args.notebooks_dir, runs_dir=runs_dir,
+            quiet=args.quiet,
+        )
+        get_profile(args.profile, **pipeline.profile_overrides(options))
+    except (ConvLSTMError, ValueError) as exc:  # ValueError: a --seed or --budget-minutes out of range
         print(f"run_all: error: {exc}", file=sys.stderr)
         return 2
-    options = pipeline.RunOptions(
-        profile=args.profile, seed=args.seed, output_dir=args.output_dir, only=tuple(args.only),
-        pdf=args.pdf, notebooks_dir=args.notebooks_dir, runs_dir=runs_dir, quiet=args.quiet,
-    )
     try:
         summary = pipeline.run(options)
     except ConvLSTMError as exc:

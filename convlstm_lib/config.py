@@ -7,10 +7,11 @@ the chosen profile for exactly those keys; a test checks every such key is a fie
 |---------|---------------------------------------|---------------------------------|
 | smoke   | tests and CI, tiny data               | well under 2 minutes, 2 CPU cores |
 | quick   | default of `python run_all.py`        | at most 20 minutes, 2 CPU cores  |
-| paper   | the paper's protocol (SPEC §3, §4)    | one GPU                          |
+| paper   | the paper's protocol                 | one GPU                          |
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
@@ -27,6 +28,9 @@ MODELS = ("convlstm", "convgru", "convrnn", "simvp")
 # How the learning rate moves over a training run (`training.lr_scheduler`): the paper's constant
 # rate, or a linear decay to zero.
 LR_SCHEDULES = ("constant", "linear")
+# `workers` of a profile: a count, or AUTO: as many trials at once as the training device holds
+# (`training.devices.resolve_workers`).
+AUTO = "auto"
 # The validation share: the N6 sequences held out of training whose windows every choice is made on
 # (`data.preprocessing.hold_out_sequences`); at most half, so that most sequences still train.
 VAL_SHARE_MAX = 0.5
@@ -65,7 +69,7 @@ class ProfileConfig:
     # training; their windows are the validation windows every choice is made on, the test frames
     # (N6 frames 4 and 16, N3) only report (`datasets` module docstring)
     val_share: float = 0.1
-    # 03 sweep: the paper's random search space (SPEC §3), narrowed by the profile
+    # 03 sweep: the paper's random search space, narrowed by the profile
     n_trials: int = 200
     epochs: int = 20
     layers_min: int = 1
@@ -83,7 +87,10 @@ class ProfileConfig:
     models: tuple[str, ...] = ("convlstm",)  # model kinds the sweep cycles through (MODELS)
     max_train_windows: int = 0  # 0 = every training window
     sweep_budget_s: float = 0.0  # wall-clock safety net of the sweep; 0 = none (sweep module docstring)
-    workers: int = 1
+    # run_all.py --budget-minutes: when > 0 it replaces sweep_budget_s by budget_minutes x 60 (0 = the
+    # profile's own); the notebooks take it, unlike sweep_budget_s, the same in every profile.
+    budget_minutes: float = 0.0
+    workers: int | str = 1  # processes of the sweep and of side-by-side runs, or AUTO
     prune: bool = False
     storage: str = ""  # "" = journal file runs/<profile>/sweep.journal; or a path / database URL
     study: str = ""  # "" = "convlstm-<profile>"
@@ -127,7 +134,7 @@ class ProfileConfig:
         if self.profile not in PROFILES_NAMES:
             raise ValueError(f"profile: unknown profile {self.profile!r}; choose one of {PROFILES_NAMES}")
         check_seed(self.seed)
-        positive = ("n6", "n3", "n_trials", "epochs", "workers", "noise_levels", "figure5_rows",
+        positive = ("n6", "n3", "n_trials", "epochs", "noise_levels", "figure5_rows",
                     "region_step", "seed_runs")
         for name in positive:
             if getattr(self, name) < 1:
@@ -180,8 +187,15 @@ class ProfileConfig:
         if self.final_frames_as_channels and self.final_model == "simvp":
             raise ValueError("final_frames_as_channels: only for the recurrent models; simvp always reads "
                              "its frames as channels (set it to false)")
+        check_workers_field(self.workers)
         if self.sweep_budget_s < 0:
             raise ValueError(f"sweep_budget_s: must be >= 0 (0 = no budget), got {self.sweep_budget_s}")
+        budget = self.budget_minutes
+        if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not 0 <= budget < math.inf:
+            raise ValueError(f"budget_minutes: must be a number of minutes >= 0 (0 = the profile's "
+                             f"sweep_budget_s), got {budget!r}")
+        if budget:
+            object.__setattr__(self, "sweep_budget_s", float(budget) * 60.0)
         allowed_values = (("activations", ACTIVATIONS), ("training_sets", TRAINING_SETS), ("models", MODELS))
         for name, allowed in allowed_values:
             bad = [v for v in getattr(self, name) if v not in allowed]
@@ -201,6 +215,36 @@ class ProfileConfig:
 
 PROFILES_NAMES = ("smoke", "quick", "paper")
 SEED_MAX = 2**32 - 1  # every seed consumer (NumPy, torch, Optuna's samplers) accepts 0..2**32 - 1
+
+
+def check_workers_field(workers: Any, name: str = "workers") -> int | str:
+    """`workers` if it is AUTO or a whole number >= 1; else ValueError naming `name`."""
+    if workers == AUTO:
+        return AUTO
+    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
+        raise ValueError(f"{name}: must be a whole number >= 1 or {AUTO!r}, got {workers!r}")
+    return int(workers)
+
+
+def parse_workers(text: str, option: str = "--workers") -> int | str:
+    """A command line's worker count: AUTO or a whole number >= 1 (`check_workers_field`)."""
+    try:
+        value: int | str = int(text)
+    except ValueError:
+        value = text
+    return check_workers_field(value, option)
+
+
+def check_budget_minutes(text: Any, option: str = "--budget-minutes") -> float:
+    """A command line's budget in minutes (`budget_minutes`): a positive finite number, else
+    ValueError naming `option`."""
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        value = math.nan
+    if isinstance(text, bool) or not 0 < value < math.inf:
+        raise ValueError(f"{option}: must be a positive number of minutes, got {text!r}")
+    return value
 
 
 def check_seed(seed: Any, name: str = "seed") -> int:
@@ -251,7 +295,9 @@ PROFILES: dict[str, ProfileConfig] = {
         # jump targets), side by side on the two workers, averaged.
         final_runs=2,
     ),
-    "paper": ProfileConfig(profile="paper"),
+    # The paper's protocol (the dataclass's defaults: the paper's search space). On a GPU its trials
+    # run several at a time, as many as the GPU's memory holds (`devices.resolve_workers`).
+    "paper": ProfileConfig(profile="paper", workers=AUTO),
 }
 
 

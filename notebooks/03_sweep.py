@@ -28,9 +28,10 @@
 # notebook 04.
 
 # %% tags=["parameters"]
-# The profile (`convlstm_lib/config.py`) fills in every other setting; run_all.py passes both.
+# The profile (`convlstm_lib/config.py`) fills in every other setting; run_all.py passes these.
 profile = "quick"
 seed = 0
+budget_minutes = 0.0  # the sweep's wall-clock budget (run_all.py --budget-minutes); 0 = the profile's
 
 # %% tags=["remove-cell"]
 from convlstm_lib.report import notebook  # the profile of `make lab PROFILE=...`, one-line errors
@@ -47,7 +48,7 @@ from convlstm_lib.experiments import sweep, sweep_record
 from convlstm_lib.report import results, text
 from convlstm_lib.report import views_results as views
 
-cfg = get_profile(profile, seed=seed)
+cfg = get_profile(profile, seed=seed, budget_minutes=budget_minutes)
 display(text.paper_search(), text.profile_search(cfg))
 
 # %% [markdown]

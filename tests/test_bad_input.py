@@ -433,6 +433,16 @@ CASES = [
     Case("train --device cuda:7", _train("--device", "cuda:7"), "--device cuda:7: "),
     Case("sweep --device nosuch", _sweep(None, "--device", "nosuch"), "not a torch device"),
     Case("sweep --device cuda (CPU torch)", _sweep(None, "--device", "cuda"), "--device cuda: "),
+    # Worker counts and budgets: checked before the study or any data are touched.
+    Case("sweep --workers 0", _sweep(None, "--workers", "0"), "--workers: must be a whole number >= 1"),
+    Case("sweep --workers more than the memory holds", _sweep(None, "--workers", "1000000"),
+         "--workers 1000000: this CPU"),
+    Case("sweep --budget-minutes 0", _sweep(None, "--budget-minutes", "0"),
+         "--budget-minutes: must be a positive number of minutes, got '0'"),
+    Case("run_all --budget-minutes -5", _run_all("--budget-minutes", "-5"),
+         "--budget-minutes: must be a positive number of minutes, got '-5'", entry="run_all"),
+    Case("run_all --budget-minutes five", _run_all("--budget-minutes", "five"),
+         "--budget-minutes: must be a positive number of minutes, got 'five'", entry="run_all"),
     Case("generate with MPLBACKEND=nonexistent", _generate(), "MPLBACKEND='nonexistent'",
          env={"MPLBACKEND": "nonexistent"}),
     # Checkpoints: damaged or hand-edited, each field checked.

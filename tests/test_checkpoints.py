@@ -110,3 +110,25 @@ def test_a_checkpoint_records_the_trial_and_the_run_it_comes_from(tmp_path, data
     assert ckpt.trial == {"study": "convlstm-quick", "number": 7, "seed": 123456789} and ckpt.run_id == "abc"
     assert path.read_bytes() != weights and ckpt.metrics == {"n6_test_mse": 0.5}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pt"]  # rewritten in place, atomically
+
+
+def test_a_checkpoint_written_on_a_gpu_loads_on_a_machine_without_cuda(tmp_path, data, monkeypatch):
+    """torch records each tensor's device in the file; one saved as a GPU run would (every storage
+    tagged cuda:0) loads here, on the CPU, with the same weights."""
+    import torch.serialization
+
+    result = train_model(TINY, TrainConfig(epochs=1, batch_size=8, collapse_std=0.0, device="cpu"), data,
+                         progress=False)
+    path = tmp_path / "gpu.pt"
+    with monkeypatch.context() as patch:
+        patch.setattr(torch.serialization, "location_tag", lambda storage: "cuda:0")
+        save_checkpoint(path, result.model, TINY, result.train_config, data.scaler, result.metrics,
+                        result.status)
+    if not torch.cuda.is_available():  # the file does claim a GPU: a plain load fails here
+        with pytest.raises(RuntimeError, match="CUDA"):
+            torch.load(path, weights_only=True)
+    ckpt = load_checkpoint(path)
+    assert all(t.device.type == "cpu" for t in ckpt.model.state_dict().values())
+    np.testing.assert_array_equal(
+        predict_frames(ckpt.model, data.n3.inputs), predict_frames(result.model, data.n3.inputs)
+    )

@@ -377,3 +377,36 @@ def test_precision_is_checked_and_bf16_refused_where_it_would_be_emulated(data):
         for p in ("auto", "fp32")
     ]
     assert runs[0].metrics == runs[1].metrics  # auto is fp32 here: the same numbers to the last bit
+
+
+# --- data on the device ----------------------------------------------------------------------
+
+
+def test_a_run_moves_its_data_to_the_device_once_and_no_batch_crosses(data, monkeypatch):
+    """Training windows and the scored test inputs go to the device once a run, and predictions come
+    back once a scoring: no batch, of training or of scoring, is copied to or from the device. A copy
+    a batch would make the counts grow with the number of batches."""
+    calls = {"to": 0, "cpu": 0}
+    real_to, real_cpu = torch.Tensor.to, torch.Tensor.cpu
+
+    def to(self, *args, **kwargs):
+        calls["to"] += 1
+        return real_to(self, *args, **kwargs)
+
+    def cpu(self, *args, **kwargs):
+        calls["cpu"] += 1
+        return real_cpu(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.Tensor, "to", to)
+    monkeypatch.setattr(torch.Tensor, "cpu", cpu)
+
+    def copies(batch_size: int, eval_batch_size: int) -> dict[str, int]:
+        calls.update(to=0, cpu=0)
+        cfg = TrainConfig(epochs=2, batch_size=batch_size, eval_batch_size=eval_batch_size, device="cpu",
+                          collapse_std=0.0)
+        assert train_model(TINY, cfg, data, progress=False).status == "complete"
+        return dict(calls)
+
+    many = copies(batch_size=2, eval_batch_size=2)  # 8 training and 2-3 scoring batches a set
+    one = copies(batch_size=16, eval_batch_size=256)  # one batch each
+    assert many == one and one["to"] > 0 and one["cpu"] > 0

@@ -92,14 +92,15 @@ def run(notebooks: Path, out: Path, runs: Path, *args: str) -> int:
 
 @pytest.fixture(scope="module")
 def ran(tmp_path_factory):
-    """Two notebooks run once with the smoke profile and --seed 7; stale files planted beforehand."""
+    """Two notebooks run once with the smoke profile, --seed 7 and --budget-minutes 1.5; stale files
+    planted beforehand."""
     root = tmp_path_factory.mktemp("pipeline")
     nbs, runs, out = root / "notebooks", root / "runs", root / "report"
     nbs.mkdir()
     write_notebook(nbs, "01_first", 'profile = "quick"\nseed = 0\nn6 = 400\noptimizers = ["Adam"]',
                    FIRST.format(runs=str(runs)), title="First: data")
-    write_notebook(nbs, "02_second", 'profile = "quick"\nseed = 0', SECOND.format(runs=str(runs)),
-                   title="Second: results")
+    write_notebook(nbs, "02_second", 'profile = "quick"\nseed = 0\nbudget_minutes = 0.0',
+                   SECOND.format(runs=str(runs)), title="Second: results")
     (nbs / "notes.py").write_text("not a notebook: no NN_ prefix\n")
     # stale output of an earlier run, which must not reach this report
     (runs / "figures").mkdir(parents=True)
@@ -112,7 +113,7 @@ def ran(tmp_path_factory):
     (out / "figures" / "mine.png").write_bytes(b"the user's")
     (out / "README.md").write_text("kept")
     pipeline.write_marker(out, ["figures/old.png", "report.html"], "smoke")
-    code = run(nbs, out, runs, "--profile", "smoke", "--seed", "7")
+    code = run(nbs, out, runs, "--profile", "smoke", "--seed", "7", "--budget-minutes", "1.5")
     return {"code": code, "root": root, "runs": runs, "out": out, "notebooks": nbs}
 
 
@@ -148,15 +149,18 @@ def test_parameters_come_from_the_profile(ran):
     assert seen["profile"] == "smoke" and seen["seed"] == 7 and seen["n6"] == 24
     assert seen["optimizers"] == ["Adam", "RMSprop"]
     assert os.path.realpath(seen["kernel"]) == os.path.realpath(sys.executable)  # this interpreter's kernel
-    # only the keys of each notebook's parameters cell are passed
+    # only the keys of each notebook's parameters cell are passed: the budget to the one that names it
     nb2 = json.loads((ran["out"] / "notebooks" / "02_second.ipynb").read_text())
-    assert nb2["metadata"]["papermill"]["parameters"] == {"profile": "smoke", "seed": 7}
+    assert nb2["metadata"]["papermill"]["parameters"] == {"profile": "smoke", "seed": 7,
+                                                          "budget_minutes": 1.5}
 
 
 def test_results_json(ran):
     results = json.loads((ran["out"] / "results.json").read_text())
     assert results["profile"] == "smoke" and results["seed"] == 7
-    assert results["config"] == json.loads(json.dumps(get_profile("smoke", seed=7).to_dict()))
+    budgeted = get_profile("smoke", seed=7, budget_minutes=1.5)
+    assert results["config"] == json.loads(json.dumps(budgeted.to_dict()))
+    assert results["config"]["sweep_budget_s"] == 90.0  # --budget-minutes is the sweep's budget
     stamp = {"profile", "seed", "commit", "date", "runtime_s", "device", "config"}
     assert set(results) == stamp | {"params", "best"}
     assert "stale" not in results

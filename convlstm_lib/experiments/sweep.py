@@ -12,16 +12,23 @@ seed, so a resumed sweep ends with the trials of an uninterrupted one. Its check
 (runs/<profile>/<study>/trials/trial_k.pt) records the study, k and the seed it was trained with
 (`checkpoints.stamp_trial`), and `sweep_record.trial_checkpoint` checks them before use.
 
-Wall-clock budget (`cfg.sweep_budget_s`, 0 = none): a safety net for slow or busy machines,
-not part of the profile's contract (which is its trial count). Before each trial a worker
+Wall-clock budget (`cfg.sweep_budget_s`, 0 = none; `--budget-minutes M` here and in run_all.py
+sets it to M x 60 through `cfg.budget_minutes`): a safety net for slow or busy machines, and the
+way to run the paper's profile inside a short GPU lease; not part of the profile's contract
+(which is its trial count). Before each trial a worker
 estimates the trial's time as the mean `runtime_s` of the finished trials of the same model
 kind (of all kinds when it has none yet) and does not start it when it would end after
 the budget, counted from the start of `run_sweep`. A sweep cut short this way has
 `counted < n_trials` in sweep.json and `stopped_by_budget: true`; the same command again
 resumes it with a fresh budget.
 
+Workers (`cfg.workers`): K processes on one study, or `auto`: as many as the training device
+holds at once (`devices.resolve_workers`: from its memory and the CPU cores); a count above
+that is refused before anything is written.
+
 CLI: ``python -m convlstm_lib sweep --profile P [--storage S] [--study NAME] [--n-trials N]
-[--workers K] [--prune] [--seed S]``; the same command again resumes.
+[--workers K|auto] [--budget-minutes M] [--prune] [--seed S] [--device D]``; the same command
+again resumes.
 """
 from __future__ import annotations
 
@@ -31,7 +38,7 @@ import multiprocessing
 import os
 import socket
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +48,14 @@ from optuna.trial import FrozenTrial, TrialState
 
 from convlstm_lib import paths
 from convlstm_lib.atomic import check_output_dir
-from convlstm_lib.config import ProfileConfig, check_seed, get_profile
+from convlstm_lib.config import (
+    AUTO,
+    ProfileConfig,
+    check_budget_minutes,
+    check_seed,
+    get_profile,
+    parse_workers,
+)
 from convlstm_lib.experiments.sweep_record import (
     HISTORY_FILE,
     HISTORY_KEYS,
@@ -266,14 +280,18 @@ def run_sweep(cfg: ProfileConfig, progress: bool = True, runs_dir: Path | None =
               data=None) -> optuna.Study:
     """Run or resume cfg's sweep until cfg.n_trials trials count (module docstring); export it.
 
-    cfg.workers == 1 runs in this process (`data` may pass ready datasets); more start that many
-    spawned processes that share the storage. Writes the study's files under
-    `runs_dir`/<study>/ (`runs_dir` default runs/<profile>/; `paths.study_dir`) and returns the study.
+    cfg.workers (AUTO: `devices.resolve_workers`) == 1 runs in this process (`data` may pass
+    ready datasets); more start that many spawned processes that share the storage. Writes the
+    study's files under `runs_dir`/<study>/ (`runs_dir` default runs/<profile>/;
+    `paths.study_dir`) and returns the study.
     """
     from convlstm_lib.data.datasets import prepare_datasets
-    from convlstm_lib.training.devices import check_device
+    from convlstm_lib.training.devices import check_device, largest_trials, resolve_workers
 
-    check_device(device)  # before the study is touched: a bad device must not leave a failed trial
+    # Before the study is touched: a bad device must not leave a failed trial, nor a worker count
+    # the device cannot hold a trial that runs out of memory.
+    torch_device = check_device(device)
+    cfg = replace(cfg, workers=resolve_workers(cfg.workers, largest_trials(cfg), torch_device))
     runs_dir = check_output_dir(Path(runs_dir or paths.runs_dir(cfg.profile)), "runs folder")
     spec = storage_spec(cfg, runs_dir)
     folder = bind_study_folder(cfg, spec, runs_dir)  # before the storage is touched
@@ -343,7 +361,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="journal file path or database URL (default runs/<profile>/sweep.journal)")
     parser.add_argument("--study", help="study name (default convlstm-<profile>)")
     parser.add_argument("--n-trials", type=int, help="total number of trials the study should reach")
-    parser.add_argument("--workers", type=int, help="local worker processes")
+    parser.add_argument("--workers", help=f"local worker processes, or {AUTO}: as many as the device holds")
+    parser.add_argument("--budget-minutes",
+                        help="wall-clock budget of this run: trials that would end after it are not started")
     parser.add_argument("--prune", action=argparse.BooleanOptionalAction, default=None,
                         help="stop unpromising trials early (MedianPruner)")
     parser.add_argument("--seed", type=int, help="sweep seed (default: the profile's)")
@@ -353,20 +373,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     overrides = {name: getattr(args, key) for key, name in (
-        ("storage", "storage"), ("study", "study"), ("n_trials", "n_trials"), ("workers", "workers"),
+        ("storage", "storage"), ("study", "study"), ("n_trials", "n_trials"),
         ("prune", "prune"), ("seed", "seed"),
     ) if getattr(args, key) is not None}
     try:
         if args.seed is not None:
             check_seed(args.seed, "--seed")
+        if args.workers is not None:
+            overrides["workers"] = parse_workers(args.workers, "--workers")
+        if args.budget_minutes is not None:
+            overrides["budget_minutes"] = check_budget_minutes(args.budget_minutes)
         cfg = get_profile(args.profile, **overrides)
     except ValueError as exc:
         raise SweepError(str(exc)) from None
     paths.check_study_name(cfg.study_name)
     study = run_sweep(cfg, progress=not args.no_progress, device=args.device)
     summary = json.loads((study_folder(cfg) / paths.SWEEP_SUMMARY).read_text())
-    print(f"study {study.study_name}: {summary['counted']}/{cfg.n_trials} trials counted; "
-          f"statuses {summary['status_counts']}")
+    print(f"study {study.study_name}: {summary['counted']}/{cfg.n_trials} trials counted "
+          f"({summary['config']['workers']} worker(s)); statuses {summary['status_counts']}")
+    if summary["stopped_by_budget"]:
+        print(f"the budget of {cfg.sweep_budget_s / 60:g} min ended the sweep; the same command resumes it")
     if cfg.prune:
         print(f"pruning saved about {summary['time_saved_s']:.1f} s of training")
     if summary["best"]:
@@ -375,5 +401,3 @@ def run(args: argparse.Namespace) -> int:
         print(f"best: trial {b['number']} validation MSE {b['val_mse']:.3e}, N6 test MSE "
               f"{b['n6_test_mse']:.3e} ({params})")
     return 0
-
-

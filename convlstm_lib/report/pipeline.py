@@ -111,10 +111,12 @@ class NotebookSpec:
 
 @dataclass(frozen=True)
 class RunOptions:
-    """What one run does. `runs_dir` None = `paths.runs_dir(profile)`."""
+    """What one run does. `runs_dir` None = `paths.runs_dir(profile)`. `budget_minutes` > 0: the
+    sweep's wall-clock budget (`config.ProfileConfig.budget_minutes`); 0 = the profile's."""
 
     profile: str = "quick"
     seed: int | None = None
+    budget_minutes: float = 0.0
     output_dir: Path = paths.REPORT_DIR
     only: tuple[str, ...] = ()
     pdf: bool = True
@@ -535,6 +537,12 @@ def check_data_folders(cfg: ProfileConfig, runs_dir: Path) -> None:
     check_output_dir(runs_dir, "the runs folder")
 
 
+def profile_overrides(options: RunOptions) -> dict[str, Any]:
+    """The profile fields a run's options set (the seed, the budget), for `config.get_profile`."""
+    return {**({} if options.seed is None else {"seed": options.seed}),
+            **({"budget_minutes": options.budget_minutes} if options.budget_minutes else {})}
+
+
 def run(options: RunOptions) -> RunSummary:
     """Execute the notebooks and publish the report (module docstring).
 
@@ -545,7 +553,7 @@ def run(options: RunOptions) -> RunSummary:
     from convlstm_lib.report.summary import format_duration
 
     start = time.perf_counter()
-    cfg = get_profile(options.profile, **({} if options.seed is None else {"seed": options.seed}))
+    cfg = get_profile(options.profile, **profile_overrides(options))
     runs_dir = Path(options.runs_dir) if options.runs_dir is not None else paths.runs_dir(cfg.profile)
     output_dir = check_report_folder(Path(options.output_dir), options.notebooks_dir, runs_dir)
     found = discover_notebooks(options.notebooks_dir)

@@ -33,24 +33,25 @@ def as_model_input(inputs) -> torch.Tensor:
 def predict_frames(model: nn.Module, inputs, batch_size: int = 256) -> np.ndarray:
     """Predict the next frame of every window, in eval mode.
 
-    inputs: (N, T, H, W) or (N, T, C, H, W) array or tensor, [0, 1] scale.
-    Returns float32 (N, H, W). The model's train/eval mode is restored afterwards.
+    inputs: (N, T, H, W) or (N, T, C, H, W) array or tensor, [0, 1] scale; a tensor already on
+    the model's device stays there. Returns float32 (N, H, W). The inputs go to the model's
+    device in one copy and the predictions come back in one (none per batch). The model's
+    train/eval mode is restored afterwards.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size: must be >= 1, got {batch_size}")
-    x = as_model_input(inputs)
     device = next(model.parameters()).device
+    x = as_model_input(inputs).to(device)
     was_training = model.training
     model.eval()
     try:
         # .float(): under autocast a model returns bf16 / fp16, which NumPy cannot hold
-        out = [model(x[i : i + batch_size].to(device)).squeeze(1).float().cpu()
-               for i in range(0, len(x), batch_size)]
+        out = [model(x[i : i + batch_size]).squeeze(1).float() for i in range(0, len(x), batch_size)]
     finally:
         model.train(was_training)
     if not out:
         return np.zeros((0, *x.shape[-2:]), dtype=np.float32)
-    return torch.cat(out).numpy()
+    return torch.cat(out).cpu().numpy()
 
 
 def score_predictions(
@@ -80,24 +81,36 @@ def score_validation(pred: np.ndarray, windows) -> dict[str, float]:
 
 
 def evaluate_model(
-    model: nn.Module, data, batch_size: int, eval_batch_size: int = 256
+    model: nn.Module, data, batch_size: int, eval_batch_size: int = 256,
+    inputs: dict[str, torch.Tensor] | None = None,
 ) -> dict[str, float] | None:
     """The metrics of `model` on the validation windows (`data.val`), N6 test and N3 (module
     docstring); None if a validation prediction is not finite (the run diverged: a decision, so
     it reads validation only); a test set with a non-finite prediction scores NaN.
-    `batch_size` is the run's training batch size, used for the paper's loss."""
-    val = predict_frames(model, data.val.inputs, eval_batch_size)
+    `batch_size` is the run's training batch size, used for the paper's loss. `inputs` may hold
+    the sets' inputs already on the model's device, by prefix (`device_inputs`), so that a run
+    scored every epoch copies them there once."""
+    inputs = inputs or {}
+    val = predict_frames(model, inputs.get("val", data.val.inputs), eval_batch_size)
     if not np.isfinite(val).all():
         return None
     out = score_validation(val, data.val)
     for prefix, ws in (("n6_test", data.n6_test), ("n3", data.n3)):
-        pred = predict_frames(model, ws.inputs, eval_batch_size)
+        pred = predict_frames(model, inputs.get(prefix, ws.inputs), eval_batch_size)
         if np.isfinite(pred).all():
             out.update(score_predictions(pred, ws, prefix, batch_size))
         else:
             keys = metrics.metric_keys(clean=ws.clean_targets is not None)
             out.update({k: float("nan") for k in keys if k.startswith(f"{prefix}_")})
     return out
+
+
+def device_inputs(data, device: torch.device) -> dict[str, torch.Tensor]:
+    """The validation, N6 test and N3 inputs of `data` as model input on `device`, by prefix
+    (`evaluate_model`)."""
+    return {"val": as_model_input(data.val.inputs).to(device),
+            "n6_test": as_model_input(data.n6_test.inputs).to(device),
+            "n3": as_model_input(data.n3.inputs).to(device)}
 
 
 def is_collapsed(pred: np.ndarray, threshold: float) -> bool:

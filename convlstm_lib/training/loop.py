@@ -60,6 +60,7 @@ from convlstm_lib.training.checkpoints import save_checkpoint
 from convlstm_lib.training.devices import resolve_device
 from convlstm_lib.training.evaluation import (
     as_model_input,
+    device_inputs,
     evaluate_model,
     is_collapsed,
     metric_keys,
@@ -189,6 +190,10 @@ def train_model(
     model = model.to(device)
     x_all = as_model_input(windows.inputs).to(device)  # (N, L, 1, H, W)
     y_all = torch.as_tensor(windows.targets, dtype=torch.float32).unsqueeze(1).to(device)  # (N, 1, H, W)
+    scored = device_inputs(data, device)  # the scored inputs, on the device for the whole run too
+    # A CPU reads each batch's loss at once (free there), so a diverged run stops at that batch; a
+    # GPU would wait for every step to finish: there the losses stay on it, read once an epoch.
+    check_each_batch = device.type == "cpu"
     if train_cfg.optimizer == "LBFGS":
         # LBFGS flattens every gradient with .view(-1), which needs the plain contiguous layout
         # (the model keeps its weights channels_last); same numbers, slightly slower steps.
@@ -219,15 +224,18 @@ def train_model(
                                    lambda: autocast(device, dtype))
                 schedule.step()
                 bar.update(1)
-                if not math.isfinite(loss):
-                    status, note = "diverged", f"training loss {loss} in epoch {epoch}, batch {b + 1}"
-                    break
                 losses.append(loss)
-            if status == "diverged":
+                if check_each_batch and not math.isfinite(loss):
+                    break
+            values = torch.stack(losses).cpu().tolist()  # one read an epoch (a no-op on a CPU)
+            bad = next((b for b, v in enumerate(values) if not math.isfinite(v)), None)
+            if bad is not None:
+                status, note = "diverged", f"training loss {values[bad]} in epoch {epoch}, batch {bad + 1}"
                 break
-            entry = {"epoch": epoch, "train_loss": float(np.mean(losses))}
+            entry = {"epoch": epoch, "train_loss": float(np.mean(values))}
             if score_every_epoch or epoch == train_cfg.epochs:
-                scores = evaluate_model(model, data, train_cfg.batch_size, train_cfg.eval_batch_size)
+                scores = evaluate_model(model, data, train_cfg.batch_size, train_cfg.eval_batch_size,
+                                        inputs=scored)
                 if scores is None:
                     status, note = "diverged", f"non-finite predictions after epoch {epoch}"
                     break
@@ -253,7 +261,7 @@ def train_model(
         final = {k: v for k, v in history[-1].items() if k not in ("epoch", "train_loss")}
     else:
         final = {k: v for k, v in history[-1].items() if k not in ("epoch", "train_loss")}
-        pred = predict_frames(model, data.val.inputs, train_cfg.eval_batch_size)
+        pred = predict_frames(model, scored["val"], train_cfg.eval_batch_size)
         if is_collapsed(pred, train_cfg.collapse_std):
             status, note = (
                 "collapsed",
@@ -307,8 +315,9 @@ def _make_parameters_contiguous(model: torch.nn.Module) -> None:
 def _train_step(
     model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, name: str,
     forward: Callable[[], AbstractContextManager] = contextlib.nullcontext,
-) -> float:
-    """One optimiser step on batch x (B, T, 1, H, W) -> y (B, 1, H, W); the batch's mean MSE.
+) -> torch.Tensor:
+    """One optimiser step on batch x (B, T, 1, H, W) -> y (B, 1, H, W); the batch's mean MSE, a
+    0-d float32 tensor on the batch's device (reading it waits for the step: the caller decides when).
 
     Always through a closure, which every torch optimiser accepts and LBFGS requires. Only the
     forward pass runs inside the context `forward()` makes (the autocast of `precision.autocast`);
@@ -330,5 +339,7 @@ def _train_step(
         raise TrainingFailed(f"optimizer {name}: training step failed: {one_line(exc)}") from exc
     if loss is None:
         raise TrainingFailed(f"optimizer {name}: step() returned no loss")
-    return float(loss.detach()) if isinstance(loss, torch.Tensor) else float(loss)
+    if isinstance(loss, torch.Tensor):
+        return loss.detach().float()
+    return torch.tensor(float(loss), device=x.device)
 

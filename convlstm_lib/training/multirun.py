@@ -29,9 +29,11 @@ import torch
 from torch import nn
 
 from convlstm_lib import paths
+from convlstm_lib.config import AUTO
 from convlstm_lib.models.build import build_model
 from convlstm_lib.models.settings import ModelConfig
 from convlstm_lib.progress import tqdm
+from convlstm_lib.training.devices import workers_for_runs
 from convlstm_lib.training.loop import train_model
 from convlstm_lib.training.metrics import VAL_MSE
 from convlstm_lib.training.settings import TrainConfig
@@ -102,16 +104,18 @@ def _worker_job(job: Job, source: DataSource):
     return _train_one(job, _cached_data(source))
 
 
-def train_runs(jobs: list[Job], data=None, source: DataSource | None = None, workers: int = 1,
+def train_runs(jobs: list[Job], data=None, source: DataSource | None = None, workers: int | str = 1,
                progress: bool = False) -> list[RunOutcome]:
     """Train `jobs` (module docstring). In this process they train on `data` (or, if None, on
-    `source.load()`); workers > 1 need `source`, and `data` should be what it loads.
+    `source.load()`); workers > 1 need `source`, and `data` should be what it loads. `workers`
+    "auto": as many as the jobs' device holds at once (`devices.workers_for_runs`).
     ValueError when `workers` < 1, or when `source` is missing and needed."""
-    if workers < 1:
-        raise ValueError(f"workers: must be >= 1, got {workers}")
+    if workers != AUTO and (isinstance(workers, str) or workers < 1):
+        raise ValueError(f"workers: must be >= 1 or {AUTO!r}, got {workers!r}")
+    jobs = list(jobs)
+    workers = workers_for_runs(workers, jobs)
     if source is None and (data is None or workers > 1):
         raise ValueError("source: needed for workers > 1 and when no data are given (where the datasets are)")
-    jobs = list(jobs)
     bar = tqdm(total=len(jobs), desc="training runs", unit="run", disable=not progress)
     try:
         if workers == 1 or len(jobs) < 2:
