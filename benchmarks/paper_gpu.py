@@ -146,6 +146,7 @@ def summarise(cfg, device_name: str, precision: str, commit: str, run: dict | No
         "budget_minutes": cfg.budget_minutes,
         "stopped_by_budget": bool(summary["stopped_by_budget"]),
         "statuses": summary["status_counts"],
+        "best_val_mse": best.get("val_mse"),  # the sweep's best is chosen on validation
         "best_n6_test_mse": best.get("n6_test_mse"),
         "run_all": run,
         "commit": commit,

@@ -1,4 +1,4 @@
-"""bf16 against fp32 where it counts: seconds per epoch and the final N6 test MSE.
+"""bf16 against fp32 where it counts: seconds per epoch and the final validation MSE.
 
 For the paper's best configuration (4 layers, 71 kernels, ReLU, batch 32, Adam) and the quick
 profile's best (the parameters of the committed report's best trial, `report/results.json`),
@@ -8,18 +8,18 @@ library's `training.train_model`: in float32, and inside `torch.autocast(bfloat1
 itself refuses it, so that the cost of emulation is measured, not guessed). The fused
 ConvLSTM cell runs its reference Equation 2 under autocast (`model.FusedConvLSTMCell`).
 
-It reports seconds per epoch (training and scoring), the final N6 test MSE of each, the
-speed ratio and the relative MSE difference; and for every configuration the median time of
-one training step (interleaved fp32 / bf16 after warm-up), which is all `--steps-only`
-measures (the paper's best trains for hours per run on a 2-core CPU; its default). The
-verdict `--precision auto` uses:
-bf16 qualifies on this device when it is faster for every configuration *and* its final
-N6 test MSE is within `precision.MSE_TOLERANCE` (2 %) of fp32's for every configuration.
-`--write-verdict` stores the verdict under this device's description in
-`paths.PRECISION_VERDICT` (runs/precision.json).
+It reports seconds per epoch (training and scoring), the final validation MSE of each (and
+the N6 test MSE beside it, reported only), the speed ratio and the relative difference of the
+validation MSEs; and for every configuration the median time of one training step
+(interleaved fp32 / bf16 after warm-up), which is all `--steps-only` measures (the paper's
+best trains for hours per run on a 2-core CPU; its default). The verdict: bf16 qualifies on
+this device when it is faster for every configuration *and* its final validation MSE is within
+`precision.MSE_TOLERANCE` (2 %) of fp32's for every configuration. `--precision auto` reads
+only the table committed in the library (`precision.BF16_VERDICTS`): the script prints the
+entry to commit there, with its numbers for benchmarks/README.md; it writes nothing.
 
     .venv/bin/python benchmarks/precision.py [--epochs 4] [--max-train-windows N] \
-        [--only quick|paper] [--threads N] [--device cpu|cuda] [--write-verdict] [--json]
+        [--only quick|paper] [--threads N] [--device cpu|cuda] [--json]
 
 The data are the quick profile's (prepared and cached on first use).
 """
@@ -44,13 +44,13 @@ if str(ROOT) not in sys.path:
 
 from benchmarks.common import check_at_least  # noqa: E402
 from convlstm_lib import paths  # noqa: E402
-from convlstm_lib.atomic import write_text  # noqa: E402
 from convlstm_lib.config import get_profile  # noqa: E402
 from convlstm_lib.models.build import build_model  # noqa: E402
 from convlstm_lib.models.settings import ModelConfig  # noqa: E402
 from convlstm_lib.training.devices import check_device  # noqa: E402
 from convlstm_lib.training.loop import train_model  # noqa: E402
-from convlstm_lib.training.precision import MSE_TOLERANCE, device_key, native_bf16, read_verdicts  # noqa: E402
+from convlstm_lib.training.metrics import VAL_MSE  # noqa: E402
+from convlstm_lib.training.precision import MSE_TOLERANCE, device_key, native_bf16  # noqa: E402
 from convlstm_lib.training.settings import TrainConfig  # noqa: E402
 
 CPU = torch.device("cpu")
@@ -143,7 +143,7 @@ def train_both(
     native = native_bf16(device)
     for name in ("fp32", "bf16"):
         if name == "bf16" and native:
-            # What `--precision bf16` does: autocast around each training step, scoring in fp32.
+            # What `--precision bf16` does: autocast around each forward pass, scoring in fp32.
             bf16_cfg = replace(train_cfg, precision="bf16")
             result = train_model(_model_config(params), bf16_cfg, data, progress=False)
         else:
@@ -159,12 +159,13 @@ def train_both(
         out[name] = {
             "status": result.status,
             "seconds_per_epoch": result.runtime_s / max(1, result.epochs_run),
+            VAL_MSE: result.metrics.get(VAL_MSE),
             "n6_test_mse": result.metrics.get("n6_test_mse"),
             "n3_mse": result.metrics.get("n3_mse"),
         }
     fp, bf = out["fp32"], out["bf16"]
     out["speedup"] = fp["seconds_per_epoch"] / bf["seconds_per_epoch"]
-    out["mse_rel_diff"] = (bf["n6_test_mse"] - fp["n6_test_mse"]) / fp["n6_test_mse"]
+    out["mse_rel_diff"] = (bf[VAL_MSE] - fp[VAL_MSE]) / fp[VAL_MSE]
     out["bf16_qualifies"] = out["speedup"] > 1 and abs(out["mse_rel_diff"]) <= MSE_TOLERANCE
     return out
 
@@ -191,9 +192,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--repeats", type=int, default=5, help="timed steps per precision (median)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
-    parser.add_argument(
-        "--write-verdict", action="store_true", help=f"store the verdict in {paths.PRECISION_VERDICT}"
-    )
     parser.add_argument("--json", action="store_true", help="print one JSON line instead of the table")
     parser.add_argument("--device", default="cpu", help="cpu (default) or a GPU, e.g. cuda")
     args = parser.parse_args(argv)
@@ -225,10 +223,6 @@ def main(argv: list[str] | None = None) -> int:
         "threads": torch.get_num_threads(),
         "load_avg_1min": round(os.getloadavg()[0], 2),
     }
-    if args.write_verdict:
-        verdicts = read_verdicts()
-        verdicts[device_key(device)] = verdict
-        write_text(paths.PRECISION_VERDICT, json.dumps(verdicts, indent=2) + "\n")
     if args.json:
         print(json.dumps({"device": device_key(device), **verdict}))
         return 0
@@ -238,21 +232,24 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"{'configuration':<12} {'fp32 step s':>11} {'bf16 step s':>11} {'step x':>7} {'fp32 s/epoch':>12} "
-        f"{'bf16 s/epoch':>12} {'epoch x':>8} {'fp32 N6 MSE':>12} {'bf16 N6 MSE':>12} {'MSE diff':>9}"
+        f"{'bf16 s/epoch':>12} {'epoch x':>8} {'fp32 val MSE':>12} {'bf16 val MSE':>12} {'MSE diff':>9} "
+        f"{'fp32 N6 MSE':>12} {'bf16 N6 MSE':>12}"
     )
     for name, r in runs.items():
         line = f"{name:<12} {r['fp32_step_s']:>11.3f} {r['bf16_step_s']:>11.3f} {r['step_speedup']:>6.2f}x"
         if "fp32" in r:
             line += (
                 f" {r['fp32']['seconds_per_epoch']:>12.1f} {r['bf16']['seconds_per_epoch']:>12.1f} "
-                f"{r['speedup']:>7.2f}x {r['fp32']['n6_test_mse']:>12.3e} {r['bf16']['n6_test_mse']:>12.3e} "
-                f"{r['mse_rel_diff']:>+9.1%}"
+                f"{r['speedup']:>7.2f}x {r['fp32'][VAL_MSE]:>12.3e} {r['bf16'][VAL_MSE]:>12.3e} "
+                f"{r['mse_rel_diff']:>+9.1%} {r['fp32']['n6_test_mse']:>12.3e} "
+                f"{r['bf16']['n6_test_mse']:>12.3e}"
             )
         print(line)
     print(
         f"verdict: bf16 {'qualifies' if verdict['bf16_qualifies'] else 'does not qualify'} for "
-        f"--precision auto on this device (native, faster and within {MSE_TOLERANCE:.0%} of fp32's final N6 "
-        "test MSE)"
+        f"--precision auto on this device (native, faster and within {MSE_TOLERANCE:.0%} of fp32's final "
+        "validation MSE); to commit it, add to precision.BF16_VERDICTS:\n"
+        f"    {device_key(device)!r}: {verdict['bf16_qualifies']},"
     )
     return 0
 

@@ -37,9 +37,12 @@ TASKS = (PAPER_TASK, INTERPOLATE, Task("extrapolate", 4), Task("extrapolate", 11
 
 
 def task_data_of(task: Task, sequences: np.ndarray) -> TaskData:
-    train, test = task_windows(task, sequences)
+    """The task's windows of `sequences`, the last tenth of them held out as validation windows."""
+    windows, test = task_windows(task, sequences)
+    held = windows.seq >= len(sequences) - max(1, len(sequences) // 10)
+    train, val = windows.subset(~held), windows.subset(held)
     sets = {name: train for name in ("base", "cleaned", "denoised", "processed")}
-    return TaskData(task, tuple(np.unique(test.frame).tolist()), sets, test, test, Scaler(0.0, 1.0))
+    return TaskData(task, tuple(np.unique(test.frame).tolist()), sets, val, test, test, Scaler(0.0, 1.0))
 
 
 def one_epoch(task: Task, data: TaskData, model_cfg: ModelConfig, batch_size: int) -> float:

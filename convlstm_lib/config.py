@@ -31,6 +31,22 @@ LR_SCHEDULES = ("constant", "linear")
 # `workers` of a profile: a count, or AUTO: as many trials at once as the training device holds
 # (`training.devices.resolve_workers`).
 AUTO = "auto"
+# The validation share: the N6 sequences held out of training whose windows every choice is made on
+# (`data.preprocessing.hold_out_sequences`); at most half, so that most sequences still train.
+VAL_SHARE_MAX = 0.5
+
+
+def check_val_share(share: Any) -> float:
+    """`share` as a float if it lies in (0, VAL_SHARE_MAX], else ValueError naming `val_share`."""
+    if isinstance(share, bool) or not isinstance(share, (int, float, np.integer, np.floating)) \
+            or not 0 < share <= VAL_SHARE_MAX:
+        raise ValueError(f"val_share: must be a number in (0, {VAL_SHARE_MAX}], got {share!r}")
+    return float(share)
+
+
+def held_out_count(n_sequences: int, share: float) -> int:
+    """How many of `n_sequences` a validation share holds out: share x n rounded half up."""
+    return int(np.floor(check_val_share(share) * n_sequences + 0.5))
 
 
 def check_lr_schedule(name: str) -> str:
@@ -49,6 +65,10 @@ class ProfileConfig:
     # 01 data: how many sequences to generate (ignored when course CSVs are in data/)
     n6: int = 400
     n3: int = 100
+    # 02 validation: this share of the N6 sequences (whole sequences, seeded) is held out of
+    # training; their windows are the validation windows every choice is made on, the test frames
+    # (N6 frames 4 and 16, N3) only report (`datasets` module docstring)
+    val_share: float = 0.1
     # 03 sweep: the paper's random search space, narrowed by the profile
     n_trials: int = 200
     epochs: int = 20
@@ -136,6 +156,10 @@ class ProfileConfig:
                 f"got {self.batch_size_min}..{self.batch_size_max}"
             )
         check_lr_schedule(self.lr_schedule)
+        check_val_share(self.val_share)
+        if held_out_count(self.n6, self.val_share) < 1:
+            raise ValueError(f"val_share: {self.val_share} of the {self.n6} N6 sequences holds none out for "
+                             "validation; raise it or n6")
         if not 1 <= self.refiner <= 100:
             raise ValueError(f"refiner: must be in 1..100 channels, got {self.refiner}")
         budgets = ("context_epochs", "context_max_train_windows", "interp_epochs", "interp_max_train_windows")
@@ -239,13 +263,13 @@ PROFILES: dict[str, ProfileConfig] = {
         final_runs=2, final_layers=1, final_kernels=4, final_epochs=1, final_max_train_windows=64,
     ),
     "quick": ProfileConfig(
-        # 2,400 of the ~4,000 training windows an epoch: 16 trials x 3 epochs of every kind fit the
+        # 2,400 of the ~3,600 training windows an epoch: 16 trials x 3 epochs of every kind fit the
         # 20-minute budget on the slower (AVX2) machines of this kind (README, measured).
         # Small batches and a learning rate decaying linearly to zero: more steps, settled at the
-        # end. Measured with a ConvGRU 2 x 12 (RAdam 7.2e-3, 2,400 windows, 4 epochs, one seed; N6
-        # test MSE x copy-last): batch 50 at a constant rate 0.50, batch 8 decaying 0.45, and 3
-        # epochs of 4,000 windows as good as 4. A batch of 8-16 costs 1.1-1.4 x the CPU time per
-        # window of 32-64 (benchmarks/README.md), which the fourth epoch paid for.
+        # end. Measured with a ConvGRU 2 x 12 (RAdam 7.2e-3, 2,400 windows, 4 epochs, one seed;
+        # validation MSE, benchmarks/README.md "Every choice on validation"): batch 8 decaying
+        # 1.04e-3, batch 50 at a constant rate 1.19e-3. Three epochs instead of four pay for the
+        # small batches, which cost 1.1-1.4 x the CPU time per window of 32-64 (benchmarks/README.md).
         profile="quick", n_trials=16, epochs=3, max_train_windows=2400, layers_max=2, kernels_min=4,
         kernels_max=16,
         lr_min=1e-3, lr_max=2e-2, batch_size_min=8, batch_size_max=16, lr_schedule="linear",
@@ -261,15 +285,11 @@ PROFILES: dict[str, ProfileConfig] = {
         # noises and a region side growing 6 px at a time (7 sizes): 34 evaluations of the test
         # sets instead of 82 (21 levels, 2 px steps), so notebook 05 takes about 40 % as long.
         noise_levels=9, figure5_rows=6, region_step=6,
-        # The interpolator: 10 epochs instead of the best trial's 4 took frame 4 from 9.1e-4 to
-        # 8.2e-4; all of its 4,000 windows (400 x 10, `tasks`) instead of 2,400 took a ConvGRU 1 x 16
-        # from 0.80 to 0.78 x the neighbour mean (seed 0; 0.82 to 0.79 x with seed 1). The committed
-        # run's interpolator (the best ConvLSTM's settings, 4,000 base windows) takes 11 s an epoch.
-        interp_epochs=10, interp_max_train_windows=4000,
-        # The frame-16 refiners on 1,200 windows instead of 2,400 (measured on the committed run's
-        # best ConvLSTM, 3 epochs each, frame-16 N6 test MSE for contexts 2 / 4 / 11): 6.45 / 6.41 /
-        # 6.43e-4 against 6.45 / 6.46 / 6.45e-4, in 51 s of training instead of 88 s.
-        context_max_train_windows=1200,
+        # The interpolator: 10 epochs on the profile's 2,400 windows; the frame-16 refiners on the
+        # profile's 2,400 windows too. Each the lowest validation MSE of the budgets compared
+        # (benchmarks/README.md, "Every choice on validation": the interpolator's epochs, its windows,
+        # the refiners' windows, one at a time).
+        interp_epochs=10,
         # The final model (`final` module docstring, measured there): two runs of the default
         # recipe (ConvGRU 3 x 32 reading its frames as channels, 4 epochs on every window less the
         # jump targets), side by side on the two workers, averaged.

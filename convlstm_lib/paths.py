@@ -33,8 +33,6 @@ PROCESSED_DIR = DATA_DIR / "processed"
 RUNS_DIR = ROOT / "runs"
 REPORT_DIR = ROOT / "report"
 NOTEBOOKS_DIR = ROOT / "notebooks"
-# benchmarks/precision.py's verdicts (is bf16 faster and as accurate here?), read by precision="auto".
-PRECISION_VERDICT = RUNS_DIR / "precision.json"
 
 # The course's file names (long format, no header, one flattened 36x36 image per row).
 COURSE_FILES = {

@@ -60,7 +60,7 @@ def blob_data():
     """Factory of a stand-in for `datasets.Datasets` built from blob windows (all four training sets
     the same): blob_data(n_train=16, n_test=4, clean=True, jump_targets=()). Training window k is
     sequence k with target frame 3; its outlier report flags the transition into the target of the
-    windows listed in `jump_targets`, and no other."""
+    windows listed in `jump_targets`, and no other. Its validation windows are other blobs."""
     from types import SimpleNamespace
 
     import numpy as np
@@ -75,6 +75,7 @@ def blob_data():
         outliers = OutlierReport(flagged, np.zeros((m, 1)), np.zeros(m), 1.0, np.ones(1))
         return SimpleNamespace(
             train={k: train for k in ("base", "cleaned", "denoised", "processed")},
+            val=_blob_windows(n_test, 3, clean),
             n6_test=_blob_windows(n_test, 1, clean),
             n3=_blob_windows(n_test + 2, 2, clean),
             scaler=Scaler(-3.0, 260.0),

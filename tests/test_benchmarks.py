@@ -191,7 +191,8 @@ def test_paper_gpu_projects_the_whole_search_from_the_trials_that_ran(project_di
 
     cfg = get_profile("paper", budget_minutes=5)
     rows = [{"number": k, "state": "COMPLETE", "status": "complete", "runtime_s": s,
-             "n6_test_mse": 1e-3 * (k + 1)} for k, s in enumerate((40.0, 60.0, 100.0))]
+             "val_mse": 2e-3 * (k + 1), "n6_test_mse": 1e-3 * (k + 1)}
+            for k, s in enumerate((40.0, 60.0, 100.0))]
     rows.append({"number": 3, "state": "FAIL", "status": "failed", "runtime_s": 0.1})  # SparseAdam: counted
     _study_files(cfg, rows, wall_s=300.0, workers=3)
     result = paper_gpu.summarise(cfg, "NVIDIA H100 80GB HBM3", "fp32", "abc123")
@@ -200,7 +201,7 @@ def test_paper_gpu_projects_the_whole_search_from_the_trials_that_ran(project_di
     assert result["trials_per_gpu_hour"] == pytest.approx(4 / (300 / 3600))  # 48 a GPU-hour
     assert result["projected_gpu_hours"] == pytest.approx(200 / 48)
     assert result["stopped_by_budget"] and result["budget_minutes"] == 5
-    assert result["best_n6_test_mse"] == 1e-3
+    assert result["best_n6_test_mse"] == 1e-3 and result["best_val_mse"] == 2e-3  # the best by validation
     line = paper_gpu.readme_line(result)
     assert line.startswith("NVIDIA H100 80GB HBM3: 4 of 200 trials in 5.0 min of sweep on 3 worker(s), fp32")
     assert "48 trials a GPU-hour, the whole 200 x 20 projected at 4.17 GPU-hours" in line
@@ -296,3 +297,22 @@ def test_the_gpu_wheels_cover_every_dependency_a_pytorch_image_lacks():
     for name, req in pinned.items():
         (spec,) = req.specifier
         assert spec.operator == "==" and declared[name].specifier.contains(spec.version), req
+
+
+def test_protocol_rows_are_ratios_to_copy_last_on_the_same_windows():
+    from benchmarks import protocol
+
+    copy_last = {"val_mse": 4e-3, "n6_test_mse": 4e-3}
+    row = protocol._row("m", {"val_mse": 2e-3, "n6_test_mse": 1e-3, "n3_mse": 5.0}, copy_last)
+    assert row["val_mse_x_copy_last"] == pytest.approx(0.5)
+    assert row["n6_test_mse_x_copy_last"] == pytest.approx(0.25)
+    assert "n3_mse" not in row and protocol._row("m", {"val_mse": 1.0})["n6_test_mse"] is None
+
+
+def test_protocol_parts_that_need_the_sweeps_best_refuse_to_run_without_it(project_dirs, capsys):
+    from benchmarks import protocol
+
+    for part in ("task", "cost"):
+        with pytest.raises(SystemExit) as stop:
+            protocol.main(["--part", part])
+        assert stop.value.code == 2 and "run --part headline first" in capsys.readouterr().err

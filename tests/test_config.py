@@ -106,6 +106,10 @@ def test_overrides_apply_and_lists_become_tuples():
         ({"workers": "many"}, r"^workers: must be a whole number >= 1 or 'auto', got 'many'"),
         ({"budget_minutes": -1}, r"^budget_minutes: must be a number of minutes >= 0"),
         ({"budget_minutes": float("nan")}, r"^budget_minutes: must be a number of minutes >= 0"),
+        ({"val_share": 0.0}, r"^val_share: must be a number in \(0, 0.5\], got 0.0"),
+        ({"val_share": 0.6}, r"^val_share: must be a number in \(0, 0.5\], got 0.6"),
+        ({"val_share": "0.1"}, "^val_share: must be a number"),
+        ({"val_share": 0.001}, "^val_share: 0.001 of the 400 N6 sequences holds none out"),
     ],
 )
 def test_bad_values_name_the_field(overrides, match):
@@ -117,3 +121,12 @@ def test_unknown_profile():
     with pytest.raises(ValueError, match="unknown profile 'fast'"):
         get_profile("fast")
     assert "profile" in field_names()
+
+
+def test_every_profile_holds_out_validation_sequences():
+    from convlstm_lib.config import held_out_count
+
+    for cfg in PROFILES.values():
+        assert 0 < cfg.val_share <= 0.5
+        assert 1 <= held_out_count(cfg.n6, cfg.val_share) < cfg.n6
+    assert held_out_count(24, 0.1) == 2 and held_out_count(400, 0.1) == 40 and held_out_count(5, 0.1) == 1

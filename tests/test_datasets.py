@@ -1,5 +1,6 @@
 """Datasets: sizes, scaling on the training frames only, test targets never denoised, the
-save/load round trip, damaged files, and prepare_datasets' cache (rebuilt when it must be)."""
+validation split (whole sequences, seeded, recorded), the save/load round trip, damaged files,
+and prepare_datasets' cache (rebuilt when it must be)."""
 import sys
 import types
 from dataclasses import dataclass
@@ -61,14 +62,57 @@ def ds(raw) -> D.Datasets:
 
 
 def test_sizes_and_dtypes(ds):
-    assert ds.sizes()["base"] == 12 * 10 and ds.sizes()["denoised"] == 120
+    # 12 sequences, val_share 0.1: one held out, 11 train; every sequence keeps its test windows
+    assert ds.sizes()["base"] == 11 * 10 and ds.sizes()["denoised"] == 110 and ds.sizes()["val"] == 10
     assert len(ds.n6_test) == 24 and len(ds.n3) == 4 * 14 and len(ds.n3_test) == 8
     assert set(ds.n3_test.frame.tolist()) == {3, 15}
     assert ds.info["sizes"]["n3_test"] == 8
-    removed = ds.info["outliers"]["flagged_sequences"]
-    assert len(ds.train["cleaned"]) == 10 * (12 - removed) == len(ds.train["processed"])
-    for ws in (*ds.train.values(), ds.n6_test, ds.n3):
+    flagged = ds.outliers.flagged_sequences
+    removed = int(flagged[np.setdiff1d(np.arange(12), ds.val_sequences)].sum())
+    assert len(ds.train["cleaned"]) == 10 * (11 - removed) == len(ds.train["processed"])
+    for ws in (*ds.train.values(), ds.val, ds.n6_test, ds.n3):
         assert ws.inputs.dtype == ws.targets.dtype == ws.clean_targets.dtype == np.float32
+
+
+def test_validation_holds_out_whole_sequences_by_the_training_rule(raw, ds):
+    held = ds.val_sequences
+    assert len(held) == 1
+    assert not np.isin(ds.train["base"].seq, held).any()  # no training window of a held-out sequence
+    assert set(ds.val.seq.tolist()) == set(held.tolist())
+    assert sorted(set(ds.val.frame.tolist())) == [2, *range(6, 15)]  # the training rule: no test frame
+    # raw targets (never denoised) and inputs of the held-out sequences, on the training scale
+    s = int(held[0])
+    np.testing.assert_array_equal(ds.val.targets, ds.scaler.transform(raw.n6[s, ds.val.frame]))
+    np.testing.assert_array_equal(ds.val.inputs[:, 1], ds.scaler.transform(raw.n6[s, ds.val.frame - 1]))
+    assert sorted(set(ds.n6_test.seq.tolist())) == list(range(12))  # the test windows are every sequence's
+    assert ds.info["validation"] == ds.validation == {
+        "sequences": 1, "windows": 10, "rule": D.VALIDATION_RULE,
+    }
+
+
+def test_the_split_is_seeded_and_part_of_the_fingerprint(raw, ds):
+    again = D.build_datasets(raw, SETTINGS, progress=False)
+    np.testing.assert_array_equal(again.val_sequences, ds.val_sequences)
+    assert again.info["fingerprint"] == ds.info["fingerprint"]
+    splits = {tuple(D.build_datasets(raw, D.ProcessingConfig(outlier_components=4, seed=s, val_share=0.25),
+                                     progress=False).val_sequences) for s in range(4)}
+    assert len(splits) > 1 and all(len(split) == 3 for split in splits)
+    other = D.build_datasets(raw, D.ProcessingConfig(outlier_components=4, val_share=0.25), progress=False)
+    assert other.info["fingerprint"] != ds.info["fingerprint"]  # trials of another split are other data
+    assert D.fingerprint(raw) not in (other.info["fingerprint"], ds.info["fingerprint"])
+
+
+@pytest.mark.parametrize("share", [0.0, -0.1, 0.51, float("nan")])
+def test_a_share_outside_its_range_is_refused_naming_it(share):
+    with pytest.raises(ValueError, match=r"val_share: must be a number in \(0, 0.5\]"):
+        D.ProcessingConfig(val_share=share)
+
+
+def test_a_share_that_holds_out_no_sequence_is_refused_before_anything_is_written(cached_env, tmp_path):
+    cached_env["raw"] = make_raw(n6=4, n3=2)  # 0.1 x 4 sequences rounds to none
+    with pytest.raises(D.DatasetsError, match=r"val_share: 0.1 of 4 N6 sequences holds none out"):
+        D.prepare_datasets(get_profile("smoke", n6=6, n3=2), progress=False)
+    assert not (tmp_path / "smoke").exists()
 
 
 def test_scaler_fitted_on_n6_training_frames_only():
@@ -101,7 +145,7 @@ def _assert_same(a: D.Datasets, b: D.Datasets):
     for name in D.TRAINING_SETS:
         for field in ("inputs", "targets", "clean_targets", "seq", "frame"):
             np.testing.assert_array_equal(getattr(a.train[name], field), getattr(b.train[name], field))
-    for attr in ("n6_test", "n3"):
+    for attr in ("val", "n6_test", "n3"):
         for field in ("inputs", "targets", "clean_targets", "seq", "frame"):
             np.testing.assert_array_equal(getattr(getattr(a, attr), field), getattr(getattr(b, attr), field))
     assert a.scaler == b.scaler
@@ -185,6 +229,9 @@ def test_prepare_caches_and_rebuilds_when_inputs_change(cached_env, tmp_path):
     cached_env["raw"] = make_raw(n6=6, n3=2, seed=9)
     D.prepare_datasets(get_profile("smoke", n6=6, n3=2, seed=1, max_train_windows=0), progress=False)
     assert cached_env["builds"] == 3  # the raw data changed
+    split = D.prepare_datasets(get_profile("smoke", n6=6, n3=2, seed=1, max_train_windows=0, val_share=0.5),
+                               progress=False)
+    assert cached_env["builds"] == 4 and len(split.val_sequences) == 3  # another validation share
 
 
 def test_prepare_honours_max_train_windows(cached_env):
@@ -194,5 +241,25 @@ def test_prepare_honours_max_train_windows(cached_env):
     assert {name: len(ws) for name, ws in a.train.items()} == {name: 25 for name in D.TRAINING_SETS}
     np.testing.assert_array_equal(a.train["base"].seq, b.train["base"].seq)
     np.testing.assert_array_equal(a.train["base"].frame, a.train["denoised"].frame)  # same windows
-    assert len(a.n6_test) == 12 and len(a.n3) == 28  # test sets are never cut
+    assert len(a.n6_test) == 12 and len(a.n3) == 28 and len(a.val) == 10  # never cut
     assert a.info["train_windows_used"]["base"] == 25
+
+
+def test_course_data_too_small_to_validate_on_exit_2_in_one_line_and_write_nothing(project_dirs, run_cli):
+    """Course CSVs of 4 N6 sequences: 0.1 of them holds none out, and the train command says so."""
+    from convlstm_lib.data.course_io import split_sequences, write_course_csv
+
+    rng = np.random.default_rng(0)
+    data = project_dirs / "data"
+    for name, n in (("n6", 4), ("n3", 2)):
+        train, test = split_sequences(rng.integers(0, 255, (n, 16, 36, 36)))
+        write_course_csv(data / paths.COURSE_FILES[f"train_{name}"], train)
+        write_course_csv(data / paths.COURSE_FILES[f"test_{name}"], test)
+    out = project_dirs / "out"
+    result = run_cli("train", "--profile", "smoke", "--epochs", "1", "--out", out)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        "error: val_share: 0.1 of 4 N6 sequences holds none out for validation; raise it (at most 0.5) "
+        "or use more sequences"
+    ]
+    assert not out.exists() and not (project_dirs / "data" / "processed").exists()

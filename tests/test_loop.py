@@ -180,12 +180,12 @@ def test_a_non_finite_loss_diverges_with_nan_metrics(blob_data):
 
 
 def test_an_exploding_but_finite_loss_is_diverged_not_collapsed(data):
-    # Adam at lr 1e6 gives a finite N6 test MSE of order 1e13: the loss exploded, the images are
-    # not merely blank. The rule: N6 test MSE or epoch training loss above DIVERGED_MSE per pixel.
+    # Adam at lr 1e6 gives a finite validation MSE of order 1e13: the loss exploded, the images are
+    # not merely blank. The rule: validation MSE or epoch training loss above DIVERGED_MSE per pixel.
     result = train_model(TINY, TrainConfig(optimizer="Adam", lr=1e6, epochs=3, batch_size=8), data,
                          progress=False)
     assert result.status == "diverged" and "exploded" in result.note
-    assert result.epochs_run == 1 and result.metrics["n6_test_mse"] > DIVERGED_MSE
+    assert result.epochs_run == 1 and result.metrics["val_mse"] > DIVERGED_MSE
     assert all(math.isfinite(v) for v in result.metrics.values())  # the numbers that show it are kept
     fine = train_model(TINY, TrainConfig(optimizer="Adam", lr=1e-2, epochs=1, batch_size=8), data,
                        progress=False)
@@ -210,6 +210,81 @@ def test_blank_predictions_mark_the_run_collapsed(data):
     assert all(math.isfinite(v) for v in result.metrics.values())
     result = train_model(TINY, TrainConfig(epochs=1, batch_size=8, collapse_std=0.0), data, progress=False)
     assert result.status == "complete"
+
+
+def test_statuses_are_decided_on_validation_and_never_on_the_test_windows(blob_data):
+    """Test targets far off (an MSE above DIVERGED_MSE) or blank test inputs change the test numbers
+    only: the status, the validation MSE and the training are the same; a blank validation set
+    collapses the run."""
+    cfg = TrainConfig(epochs=2, batch_size=8, lr=1e-2, collapse_std=0.002)
+    plain = train_model(TINY, cfg, blob_data(), progress=False)
+    off = blob_data()
+    off.n6_test = off.n6_test.with_targets(off.n6_test.targets + 5.0)  # every test pixel 5 off
+    off.n3 = off.n3.subset(np.arange(len(off.n3)))
+    off.n3.inputs[:] = 0.0  # blank inputs: blank test predictions
+    moved = train_model(TINY, cfg, off, progress=False)
+    assert plain.status == moved.status == "complete"
+    assert moved.metrics["n6_test_mse"] > DIVERGED_MSE > plain.metrics["n6_test_mse"]
+    assert [(e["train_loss"], e["val_mse"]) for e in moved.history] == \
+        [(e["train_loss"], e["val_mse"]) for e in plain.history]
+    blank = blob_data()
+    blank.val = blank.val.subset(np.arange(len(blank.val)))
+    blank.val.inputs[:] = 0.0
+    collapsed = train_model(TINY, cfg, blank, progress=False)
+    assert collapsed.status == "collapsed" and "validation predictions blank" in collapsed.note
+    assert collapsed.metrics["n6_test_mse"] == plain.metrics["n6_test_mse"]  # the same model, flagged on val
+
+
+def test_a_run_needs_validation_windows(blob_data):
+    data = blob_data()
+    data.val = data.val.subset(np.zeros(len(data.val), bool))
+    with pytest.raises(ValueError, match="^data: no validation windows"):
+        train_model(TINY, TrainConfig(epochs=1), data, progress=False)
+
+
+def test_only_the_forward_pass_runs_under_autocast(data, monkeypatch):
+    """The mixed-precision context wraps the model's forward pass; the loss, backward and the
+    optimiser step run outside it."""
+    state = {"inside": False}
+    seen: dict[str, list[bool]] = {"forward": [], "backward": [], "step": []}
+
+    class Recording:
+        def __enter__(self):
+            state["inside"] = True
+
+        def __exit__(self, *exc):
+            state["inside"] = False
+
+    def forward_hook(module, args, out):
+        seen["forward"].append(state["inside"])
+        if out.requires_grad:  # a training step's forward (scoring runs under no_grad)
+            out.register_hook(lambda grad: seen["backward"].append(state["inside"]))
+
+    real_optimizer = training.make_optimizer
+
+    def recording_optimizer(name, params, lr):
+        opt = real_optimizer(name, params, lr)
+        opt.register_step_pre_hook(lambda optimizer, args, kwargs: seen["step"].append(state["inside"]))
+        return opt
+
+    real_build = training.build_model
+
+    def hooked_build(*args, **kwargs):
+        model = real_build(*args, **kwargs)
+        model.register_forward_hook(forward_hook)
+        return model
+
+    monkeypatch.setattr(training, "autocast", lambda device, dtype: Recording())
+    monkeypatch.setattr(training, "make_optimizer", recording_optimizer)
+    monkeypatch.setattr(training, "build_model", hooked_build)
+    for name in ("Adam", "LBFGS"):  # LBFGS calls the closure several times in a step
+        seen = {key: [] for key in seen}
+        train_model(TINY, TrainConfig(optimizer=name, epochs=1, batch_size=8, collapse_std=0.0), data,
+                    progress=False)
+        training_forwards = len(seen["backward"])
+        assert training_forwards >= 2 and seen["step"] == [False] * 2
+        assert seen["backward"] == [False] * training_forwards
+        assert seen["forward"][:training_forwards] == [True] * training_forwards  # then scoring, in fp32
 
 
 def test_same_seed_same_result_and_other_seed_differs(data):

@@ -77,10 +77,11 @@ def test_ssim_rejects_images_smaller_than_window():
         metrics.ssim(np.zeros((1, 8, 8)), np.zeros((1, 8, 8)))
 
 
-def test_metric_keys_are_test_set_times_metric_and_drop_clean_without_clean_frames():
-    assert metrics.METRIC_KEYS[:5] == (
+def test_metric_keys_are_validation_then_test_set_times_metric_and_drop_clean_without_clean_frames():
+    assert metrics.METRIC_KEYS[0] == metrics.VAL_MSE == metrics.SELECTION_KEY == "val_mse"
+    assert metrics.METRIC_KEYS[1:6] == (
         "n6_test_mse", "n6_test_psnr", "n6_test_ssim", "n6_test_clean_mse", "n6_test_paper_loss"
     )
-    assert len(metrics.METRIC_KEYS) == 10 and len(set(metrics.METRIC_KEYS)) == 10
+    assert len(metrics.METRIC_KEYS) == 11 and len(set(metrics.METRIC_KEYS)) == 11
     assert "n3_clean_mse" not in metrics.metric_keys(clean=False)
-    assert len(metrics.metric_keys(clean=False)) == 8
+    assert len(metrics.metric_keys(clean=False)) == 9 and "val_mse" in metrics.metric_keys(clean=False)

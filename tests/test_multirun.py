@@ -41,6 +41,7 @@ def test_runs_in_this_process_are_the_runs_train_model_gives_in_the_jobs_order(d
     assert outcomes[0].metrics["n6_test_mse"] != outcomes[1].metrics["n6_test_mse"]  # seeds differ
     record = multirun.describe(outcomes[1])
     assert record["seed"] == 4 and record["n6_test_mse"] == outcomes[1].metrics["n6_test_mse"]
+    assert record["val_mse"] == outcomes[1].metrics["val_mse"]
 
 
 def test_a_run_of_another_task_comes_back_as_the_network_that_task_built(blob_windows):
@@ -53,7 +54,8 @@ def test_a_run_of_another_task_comes_back_as_the_network_that_task_built(blob_wi
 
     train = blob_windows(16, 0, inputs=4)
     four = SimpleNamespace(task=Task("extrapolate", 4), train={name: train for name in ("base", "processed")},
-                           n6_test=blob_windows(4, 1, inputs=4), n3=blob_windows(6, 2, inputs=4),
+                           val=blob_windows(4, 3, inputs=4), n6_test=blob_windows(4, 1, inputs=4),
+                           n3=blob_windows(6, 2, inputs=4),
                            scaler=Scaler(-3.0, 260.0))
     job = (ModelConfig(model="simvp", layers=1, kernels=4), _job(5, task="extrapolate-4")[1])
     outcome = multirun.train_runs([job], data=four)[0]

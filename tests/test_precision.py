@@ -28,11 +28,11 @@ def test_auto_picks_bf16_only_with_native_support_and_a_qualifying_verdict(monke
     cpu = torch.device("cpu")
     monkeypatch.setattr(precision, "native_bf16", lambda device: native)
     key = precision.device_key(cpu)
-    yes, no = {key: {"bf16_qualifies": True}}, {key: {"bf16_qualifies": False}}
     assert precision.resolve_precision("auto", cpu, verdicts={}) == torch.float32
-    assert precision.resolve_precision("auto", cpu, verdicts=no) == torch.float32
+    assert precision.resolve_precision("auto", cpu, verdicts={key: False}) == torch.float32
+    assert precision.resolve_precision("auto", cpu, verdicts={"cpu:another": True}) == torch.float32
     want = torch.bfloat16 if native else torch.float32
-    assert precision.resolve_precision("auto", cpu, verdicts=yes) == want
+    assert precision.resolve_precision("auto", cpu, verdicts={key: True}) == want
     if native:
         assert precision.resolve_precision("bf16", cpu) == torch.bfloat16
     else:
@@ -40,10 +40,18 @@ def test_auto_picks_bf16_only_with_native_support_and_a_qualifying_verdict(monke
             precision.resolve_precision("bf16", cpu)
 
 
-def test_verdicts_are_read_from_the_benchmarks_file(tmp_path):
-    path = tmp_path / "precision.json"
-    assert precision.read_verdicts(path) == {}
-    path.write_text("not json")
-    assert precision.read_verdicts(path) == {}
-    path.write_text(json.dumps({"cpu:X": {"bf16_qualifies": True}}))
-    assert precision.read_verdicts(path) == {"cpu:X": {"bf16_qualifies": True}}
+def test_auto_reads_the_committed_table_and_nothing_a_run_or_benchmark_writes(monkeypatch, tmp_path):
+    from convlstm_lib import paths
+
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(precision, "native_bf16", lambda device: True)
+    key = precision.device_key(cpu)
+    # whatever lies in the runs folder (a benchmark's verdict file of the old layout included) ...
+    monkeypatch.setattr(paths, "RUNS_DIR", tmp_path)
+    (tmp_path / "precision.json").write_text(json.dumps({key: {"bf16_qualifies": True}}))
+    # ... `auto` follows the committed table alone
+    monkeypatch.setattr(precision, "BF16_VERDICTS", {})
+    assert precision.resolve_precision("auto", cpu) == torch.float32
+    monkeypatch.setattr(precision, "BF16_VERDICTS", {key: True})
+    assert precision.resolve_precision("auto", cpu) == torch.bfloat16
+    assert all(isinstance(k, str) and isinstance(v, bool) for k, v in precision.BF16_VERDICTS.items())

@@ -296,3 +296,22 @@ def test_jump_targets_are_the_windows_whose_target_follows_a_flagged_transition(
         report.jump_targets(np.array([0]), np.array([4]))
     with pytest.raises(ValueError, match="outside"):
         report.jump_targets(np.array([2]), np.array([1]))
+
+
+def test_hold_out_sequences_is_seeded_and_counts_a_rounded_share():
+    held = pp.hold_out_sequences(400, 0.1, seed=0)
+    assert held.dtype == bool and held.shape == (400,) and held.sum() == 40
+    assert np.array_equal(held, pp.hold_out_sequences(400, 0.1, seed=0))
+    assert not np.array_equal(held, pp.hold_out_sequences(400, 0.1, seed=1))
+    assert pp.hold_out_sequences(24, 0.1, seed=0).sum() == 2  # 2.4 rounds to 2
+    assert pp.hold_out_sequences(3, 0.5, seed=0).sum() == 2  # 1.5 rounds half up
+
+
+@pytest.mark.parametrize(("n", "share", "match"), [
+    (4, 0.1, "val_share: 0.1 of 4 N6 sequences holds none out"),
+    (1, 0.5, "val_share: 0.5 of 1 N6 sequences leaves none to train on"),
+    (10, 0.7, r"val_share: must be a number in \(0, 0.5\]"),
+])
+def test_hold_out_sequences_refuses_a_share_that_leaves_no_validation_or_no_training(n, share, match):
+    with pytest.raises(ValueError, match=match):
+        pp.hold_out_sequences(n, share, seed=0)

@@ -8,7 +8,7 @@ from convlstm_lib.experiments.seeds import retrain_with_seeds, run_seed
 
 # A trials-table row as the sweep writes it: the paper's model, its parameters, seed and metrics.
 BEST = {"number": 5, "dataset": "base", "layers": 1, "kernels": 4, "activation": "relu", "lr": 0.05,
-        "batch_size": 4, "optimizer": "SGD", "seed": 11, "n6_test_mse": 0.02, "n3_mse": 0.03}
+        "batch_size": 4, "optimizer": "SGD", "seed": 11, "val_mse": 0.01, "n6_test_mse": 0.02, "n3_mse": 0.03}
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,8 @@ def test_the_trials_own_run_comes_first_and_the_others_get_derived_seeds(data):
     assert record["trial"] == 5
     assert record["seeds"] == [11, run_seed(7, 5, 1), run_seed(7, 5, 2)]
     assert len(set(record["seeds"])) == 3
-    assert record["n6_test_mse"][0] == 0.02 and record["n3_mse"][0] == 0.03
+    assert record["n6_test_mse"][0] == 0.02 and record["n3_mse"][0] == 0.03 and record["val_mse"][0] == 0.01
+    assert np.isfinite(record["val_mse"]).all() and len(record["val_mse"]) == 3
     n6 = np.asarray(record["n6_test_mse"])
     assert np.isfinite(n6).all() and record["mean"] == pytest.approx(n6.mean())
     assert record["spread"] == pytest.approx(n6.std(ddof=1))
@@ -68,13 +69,14 @@ def test_with_the_trials_own_model_the_runs_are_also_scored_together(data):
     own = train_model(ModelConfig(layers=1, kernels=4, activation="relu"),
                       TrainConfig(dataset="base", lr=0.05, batch_size=4, epochs=1, optimizer="SGD",
                                   seed=11, device="cpu"), data, progress=False)
-    row = {**BEST, "n6_test_mse": own.metrics["n6_test_mse"], "n3_mse": own.metrics["n3_mse"]}
+    row = {**BEST, **{k: own.metrics[k] for k in ("val_mse", "n6_test_mse", "n3_mse")}}
     record = retrain_with_seeds(row, data, epochs=1, sweep_seed=7, runs=3, device="cpu",
                                 first_model=own.model)
     ensemble = record["ensemble"]
     assert ensemble["runs"] == 3
     # the squared error is convex: the mean prediction scores at most the members' mean MSE
     assert ensemble["n6_test_mse"] <= np.mean(record["n6_test_mse"]) + 1e-9
+    assert ensemble["val_mse"] <= np.mean(record["val_mse"]) + 1e-9
     assert not any(key.startswith("n3") for key in ensemble)  # N6 test only: the paper's target
     assert ensemble["n6_test_mse"] != record["n6_test_mse"][0]
     assert "ensemble" not in retrain_with_seeds(BEST, data, epochs=1, sweep_seed=7, runs=2, device="cpu")

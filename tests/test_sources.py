@@ -54,12 +54,12 @@ def test_course_csvs_are_used_when_all_four_exist(dirs, calls):
 
 def test_generates_once_when_a_course_file_is_missing_then_reuses(dirs, calls):
     _course_files(dirs, n6=3, n3=2, keys=("train_n6", "test_n6", "train_n3"))
-    cfg = get_profile("smoke", n6=4, n3=2, seed=7)
+    cfg = get_profile("smoke", n6=5, n3=2, seed=7)  # 5: the fewest N6 sequences that keep one to validate
     raw = sources.load_raw(cfg, progress=False)
     assert raw.source == "generated" and raw.directory == dirs / "generated" / "smoke"
-    assert raw.n6.shape == (4, 16, 36, 36) and raw.n3.shape == (2, 16, 36, 36)
+    assert raw.n6.shape == (5, 16, 36, 36) and raw.n3.shape == (2, 16, 36, 36)
     assert raw.truth_n6["seed"] == 7 and raw.truth_n6["digit"] == 6 and raw.truth_n3["digit"] == 3
-    assert raw.truth_n6["outlier_transitions"].shape == (4, 15)
+    assert raw.truth_n6["outlier_transitions"].shape == (5, 15)
     np.testing.assert_array_equal(raw.n6, raw.truth_n6["frames"])
     assert len(calls) == 1
     again = sources.load_raw(cfg, progress=False)
@@ -67,19 +67,19 @@ def test_generates_once_when_a_course_file_is_missing_then_reuses(dirs, calls):
     np.testing.assert_array_equal(again.n6, raw.n6)
 
 
-@pytest.mark.parametrize("change", [{"seed": 8}, {"n6": 5}, {"n3": 3}])
+@pytest.mark.parametrize("change", [{"seed": 8}, {"n6": 6}, {"n3": 3}])
 def test_regenerates_when_seed_or_size_differ(dirs, calls, change):
-    base = {"n6": 4, "n3": 2, "seed": 7}
+    base = {"n6": 5, "n3": 2, "seed": 7}
     first = sources.load_raw(get_profile("smoke", **base), progress=False)
     second = sources.load_raw(get_profile("smoke", **{**base, **change}), progress=False)
     assert len(calls) == 2
-    assert second.n6.shape[0] == change.get("n6", 4) and second.n3.shape[0] == change.get("n3", 2)
+    assert second.n6.shape[0] == change.get("n6", 5) and second.n3.shape[0] == change.get("n3", 2)
     if "seed" in change:
         assert not np.array_equal(first.n6, second.n6)
 
 
 def test_regenerates_when_a_file_is_gone(dirs, calls):
-    cfg = get_profile("smoke", n6=3, n3=2)
+    cfg = get_profile("smoke", n6=5, n3=2)
     raw = sources.load_raw(cfg, progress=False)
     (raw.directory / paths.GROUND_TRUTH_FILES["n3"]).unlink()
     sources.load_raw(cfg, progress=False)

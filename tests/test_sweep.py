@@ -194,12 +194,12 @@ def test_same_seed_gives_the_same_sweep_and_trials_csv_has_its_columns(env):
     assert t1[cols].equals(t2[cols])
     for col in sweep.METRIC_KEYS:  # generated data: every metric is there, clean ones included
         assert t1[col].notna().all(), col
-    assert t1["n6_test_mse"].tolist() == [t.value for t in first.trials]
+    assert t1["val_mse"].tolist() == [t.value for t in first.trials]  # the objective: validation
     for rel in t1["checkpoint"]:
         assert Path(rel).is_file() if Path(rel).is_absolute() else (paths.ROOT / rel).is_file()
         assert Path(rel).name.startswith("trial_") and Path(rel).parent.name == "trials"
     summary = sweep_record.summarise(t1)
-    assert summary["counted"] == cfg.n_trials and summary["best"]["n6_test_mse"] == t1["n6_test_mse"].min()
+    assert summary["counted"] == cfg.n_trials and summary["best"]["val_mse"] == t1["val_mse"].min()
 
 
 def test_learning_curves_are_exported_per_trial_and_epoch(env):
@@ -211,6 +211,7 @@ def test_learning_curves_are_exported_per_trial_and_epoch(env):
         final = trials.set_index("number").loc[number]
         # the last epoch's numbers are the trial's final metrics
         assert curve["n6_test_mse"].iloc[-1] == pytest.approx(final["n6_test_mse"])
+        assert curve["val_mse"].iloc[-1] == pytest.approx(final["val_mse"])
         assert curve["n3_mse"].iloc[-1] == pytest.approx(final["n3_mse"])
     (sweep_storage.study_folder(cfg, env[0] / "curves") / sweep_record.HISTORY_FILE).write_text("{broken")
     with pytest.raises(sweep_storage.SweepError, match="history.json: not valid JSON"):

@@ -1,4 +1,5 @@
-"""results: best-trial selection, Table 1, the paper's conversion, result files."""
+"""results: best-trial selection on validation, Table 1, the paper's rule beside it, the paper's
+conversion, result files."""
 from __future__ import annotations
 
 import json
@@ -12,10 +13,13 @@ from convlstm_lib.data.preprocessing import WindowSet
 from convlstm_lib.experiments import table1 as results
 
 
-def _trial(number, dataset, status, n6, n3=None, **extra):
+def _trial(number, dataset, status, val, n6=None, n3=None, **extra):
+    """A trials-table row; its N6 test MSE by default 0.02 - val: the test ranks the trials the other
+    way round, so a selection that read it would pick others."""
+    n6 = n6 if n6 is not None else (np.nan if val is np.nan else 0.02 - val)
     row = {
         "number": number, "status": status, "reason": "", "dataset": dataset, "activation": "relu",
-        "layers": 1, "kernels": 8, "lr": 1e-3, "batch_size": 32, "optimizer": "Adam",
+        "layers": 1, "kernels": 8, "lr": 1e-3, "batch_size": 32, "optimizer": "Adam", "val_mse": val,
         "n6_test_mse": n6, "n3_mse": n3 if n3 is not None else (np.nan if n6 is np.nan else 2 * n6),
         "n6_test_psnr": 30.0, "n6_test_ssim": 0.9, "n3_psnr": 28.0, "n3_ssim": 0.8,
         "n6_test_clean_mse": np.nan if n6 is np.nan else n6 / 2, "n3_clean_mse": np.nan,
@@ -28,7 +32,8 @@ def _trial(number, dataset, status, n6, n3=None, **extra):
 
 @pytest.fixture
 def trials() -> pd.DataFrame:
-    # The lowest N6 MSEs belong to trials that must not count.
+    # The lowest validation MSEs belong to trials that must not count; the test MSEs rank the
+    # complete trials the other way round.
     return pd.DataFrame([
         _trial(0, "base", "complete", 0.010),
         _trial(1, "base", "collapsed", 0.001),
@@ -39,7 +44,7 @@ def trials() -> pd.DataFrame:
         _trial(6, "processed", "pruned", 0.0001),
         _trial(7, "processed", "complete", 0.007),
         _trial(8, "processed", "complete", 0.007),  # tie with 7: the lower number wins
-        _trial(9, "denoised", "complete", np.inf),  # not finite: excluded
+        _trial(9, "denoised", "complete", np.inf, n6=0.001),  # not finite: excluded
     ])
 
 
@@ -82,9 +87,10 @@ def test_table1_columns_and_values(trials):
     assert tuple(table.columns) == results.TABLE1_COLUMNS
     assert list(table["training_set"]) == ["base", "denoised", "processed"]
     row = table.iloc[0]
-    assert row["trial"] == 2 and row["batch_size"] == 64
-    assert row["n6_test_mse"] == pytest.approx(0.008) and row["n3_mse"] == pytest.approx(0.016)
-    assert row["n6_test_clean_mse"] == pytest.approx(0.004)
+    assert row["trial"] == 2 and row["batch_size"] == 64 and row["val_mse"] == pytest.approx(0.008)
+    assert row["n6_test_mse"] == pytest.approx(0.012) and row["n3_mse"] == pytest.approx(0.024)
+    assert row["n6_test_clean_mse"] == pytest.approx(0.006)
+    assert results.TABLE1_LABELS["val_mse"] == "Val MSE"
     assert table["layers"].dtype == np.int64
 
 
@@ -92,7 +98,7 @@ def test_compare_with_paper_ratios(trials):
     comparison = results.compare_with_paper(results.table1(trials))
     assert list(comparison["training_set"]) == ["base", "cleaned", "denoised", "processed"]
     denoised = comparison.set_index("training_set").loc["denoised"]
-    assert denoised["n6_ratio"] == pytest.approx(0.006 / (3.69e-6 * 200))
+    assert denoised["n6_ratio"] == pytest.approx(0.014 / (3.69e-6 * 200))
     assert denoised["paper_batch_size"] == 254
     assert math.isnan(comparison.set_index("training_set").loc["cleaned", "n6_test_mse"])
 
@@ -104,18 +110,41 @@ def test_baseline_rows_and_loss_distribution(trials):
     with pytest.raises(results.ResultsError, match="copy_last"):
         results.baseline_rows({"copy_last": 0.02})
     dist = results.loss_distribution(trials)
-    # Five complete trials with finite MSE, two test sets each.
+    # Five complete trials with a finite validation MSE, two test sets each.
     assert len(dist) == 10 and set(dist["test_set"]) == {"N6 test", "N3"}
     assert set(dist["trial"]) == {0, 2, 4, 7, 8}
 
 
 def test_best_record_ratio_to_copy_last_is_json_ready(trials):
-    record = results.best_record(results.best_trial(trials), copy_last_n6_mse=0.012)
+    record = results.best_record(results.best_trial(trials), copy_last_n6_mse=0.028)
     assert record["trial"] == 4 and record["training_set"] == "denoised"
+    assert record["val_mse"] == pytest.approx(0.006) and record["n6_test_mse"] == pytest.approx(0.014)
     assert record["parameters"] == {"batch_size": 32, "activation": "relu", "layers": 1, "kernels": 8,
                                     "lr": 1e-3, "optimizer": "Adam"}
     assert record["ratio_to_copy_last"] == pytest.approx(0.5)
     json.dumps(record, allow_nan=True)  # plain types only
+
+
+def test_the_papers_rule_is_set_beside_each_validation_pick(trials):
+    table = results.paper_rule(trials)
+    assert tuple(table.columns) == results.PAPER_RULE_COLUMNS
+    rows = table.set_index("training_set")
+    assert list(rows.index) == ["base", "denoised", "processed", results.OVERALL]
+    base = rows.loc["base"]  # validation picks trial 2; the test frames would have picked trial 0
+    assert (base["trial"], base["paper_rule_trial"]) == (2, 0) and not base["same_pick"]
+    assert base["n6_test_mse"] == pytest.approx(0.012)
+    assert base["paper_rule_n6_test_mse"] == pytest.approx(0.010)
+    assert base["optimism"] == pytest.approx(1 - 0.010 / 0.012)
+    overall = rows.loc[results.OVERALL]
+    assert (overall["trial"], overall["paper_rule_trial"]) == (4, 0)
+    assert overall["optimism"] == pytest.approx(1 - 0.010 / 0.014)
+    # the same candidates: trial 9's test MSE is the lowest, but its validation MSE is not finite
+    assert rows.loc["denoised", "same_pick"] and rows.loc["denoised", "optimism"] == 0
+    assert (table["optimism"] >= 0).all()
+    record = results.paper_rule_record(trials)
+    assert record["selection"] == "validation" and record["overall"]["paper_rule_trial"] == 0
+    assert set(record["per_training_set"]) == {"base", "denoised", "processed"}
+    json.dumps(record, allow_nan=False)  # plain types only
 
 
 def test_noise_floor_measured_against_clean_targets():

@@ -1,6 +1,7 @@
 """Task study: frame4/frame16 entries hold the promised keys, the retrained checkpoints record their
-task, the course choice is the lowest N6-test MSE, and the neighbour mean is the mean of frames 3
-and 5; training refuses windows of another task than its config names."""
+task, the course choice is the lowest validation MSE (on the validation frames every candidate can
+predict), and the neighbour mean is the mean of frames 3 and 5; training refuses windows of another
+task than its config names."""
 
 from dataclasses import replace
 
@@ -54,14 +55,24 @@ def test_frame4_study_scores_every_way_and_picks_the_lowest(setup):
     ck = load_checkpoint(out / "interpolate-2.pt")
     assert ck.model_config.in_channels == 4  # the window's frames as channels (task_models)
     assert ck.train_config.task == "interpolate-2" and payload["interpolate"]["epochs"] == 1
-    assert payload["interpolate"]["train_windows"] == 10 * 8 and payload["interpolate"]["s_per_epoch"] > 0
-    mse = {k: payload[k]["n6_test_mse"] for k in ("extrapolate", "interpolate")}
+    held = len(ds.val_sequences)  # one of the 8 sequences validates
+    assert payload["interpolate"]["train_windows"] == 10 * (8 - held)
+    assert payload["interpolate"]["s_per_epoch"] > 0
+    # every way is scored on the same validation windows: frames 3 and 7-13 (1-based) of the held-out ones
+    assert payload["validation"] == {"windows": 8 * held, "frames": [3, *range(7, 14)]}
+    val = {k: payload[k]["val_mse"] for k in ("extrapolate", "interpolate")}
     assert payload["course_csv"] == (
-        "interpolate-2" if mse["interpolate"] < mse["extrapolate"] else "extrapolate-2"
+        "interpolate-2" if val["interpolate"] < val["extrapolate"] else "extrapolate-2"
     )
+    mse = {k: payload[k]["n6_test_mse"] for k in ("extrapolate", "interpolate")}
     assert payload["ratios"]["interpolate_to_neighbour_mean"] == pytest.approx(
         mse["interpolate"] / payload["neighbour_mean"]["n6_test_mse"]
     )
+    common = ds.val.subset(np.isin(ds.val.frame, [2, *range(6, 13)]))  # the paper's windows there
+    expected = metrics.mse(predict_frames(best.model, common.inputs), common.targets)
+    assert payload["extrapolate"]["val_mse"] == pytest.approx(expected, rel=1e-5)
+    assert payload["copy_last"]["val_mse"] == pytest.approx(metrics.mse(common.inputs[:, 1], common.targets),
+                                                            rel=1e-5)
     # the neighbour mean is (frame 3 + frame 5) / 2 against frame 4 (1-based), on the scaled range
     s6 = ds.scaler.transform(raw.n6)
     expected = metrics.mse(0.5 * (s6[:, 2] + s6[:, 4]), s6[:, 3])
@@ -82,7 +93,9 @@ def test_frame16_study_has_one_entry_per_context_and_the_papers_is_the_sweeps_mo
         ck = load_checkpoint(out / f"extrapolate-{context}.pt")
         assert ck.train_config.task == f"extrapolate-{context}" and ck.model_config.refiner == 3
         assert ck.model_config.frames == context and payload[f"extrapolate-{context}"]["refiner"] == 3
-    scored = {k: v["n6_test_mse"] for k, v in payload.items() if isinstance(v, dict)}
+    assert payload["validation"]["frames"] == [3, *range(7, 16)]  # every context's validation frames
+    scored = {k: v["val_mse"] for k, v in payload.items() if isinstance(v, dict) and "val_mse" in v}
+    assert set(scored) == {"paper", "extrapolate-2", "extrapolate-4", "extrapolate-11"}
     assert payload["course_csv"] == min(scored, key=scored.get)
     assert payload["course_checkpoint"] == payload[payload["course_csv"]]["checkpoint"]
 

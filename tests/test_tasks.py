@@ -13,6 +13,7 @@ from convlstm_lib.data.tasks import (
     PAPER_TASK,
     Task,
     scored_windows,
+    shared_targets,
     task_data,
     task_frames,
     task_windows,
@@ -124,7 +125,13 @@ def test_task_data_reuses_the_papers_sets_and_scores_only_the_asked_frames(raw_a
     flagged = np.flatnonzero(ds.outliers.flagged_sequences)
     assert len(flagged) > 0
     assert not np.isin(data.train["cleaned"].seq, flagged).any()
-    assert len(data.train["base"]) == 10 * raw.n6.shape[0]  # 0-based 2, 4..12
+    # 0-based 2, 4..12 of every sequence but the validation ones, whose windows validate
+    held = ds.val_sequences
+    assert len(held) and not np.isin(data.train["base"].seq, held).any()
+    assert len(data.train["base"]) == 10 * (raw.n6.shape[0] - len(held))
+    assert set(data.val.seq.tolist()) == set(held.tolist()) and len(data.val) == 10 * len(held)
+    assert sorted(set(data.val.frame.tolist())) == [2, *range(4, 13)]
+    np.testing.assert_array_equal(data.val.targets, ds.scaler.transform(raw.n6[data.val.seq, data.val.frame]))
     # denoised targets are the paper's denoised frames (same sequence and frame), inputs untouched
     den, paper = data.train["denoised"], ds.train["denoised"]
     for i in (0, len(den) - 1):
@@ -141,6 +148,19 @@ def test_task_data_reuses_the_papers_sets_and_scores_only_the_asked_frames(raw_a
     expected = ds.scaler.transform(raw.n6[:, 3])
     assert np.allclose(data.n6_test.targets, expected, atol=1e-6)
     assert data.n6_test.clean_targets is not None
+
+
+def test_shared_targets_are_the_frames_every_task_trains_on_and_restrict_validation(raw_and_ds):
+    assert shared_targets([PAPER_TASK, INTERPOLATE], 16).tolist() == [2, *range(6, 13)]
+    assert shared_targets([PAPER_TASK, Task("extrapolate", 11)], 16).tolist() == [2, *range(6, 15)]
+    raw, ds = raw_and_ds
+    common = shared_targets([PAPER_TASK, INTERPOLATE], 16)
+    for task in (PAPER_TASK, INTERPOLATE):
+        data = task_data(ds, raw, task, targets=[3], val_targets=common)
+        assert sorted(set(data.val.frame.tolist())) == common.tolist()
+        assert data.info["val_targets"] == common.tolist()
+    with pytest.raises(ValueError, match="val_targets: task interpolate-2 has no validation window"):
+        task_data(ds, raw, INTERPOLATE, val_targets=[14])
 
 
 def test_scored_windows_are_task_datas_without_the_training_sets(raw_and_ds):

@@ -36,7 +36,7 @@ def test_train_cli_writes_model_and_metrics(tmp_path, cli_command):
             "--seed",
             "0",
             "--max-train-windows",
-            "200",
+            "150",
             "--lr-schedule",
             "linear",
             "--frames-as-channels",
@@ -56,8 +56,8 @@ def test_train_cli_writes_model_and_metrics(tmp_path, cli_command):
 
     summary = json.loads((out / "metrics.json").read_text(), parse_constant=no_bare_constants)
     assert summary["status"] in ("complete", "collapsed")
-    # the smoke profile cuts to 64 windows; --max-train-windows 200 must train on 200 (one cut, not two)
-    assert summary["train_windows"] == 200 and summary["train_config"]["max_train_windows"] == 200
+    # the smoke profile cuts to 64 windows; --max-train-windows 150 must train on 150 (one cut, not two)
+    assert summary["train_windows"] == 150 and summary["train_config"]["max_train_windows"] == 150
     assert summary["train_config"]["lr_schedule"] == "linear"
     assert "n6_test_mse" in summary["metrics"] and "n6_test_mse" in proc.stdout
     assert summary["train_config"]["drop_jump_targets"] and summary["model_config"]["frames_as_channels"]

@@ -3,19 +3,26 @@
 `prepare_datasets(cfg)` turns the raw N6/N3 sequences (`sources.load_raw`) into:
 
 * `train[name]` for name in base / cleaned / denoised / processed: the paper's four training
-  sets of (2 inputs -> 1 target) windows that never touch the test frames 3 and 15;
+  sets of (2 inputs -> 1 target) windows that never touch the test frames 3 and 15, cut from
+  every N6 sequence but the validation ones;
+* `val`: the validation windows: the same windows of a seeded `val_share` of the N6 sequences,
+  held out whole (`preprocessing.hold_out_sequences`), targets the raw frames. Every choice (the
+  sweep's objective, best trials, the task study's picks, divergence and collapse) is made on
+  them; the test windows below only report. `validation` describes the split in one record;
 * `n6_test`: the N6 windows whose target is frame 3 or 15, targets the raw frames;
 * `n3`: every window of every N3 sequence (targets 2..15, the paper's "full, unprocessed N3"),
   and `n3_test` its frames-3-and-15 view;
 * `scaler`: min-max of the N6 training frames, applied to everything;
 * `outliers`: the `OutlierReport` of the N6 transitions (Figure 4);
-* `info`: sizes, outlier counts, precision/recall against injected outliers, denoising effect.
+* `info`: sizes, outlier counts, precision/recall against injected outliers, denoising effect,
+  the validation split (`info["validation"]`) and the fingerprint of the raw data and the split.
 
 All arrays are float32 on the scaled [0, 1] range. Test targets are never denoised; on
 generated data every WindowSet also carries the noise-free `clean_targets`.
 
 The result is cached as `datasets.npz` + `datasets.json` in `paths.processed_dir(profile)` and
-rebuilt when the raw data, the seed, n6/n3 or the processing settings change.
+rebuilt when the raw data, the seed, n6/n3 or the processing settings (the validation share
+included) change; every notebook and worker process so reads the same split.
 """
 from __future__ import annotations
 
@@ -30,15 +37,17 @@ import numpy as np
 
 from convlstm_lib import paths
 from convlstm_lib.atomic import atomic_path
-from convlstm_lib.config import TRAINING_SETS
+from convlstm_lib.config import TRAINING_SETS, check_val_share
 from convlstm_lib.data.preprocessing import (
     DEFAULT_H,
     TEST_FRAMES,
+    VALIDATION_RULE,
     OutlierReport,
     Scaler,
     WindowSet,
     build_training_sets,
     detect_outliers,
+    hold_out_sequences,
     make_windows,
     window_frames,
     windows_at,
@@ -49,7 +58,7 @@ from convlstm_lib.jsonio import jsonable, write_json
 __all__ = ["WindowSet", "Datasets", "ProcessingConfig", "build_datasets", "save_datasets", "load_datasets",
            "prepare_datasets", "DatasetsError"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the validation windows
 NPZ_NAME = "datasets.npz"
 INFO_NAME = "datasets.json"
 
@@ -69,14 +78,20 @@ class ProcessingConfig:
     outlier_normalise: bool = True
     outlier_robust: bool = False
     denoise_h: float = DEFAULT_H
-    seed: int = 0
+    seed: int = 0  # seeds the outlier fit and the draw of the validation sequences
+    val_share: float = 0.1  # of the N6 sequences, held out for validation (`config.ProfileConfig`)
+
+    def __post_init__(self) -> None:
+        check_val_share(self.val_share)
 
 
 @dataclass
 class Datasets:
-    """The four training sets, N6 test, N3, the scaler, the outlier report and a summary."""
+    """The four training sets, the validation windows, N6 test, N3, the scaler, the outlier report
+    and a summary."""
 
     train: dict[str, WindowSet]
+    val: WindowSet
     n6_test: WindowSet
     n3: WindowSet
     scaler: Scaler
@@ -89,9 +104,19 @@ class Datasets:
         test_frames = self.info.get("processing", {}).get("test_frames", TEST_FRAMES)
         return self.n3.subset(np.isin(self.n3.frame, test_frames))
 
+    @property
+    def val_sequences(self) -> np.ndarray:
+        """The sorted indices of the N6 sequences held out for validation."""
+        return np.unique(self.val.seq)
+
+    @property
+    def validation(self) -> dict[str, Any]:
+        """The split in one record: {"sequences": N held out, "windows": M, "rule": how}."""
+        return {"sequences": len(self.val_sequences), "windows": len(self.val), "rule": VALIDATION_RULE}
+
     def sizes(self) -> dict[str, int]:
         sizes = {name: len(ws) for name, ws in self.train.items()}
-        return {**sizes, "n6_test": len(self.n6_test), "n3": len(self.n3)}
+        return {**sizes, "val": len(self.val), "n6_test": len(self.n6_test), "n3": len(self.n3)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -107,13 +132,17 @@ def _check_sequences(arr: np.ndarray, name: str) -> np.ndarray:
     return arr
 
 
-def fingerprint(raw) -> str:
-    """sha256 over the raw N6/N3 arrays (shape, dtype and bytes) and the source's name."""
+def fingerprint(raw, val_sequences: np.ndarray | None = None) -> str:
+    """sha256 over the raw N6/N3 arrays (shape, dtype and bytes) and the source's name, and over the
+    indices of the validation sequences when given (what `info["fingerprint"]` holds: trials
+    trained on another split are other data)."""
     digest = hashlib.sha256(str(raw.source).encode())
     for arr in (raw.n6, raw.n3):
         arr = np.ascontiguousarray(arr)
         digest.update(f"{arr.shape}{arr.dtype}".encode())
         digest.update(arr.tobytes())
+    if val_sequences is not None:
+        digest.update(b"validation:" + np.asarray(val_sequences, dtype=np.int64).tobytes())
     return digest.hexdigest()
 
 
@@ -137,6 +166,10 @@ def build_datasets(raw, settings: ProcessingConfig | None = None, progress: bool
     start = time.perf_counter()
 
     train_frames, test_frames = window_frames(n6.shape[1], settings.test_frames)
+    try:
+        held = hold_out_sequences(n6.shape[0], settings.val_share, settings.seed)
+    except ValueError as exc:
+        raise DatasetsError(str(exc)) from None
     non_test = np.setdiff1d(np.arange(n6.shape[1]), test_frames)
     scaler = Scaler.fit(n6[:, non_test])
     s6, s3 = scaler.transform(n6), scaler.transform(n3)
@@ -151,7 +184,9 @@ def build_datasets(raw, settings: ProcessingConfig | None = None, progress: bool
     )
     timings["outliers_s"] = time.perf_counter() - t0
 
-    train, n6_test = make_windows(s6, settings.test_frames, clean=clean6)
+    windows, n6_test = make_windows(s6, settings.test_frames, clean=clean6)
+    in_val = held[windows.seq]
+    train, val = windows.subset(~in_val), windows.subset(in_val)
     t0 = time.perf_counter()
     sets = build_training_sets(train, outliers.flagged_sequences, h=settings.denoise_h, progress=progress)
     timings["denoise_s"] = time.perf_counter() - t0
@@ -173,7 +208,7 @@ def build_datasets(raw, settings: ProcessingConfig | None = None, progress: bool
         "format": FORMAT_VERSION,
         "source": str(raw.source),
         "generated": truth6 is not None,
-        "fingerprint": fingerprint(raw),
+        "fingerprint": fingerprint(raw, np.flatnonzero(held)),
         "processing": {**asdict(settings), "test_frames": [int(f) for f in settings.test_frames]},
         "scaler": {"lo": scaler.lo, "hi": scaler.hi},
         "train_target_frames": train_frames.tolist(),
@@ -190,8 +225,10 @@ def build_datasets(raw, settings: ProcessingConfig | None = None, progress: bool
         }
     else:
         info["denoise"] = {"h": settings.denoise_h}
-    ds = Datasets(train=sets, n6_test=n6_test, n3=n3_windows, scaler=scaler, outliers=outliers, info=info)
+    ds = Datasets(train=sets, val=val, n6_test=n6_test, n3=n3_windows, scaler=scaler, outliers=outliers,
+                  info=info)
     info["sizes"] = {**ds.sizes(), "n3_test": len(ds.n3_test)}
+    info["validation"] = ds.validation
     return ds
 
 
@@ -229,7 +266,7 @@ def save_datasets(ds: Datasets, directory: str | Path) -> tuple[Path, Path]:
     """
     directory = Path(directory)
     base = ds.train["base"]
-    n_frames = 1 + int(max(ws.frame.max(initial=0) for ws in (base, ds.n6_test, ds.n3)))
+    n_frames = 1 + int(max(ws.frame.max(initial=0) for ws in (base, ds.val, ds.n6_test, ds.n3)))
     base_keys = _keys(base, n_frames)
     order = np.argsort(base_keys)
     arrays: dict[str, np.ndarray] = {}
@@ -246,6 +283,7 @@ def save_datasets(ds: Datasets, directory: str | Path) -> tuple[Path, Path]:
             "train['denoised']: must hold the denoised targets of every base window (save before subsampling)"
         )
     arrays["train_denoised_targets"] = den.targets
+    _put(arrays, "val", ds.val)
     _put(arrays, "n6_test", ds.n6_test)
     _put(arrays, "n3", ds.n3)
     rep = ds.outliers
@@ -292,7 +330,7 @@ def load_datasets(directory: str | Path) -> Datasets:
             for name in TRAINING_SETS:
                 source = denoised_all if name in ("denoised", "processed") else base
                 train[name] = source.subset(npz[f"index_{name}"])
-            n6_test, n3 = _get(npz, "n6_test"), _get(npz, "n3")
+            val, n6_test, n3 = _get(npz, "val"), _get(npz, "n6_test"), _get(npz, "n3")
             outliers = OutlierReport(
                 flagged=npz["outliers_flagged"],
                 coords=npz["outliers_coords"],
@@ -304,7 +342,7 @@ def load_datasets(directory: str | Path) -> Datasets:
         raise DatasetsError(f"{npz_path}: not found; run prepare_datasets (notebook 02) first") from exc
     except (KeyError, ValueError, OSError) as exc:
         raise DatasetsError(f"{npz_path}: damaged or not written by save_datasets ({exc})") from exc
-    return Datasets(train, n6_test, n3, Scaler(scaler_d["lo"], scaler_d["hi"]), outliers, info)
+    return Datasets(train, val, n6_test, n3, Scaler(scaler_d["lo"], scaler_d["hi"]), outliers, info)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -342,11 +380,12 @@ def prepare_datasets(cfg, progress: bool = True, settings: ProcessingConfig | No
 
     Loads the raw data (`sources.load_raw`, which generates it the first time), and rebuilds the
     cache when the raw data's fingerprint, cfg.seed, cfg.n6, cfg.n3 or the processing settings
-    differ from the cached ones. Then applies cfg.max_train_windows (`subsample`, seed cfg.seed).
+    differ from the cached ones (cfg.val_share is one of those). Then applies cfg.max_train_windows
+    (`subsample`, seed cfg.seed; the validation windows are never cut).
     """
     from convlstm_lib.data import sources  # imported here: sources pulls in the generator
 
-    settings = settings or ProcessingConfig(seed=cfg.seed)
+    settings = settings or ProcessingConfig(seed=cfg.seed, val_share=cfg.val_share)
     raw = sources.load_raw(cfg, progress=progress)
     directory = paths.processed_dir(cfg.profile)
     key = _cache_key(cfg, settings, fingerprint(raw))

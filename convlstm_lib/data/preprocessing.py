@@ -6,6 +6,10 @@ sequence / frame index of each target. The paper's windows are L = 2 frames (t-2
 tasks (interpolation, longer context) build theirs with `windows_from_index` (`tasks.py`).
 Frame indices are 0-based: the course's test frames "4 and 16" are indices 3 and 15.
 
+Validation: `hold_out_sequences` draws a seeded share of the N6 sequences, whole, that no model
+trains on; their windows, cut by the training windows' rule (`VALIDATION_RULE`), are the
+validation windows every choice is made on.
+
 Each step is a plain function over arrays; `datasets.build_datasets` strings them together.
 """
 from __future__ import annotations
@@ -20,9 +24,17 @@ from sklearn.covariance import MinCovDet
 from sklearn.decomposition import PCA
 from threadpoolctl import threadpool_limits
 
+from convlstm_lib.config import held_out_count
 from convlstm_lib.progress import tqdm
 
 TEST_FRAMES: tuple[int, int] = (3, 15)
+# How the validation windows are made, in words (recorded with the datasets and in results).
+VALIDATION_RULE = (
+    "a seeded share of the N6 sequences, whole, held out of training; their windows cut by the "
+    "training windows' rule (no test frame in any window)"
+)
+# Stream of the seed that draws the held-out sequences, apart from the other seeded draws.
+VALIDATION_STREAM = 5
 
 # ---------------------------------------------------------------------------------------------
 # Scaling
@@ -66,6 +78,28 @@ def scale_to_unit(frames: np.ndarray) -> tuple[np.ndarray, Scaler]:
     """Min-max scale `frames` by their own min and max (the paper's choice): (float32, Scaler)."""
     scaler = Scaler.fit(frames)
     return scaler.transform(frames), scaler
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation sequences
+
+
+def hold_out_sequences(n_sequences: int, share: float, seed: int) -> np.ndarray:
+    """(n_sequences,) bool: the sequences held out for validation, `config.held_out_count` of them
+    drawn at random with `seed` (the same seed, share and count always give the same ones).
+
+    ValueError naming `val_share` when the share holds out no sequence or leaves none to train on.
+    """
+    count = held_out_count(n_sequences, share)
+    if count < 1:
+        raise ValueError(f"val_share: {share} of {n_sequences} N6 sequences holds none out for validation; "
+                         "raise it (at most 0.5) or use more sequences")
+    if count >= n_sequences:
+        raise ValueError(f"val_share: {share} of {n_sequences} N6 sequences leaves none to train on")
+    rng = np.random.default_rng([int(seed), VALIDATION_STREAM])
+    held = np.zeros(n_sequences, dtype=bool)
+    held[rng.choice(n_sequences, size=count, replace=False)] = True
+    return held
 
 
 # ---------------------------------------------------------------------------------------------

@@ -26,7 +26,9 @@ both from the two frames before them. A `Task` says which frames a model reads f
 "Available" means inside the sequence and not a test frame: no training window contains a
 test frame anywhere (the rule of the paper's windows), and a test window reads only frames of
 the course's train file. `task_windows` gives a task's (train, test) windows of a set of
-sequences; `TaskData` carries them in the shape `training.train_model` takes.
+sequences; `TaskData` carries them in the shape `training.train_model` takes, the training
+windows of the validation sequences (`datasets.Datasets.val_sequences`) set apart as its
+validation windows.
 """
 
 from __future__ import annotations
@@ -195,6 +197,21 @@ def task_windows(
     )
 
 
+def shared_targets(
+    tasks: Sequence[Task], n_frames: int, test_frames: Sequence[int] = TEST_FRAMES
+) -> np.ndarray:
+    """The training target frames every one of `tasks` has: where their validation windows ask the
+    same frames, so that their validation MSEs compare (e.g. extrapolate-2 and interpolate-2 for
+    T = 16 and (3, 15): 2, 6..12)."""
+    common = None
+    for task in tasks:
+        targets = task_frames(task, n_frames, test_frames)[0][0]
+        common = targets if common is None else np.intersect1d(common, targets)
+    if common is None or not common.size:
+        raise ValueError(f"tasks: {[t.name for t in tasks]} share no training target frame")
+    return common
+
+
 def window_task(task: Task, windows: WindowSet) -> None:
     """ValueError when `windows` have another number of input frames than `task` reads."""
     if windows.inputs.shape[1] != task.frames_in:
@@ -209,16 +226,18 @@ def window_task(task: Task, windows: WindowSet) -> None:
 
 @dataclass
 class TaskData:
-    """A task's four training sets and its test windows, like `datasets.Datasets`.
+    """A task's four training sets, its validation and its test windows, like `datasets.Datasets`.
 
     train[name] for name in base/cleaned/denoised/processed (the same sequences and denoised
-    targets as the paper's sets), n6_test and n3: the windows of the task whose target is one
-    of `targets` (N3 read like the course's test: its test frames are not inputs).
+    targets as the paper's sets); val: the task's training windows of the validation sequences
+    (raw targets); n6_test and n3: the windows of the task whose target is one of `targets` (N3
+    read like the course's test: its test frames are not inputs).
     """
 
     task: Task
     targets: tuple[int, ...]
     train: dict[str, WindowSet]
+    val: WindowSet
     n6_test: WindowSet
     n3: WindowSet
     scaler: Scaler
@@ -258,17 +277,27 @@ def scored_windows(ds, raw, task: Task, targets: Sequence[int] | None = None) ->
     return _asked(task, test, n3, targets)[1:]
 
 
-def task_data(ds, raw, task: Task, targets: Sequence[int] | None = None) -> TaskData:
+def task_data(
+    ds, raw, task: Task, targets: Sequence[int] | None = None, val_targets: Sequence[int] | None = None
+) -> TaskData:
     """The data of `task` from the paper's `ds` (a `datasets.Datasets`, not subsampled) and the
     raw sequences it was built from (`sources.RawData`).
 
-    The sequences are scaled with ds.scaler; the 'cleaned' sets drop the sequences ds flagged;
-    the denoised targets are ds's, and the few a task adds (the interpolation windows near
-    frame 4: targets the paper's windows never predict) are denoised here the same way.
+    The sequences are scaled with ds.scaler; the windows of ds's validation sequences are the
+    validation windows (of the target frames `val_targets` only, when given: `shared_targets`),
+    the others train; the 'cleaned' sets drop the sequences ds flagged; the denoised targets are
+    ds's, and the few a task adds (the interpolation windows near frame 4: targets the paper's
+    windows never predict) are denoised here the same way.
     `targets`: the test frames to score (default: every test frame the task can predict).
     """
     test_frames, s6, s3, clean6, clean3 = _scaled(ds, raw)
-    train, test = task_windows(task, s6, test_frames, clean6)
+    windows, test = task_windows(task, s6, test_frames, clean6)
+    in_val = np.isin(windows.seq, ds.val_sequences)
+    train, val = windows.subset(~in_val), windows.subset(in_val)
+    if val_targets is not None:
+        val = val.subset(np.isin(val.frame, np.asarray(val_targets, dtype=np.int64)))
+    if not len(val):
+        raise ValueError(f"val_targets: task {task.name} has no validation window of frames {val_targets}")
     _, n3 = task_windows(task, s3, test_frames, clean3)
     wanted, test, n3 = _asked(task, test, n3, targets)
     lookup = _denoised_lookup(ds)
@@ -291,9 +320,12 @@ def task_data(ds, raw, task: Task, targets: Sequence[int] | None = None) -> Task
     info = {
         "task": task.to_dict(),
         "targets": [int(t) for t in wanted],
-        "sizes": {**{k: len(v) for k, v in sets.items()}, "n6_test": len(test), "n3": len(n3)},
+        "val_targets": sorted(int(t) for t in np.unique(val.frame)),
+        "sizes": {
+            **{k: len(v) for k, v in sets.items()}, "val": len(val), "n6_test": len(test), "n3": len(n3)
+        },
     }
-    return TaskData(task, tuple(int(t) for t in wanted), sets, test, n3, ds.scaler, info)
+    return TaskData(task, tuple(int(t) for t in wanted), sets, val, test, n3, ds.scaler, info)
 
 
 # ---------------------------------------------------------------------------------------------

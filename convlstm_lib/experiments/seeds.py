@@ -4,14 +4,14 @@
 run (its seed and metrics, from the sweep) and trains the same configuration `runs - 1` more times
 with seeds derived from (sweep seed, trial number, run), the same data, epochs and learning-rate
 schedule (the profile's: trials share it, so the trials table does not hold it). The record gives
-each run's N6-test and N3 MSE (per pixel, [0, 1] scale), their mean and their spread (sample
-standard deviation), and the seconds the extra runs took.
+each run's validation, N6-test and N3 MSE (per pixel, [0, 1] scale), the mean and spread (sample
+standard deviation) of the N6-test MSEs, and the seconds the extra runs took.
 
 Given the trial's own trained model (`first_model`, e.g. loaded from its checkpoint), the record
-also scores the runs together on N6 test (the paper's extrapolation target): `SeedEnsemble`
-averages their predictions, and `ensemble` holds its `n6_test_*` metrics
-(`evaluation.score_predictions`) and how many runs it averaged. The runs are trained anyway for
-the spread, so the ensemble costs only their predictions of the N6 test windows (about 3 s a run
+also scores the runs together on the validation windows and N6 test (the paper's extrapolation
+target): `SeedEnsemble` averages their predictions, and `ensemble` holds its `val_mse` and
+`n6_test_*` metrics (`evaluation`) and how many runs it averaged. The runs are trained anyway for
+the spread, so the ensemble costs only their predictions of those windows (about 3 s a run
 for the quick profile's best row on this project's 2-core machine); by the convexity of the
 squared error its MSE is never above the mean of its members' MSEs. Measured on the quick
 profile's data (ConvGRU and ConvLSTM, 2 x 12 to 3 x 24, 3 or 4 epochs; benchmarks/README.md):
@@ -29,11 +29,12 @@ from torch import nn
 
 from convlstm_lib.models.settings import ModelConfig
 from convlstm_lib.statuses import COMPLETE
-from convlstm_lib.training.evaluation import predict_frames, score_predictions
+from convlstm_lib.training.evaluation import predict_frames, score_predictions, score_validation
+from convlstm_lib.training.metrics import VAL_MSE
 from convlstm_lib.training.multirun import DataSource, train_runs
 from convlstm_lib.training.settings import TrainConfig
 
-KEYS = ("n6_test_mse", "n3_mse")
+KEYS = (VAL_MSE, "n6_test_mse", "n3_mse")
 
 
 def run_seed(sweep_seed: int, trial: int, run: int) -> int:
@@ -101,7 +102,9 @@ def retrain_with_seeds(
     record["mean"] = float(np.nanmean(n6))
     record["spread"] = float(np.nanstd(n6, ddof=1)) if len(n6) > 1 else 0.0
     if first_model is not None:
-        pred = predict_frames(SeedEnsemble(members), data.n6_test.inputs)
-        scores = score_predictions(pred, data.n6_test, "n6_test", batch_size=int(best["batch_size"]))
+        ensemble = SeedEnsemble(members)
+        scores = score_validation(predict_frames(ensemble, data.val.inputs), data.val)
+        pred = predict_frames(ensemble, data.n6_test.inputs)
+        scores.update(score_predictions(pred, data.n6_test, "n6_test", batch_size=int(best["batch_size"])))
         record["ensemble"] = {"runs": len(members), **scores}
     return record

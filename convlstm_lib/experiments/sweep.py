@@ -3,8 +3,10 @@
 The search space and its sampler are in `sweep_space`; where trials live and which count, in
 `sweep_storage`; the exported record (trials.csv, history.json, sweep.json), in `sweep_record`.
 
-Every trial trains `cfg.epochs` epochs through `training.loop.train_model` and reports its N6-test
-MSE (per pixel, [0, 1] scale) after every epoch (`trial.report`, used by `--prune`). Trial k is
+Every trial trains `cfg.epochs` epochs through `training.loop.train_model` and reports its
+validation MSE (per pixel, [0, 1] scale) after every epoch (`trial.report`, used by `--prune`);
+the validation MSE of its last epoch is the objective's value. Its test metrics are recorded and
+never read by the search. Trial k is
 the sweep's slot k (`sweep_space`): a trial killed mid-run is re-run with its own parameters and
 seed, so a resumed sweep ends with the trials of an uninterrupted one. Its checkpoint
 (runs/<profile>/<study>/trials/trial_k.pt) records the study, k and the seed it was trained with
@@ -84,7 +86,7 @@ from convlstm_lib.experiments.sweep_storage import (
     study_folder,
 )
 from convlstm_lib.progress import tqdm
-from convlstm_lib.training.metrics import METRIC_KEYS
+from convlstm_lib.training.metrics import METRIC_KEYS, SELECTION_KEY
 from convlstm_lib.training.multirun import worker_threads
 
 
@@ -161,7 +163,7 @@ class Objective:
         def on_epoch(epoch: int, entry: dict[str, float]) -> None:
             curve.append({"epoch": epoch, **{k: float(entry[k]) for k in HISTORY_KEYS if k in entry}})
             trial.set_user_attr("history", curve)
-            trial.report(entry["n6_test_mse"], epoch)
+            trial.report(entry[SELECTION_KEY], epoch)
             if trial.should_prune():
                 per_epoch = (time.perf_counter() - start) / epoch
                 trial.set_user_attr("status", "pruned")
@@ -169,7 +171,7 @@ class Objective:
                 trial.set_user_attr("runtime_s", time.perf_counter() - start)
                 trial.set_user_attr("time_saved_s", (self.cfg.epochs - epoch) * per_epoch)
                 trial.set_user_attr("metrics", {k: float(entry[k]) for k in METRIC_KEYS if k in entry})
-                raise optuna.TrialPruned(f"N6 test MSE {entry['n6_test_mse']:.3g} after epoch {epoch}")
+                raise optuna.TrialPruned(f"validation MSE {entry[SELECTION_KEY]:.3g} after epoch {epoch}")
 
         try:
             result = train_model(model_cfg, train_cfg, self.data, progress=self.progress, on_epoch=on_epoch,
@@ -192,7 +194,7 @@ class Objective:
             trial.set_user_attr("checkpoint", paths.repo_relative(checkpoint))
         if result.status == "diverged":
             raise _RecordedFailure(result.note)
-        return float(result.metrics["n6_test_mse"])
+        return float(result.metrics[SELECTION_KEY])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -396,5 +398,6 @@ def run(args: argparse.Namespace) -> int:
     if summary["best"]:
         b = summary["best"]
         params = json.dumps({p: b[p] for p in PARAM_NAMES})
-        print(f"best: trial {b['number']} N6 test MSE {b['n6_test_mse']:.3e} ({params})")
+        print(f"best: trial {b['number']} validation MSE {b['val_mse']:.3e}, N6 test MSE "
+              f"{b['n6_test_mse']:.3e} ({params})")
     return 0

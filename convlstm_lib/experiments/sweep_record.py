@@ -1,10 +1,11 @@
 """A sweep's record: its trials exported as a table, learning curves and a summary, and read back.
 
 Outputs under the study's folder, runs/<profile>/<study>/ (`paths.study_dir`): ``trials.csv``
-(one row a trial, `TRIAL_COLUMNS`), ``history.json`` (every trial's per-epoch N6-test and N3
-MSE: the learning curves), ``sweep.json`` (configuration, counts, estimated time saved by
+(one row a trial, `TRIAL_COLUMNS`), ``history.json`` (every trial's per-epoch validation, N6-test
+and N3 MSE: the learning curves), ``sweep.json`` (configuration, counts, estimated time saved by
 pruning, best trial), ``trials/trial_NNNNN.pt`` (checkpoints of complete and collapsed trials).
-All written atomically.
+All written atomically. The best trials (overall, per model kind) are those of the lowest
+validation MSE (`metrics.SELECTION_KEY`).
 
 A row is a trial of the sweep: its `number` is the trial's slot (`sweep_space`), so a sweep
 killed and resumed exports the table of an uninterrupted one. The row shows the slot's counted
@@ -30,10 +31,10 @@ from convlstm_lib.experiments.sweep_space import PARAM_NAMES, trial_slots
 from convlstm_lib.experiments.sweep_storage import SweepError, is_counted, redact, study_folder
 from convlstm_lib.jsonio import write_json
 from convlstm_lib.statuses import COUNTED_FAIL_STATUSES
-from convlstm_lib.training.metrics import METRIC_KEYS
+from convlstm_lib.training.metrics import METRIC_KEYS, SELECTION_KEY, VAL_MSE
 
 # Per-epoch metrics kept for the learning curves (runs/<profile>/HISTORY_FILE).
-HISTORY_KEYS = ("n6_test_mse", "n3_mse")
+HISTORY_KEYS = (VAL_MSE, "n6_test_mse", "n3_mse")
 HISTORY_FILE = paths.TRIAL_HISTORY
 TRIAL_COLUMNS = (
     "number", "state", "status", "reason", *PARAM_NAMES, *METRIC_KEYS,
@@ -83,9 +84,10 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
 
 
 def export_history(study: optuna.Study, target: Path) -> dict[str, list[dict[str, float]]]:
-    """Every trial's per-epoch test metrics (HISTORY_KEYS), by trial (slot), as JSON at `target`.
+    """Every trial's per-epoch metrics (HISTORY_KEYS), by trial (slot), as JSON at `target`.
 
-    The learning curves of notebook 04: `{"0": [{"epoch": 1, "n6_test_mse": ..., "n3_mse": ...}, ...]}`.
+    The learning curves of notebook 04:
+    `{"0": [{"epoch": 1, "val_mse": ..., "n6_test_mse": ..., "n3_mse": ...}, ...]}`.
     """
     shown = sorted(slot_trials(study).items())
     history = {str(slot): t.user_attrs.get("history", []) for slot, (t, _) in shown}
@@ -115,14 +117,15 @@ def export_trials(study: optuna.Study, target: Path) -> pd.DataFrame:
 
 
 def summarise(frame: pd.DataFrame) -> dict[str, Any]:
-    """Counts by status, counted total, training time, time saved by pruning, the best trial."""
+    """Counts by status, counted total, training time, time saved by pruning, the best trial (the
+    lowest validation MSE)."""
     counted = frame[frame["state"].isin(["COMPLETE", "PRUNED"]) | frame["status"].isin(COUNTED_FAIL_STATUSES)]
-    good = frame[frame["status"] == "complete"].dropna(subset=["n6_test_mse"])
+    good = frame[frame["status"] == "complete"].dropna(subset=[SELECTION_KEY])
     best = None
     if len(good):
-        row = good.loc[good["n6_test_mse"].idxmin()]
+        row = good.loc[good[SELECTION_KEY].idxmin()]
         best = {k: (row[k].item() if hasattr(row[k], "item") else row[k])
-                for k in ("number", *PARAM_NAMES, "n6_test_mse", "n3_mse", "checkpoint")}
+                for k in ("number", *PARAM_NAMES, VAL_MSE, "n6_test_mse", "n3_mse", "checkpoint")}
     return {
         "counted": int(len(counted)),
         "status_counts": {str(k): int(v) for k, v in frame["status"].value_counts().items()},
@@ -132,20 +135,20 @@ def summarise(frame: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-MODEL_SUMMARY_KEYS = ("number", "n6_test_mse", "n3_mse", "n_params", "seconds_per_epoch")
+MODEL_SUMMARY_KEYS = ("number", VAL_MSE, "n6_test_mse", "n3_mse", "n_params", "seconds_per_epoch")
 
 
 def best_per_model(frame: pd.DataFrame) -> dict[str, dict[str, Any] | None]:
-    """For each model kind in `frame`: its best complete trial (lowest N6 test MSE) as
-    {number, n6_test_mse, n3_mse, n_params, seconds_per_epoch, trials}; None when it has no
-    complete trial. `trials` counts the kind's trials of any status."""
+    """For each model kind in `frame`: its best complete trial (lowest validation MSE; ties to the
+    lower number) as {number, val_mse, n6_test_mse, n3_mse, n_params, seconds_per_epoch, trials};
+    None when it has no complete trial. `trials` counts the kind's trials of any status."""
     out: dict[str, dict[str, Any] | None] = {}
     for model, rows in frame.groupby("model", sort=False):
-        good = rows[rows["status"] == "complete"].dropna(subset=["n6_test_mse"])
+        good = rows[rows["status"] == "complete"].dropna(subset=[SELECTION_KEY])
         if not len(good):
             out[str(model)] = None
             continue
-        row = good.loc[good["n6_test_mse"].idxmin()]
+        row = good.sort_values([SELECTION_KEY, "number"], kind="mergesort").iloc[0]
         out[str(model)] = {k: (row[k].item() if hasattr(row[k], "item") else row[k])
                            for k in MODEL_SUMMARY_KEYS}
         out[str(model)]["trials"] = int(len(rows))

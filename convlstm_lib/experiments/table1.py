@@ -4,12 +4,15 @@ Input is the sweep's trials table (`sweep.load_trials(cfg)`, one row a trial) wi
 the columns of `REQUIRED_COLUMNS`; the metric columns are `metrics.METRIC_KEYS`
 (per-pixel MSE, PSNR, SSIM on the [0, 1] scale; see `metrics` for the reductions).
 
-Selection. A trial counts only when its status is ``complete`` and its N6 test MSE is finite;
-``collapsed`` (blank predictions), ``diverged``, ``failed`` (could not train), ``pruned``,
+Selection. A trial counts only when its status is ``complete`` and its validation MSE is
+finite; ``collapsed`` (blank predictions), ``diverged``, ``failed`` (could not train), ``pruned``,
 ``killed``, ``surplus`` and ``running`` trials are excluded and counted (`status_counts`).
-The best trial of a training set is the one with the lowest N6 test per-pixel MSE (ties: the
-lower trial number), as in the paper, which chose its models by their test loss; the best
-overall is the best of those.
+The best trial of a training set is the one with the lowest validation per-pixel MSE
+(`metrics.SELECTION_KEY`; ties: the lower trial number); the best overall is the best of those.
+The test windows (N6 test, N3) only report. The paper had no validation split and chose its
+models by their test loss: `paper_rule` shows, beside each pick, the trial that rule would have
+picked and its N6 test MSE, so the optimism it buys is a number (`paper_rule_record` for
+results).
 
 The paper's own Table 1 and its loss convention live in `paper`; result files in `artifacts`.
 """
@@ -27,7 +30,7 @@ from convlstm_lib.data.calibration import corner_noise
 from convlstm_lib.errors import ConvLSTMError
 from convlstm_lib.experiments.paper import PAPER_TABLE1
 from convlstm_lib.statuses import COMPLETE, TRIAL_STATUSES
-from convlstm_lib.training.metrics import METRIC_KEYS
+from convlstm_lib.training.metrics import METRIC_KEYS, SELECTION_KEY, VAL_MSE
 
 # The paper's model: Table 1, the best record and everything built on it (robustness, tasks,
 # the course predictions) use it; notebook 06 compares the other kinds.
@@ -37,9 +40,13 @@ PAPER_MODEL = "convlstm"
 # worker died), surplus (never trained) and running trials are listed in the counts.
 STATUSES = TRIAL_STATUSES
 PARAMETER_COLUMNS = ("batch_size", "activation", "layers", "kernels", "lr", "optimizer")
-REQUIRED_COLUMNS = ("number", "status", "dataset", *PARAMETER_COLUMNS, "n6_test_mse", "n3_mse")
-# Table 1's metric columns: every metric key, the two MSEs first (the paper's own columns).
-METRIC_COLUMNS = ("n6_test_mse", "n3_mse", *(k for k in METRIC_KEYS if k not in ("n6_test_mse", "n3_mse")))
+REQUIRED_COLUMNS = ("number", "status", "dataset", *PARAMETER_COLUMNS, VAL_MSE, "n6_test_mse", "n3_mse")
+# The paper's rule: the best trial by its N6 test loss (what `paper_rule` sets beside each pick).
+PAPER_RULE_KEY = "n6_test_mse"
+# Table 1's metric columns: every metric key, the two test MSEs first (the paper's own columns),
+# then the validation MSE each row was chosen by.
+FIRST_COLUMNS = ("n6_test_mse", "n3_mse", VAL_MSE)
+METRIC_COLUMNS = (*FIRST_COLUMNS, *(k for k in METRIC_KEYS if k not in FIRST_COLUMNS))
 TABLE1_COLUMNS = ("training_set", "trial", *PARAMETER_COLUMNS, *METRIC_COLUMNS)
 TRAINING_SET_LABELS = {
     "base": "Base", "denoised": "Denoised", "cleaned": "Removed Outliers", "processed": "Fully Processed",
@@ -47,7 +54,8 @@ TRAINING_SET_LABELS = {
 TABLE1_LABELS = {
     "training_set": "Training set", "trial": "Trial", "batch_size": "Batch size", "activation": "Activation",
     "layers": "Layers", "kernels": "Kernels", "lr": "LR", "optimizer": "Optimiser",
-    "n6_test_mse": "N6 MSE", "n3_mse": "N3 MSE", "n6_test_psnr": "N6 PSNR", "n6_test_ssim": "N6 SSIM",
+    "n6_test_mse": "N6 MSE", "n3_mse": "N3 MSE", VAL_MSE: "Val MSE", "n6_test_psnr": "N6 PSNR",
+    "n6_test_ssim": "N6 SSIM",
     "n3_psnr": "N3 PSNR", "n3_ssim": "N3 SSIM", "n6_test_clean_mse": "N6 clean MSE",
     "n3_clean_mse": "N3 clean MSE", "n6_test_paper_loss": "N6 paper loss", "n3_paper_loss": "N3 paper loss",
 }
@@ -94,11 +102,11 @@ def status_counts_by_set(trials: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def completed(trials: pd.DataFrame, model: str | None = None) -> pd.DataFrame:
-    """The trials that count: status complete and a finite N6 test MSE (of kind `model`, if given;
-    a trials table without a `model` column holds the paper's ConvLSTM only)."""
+def completed(trials: pd.DataFrame, model: str | None = None, metric: str = SELECTION_KEY) -> pd.DataFrame:
+    """The trials that count: status complete and a finite `metric` (the validation MSE; of kind
+    `model`, if given; a trials table without a `model` column holds the paper's ConvLSTM only)."""
     check_trials(trials)
-    mse = pd.to_numeric(trials["n6_test_mse"], errors="coerce")
+    mse = pd.to_numeric(trials[metric], errors="coerce")
     keep = (trials["status"] == "complete") & np.isfinite(mse)
     if model is not None:
         kinds = trials["model"] if "model" in trials.columns else pd.Series(PAPER_MODEL, index=trials.index)
@@ -110,18 +118,19 @@ def _best_of(frame: pd.DataFrame, metric: str) -> pd.Series:
     return frame.sort_values([metric, "number"], kind="mergesort").iloc[0]
 
 
-def best_per_training_set(trials: pd.DataFrame, metric: str = "n6_test_mse",
+def best_per_training_set(trials: pd.DataFrame, metric: str = SELECTION_KEY,
                           model: str | None = None) -> pd.DataFrame:
     """One row per training set that has a complete trial (of kind `model`, if given; TRAINING_SETS
-    order): its best trial."""
-    done = completed(trials, model)
+    order): its best trial by `metric` (the validation MSE)."""
+    done = completed(trials, model, metric)
     rows = [_best_of(group, metric) for name in TRAINING_SETS if len(group := done[done["dataset"] == name])]
     return pd.DataFrame(rows).reset_index(drop=True) if rows else done.iloc[0:0].reset_index(drop=True)
 
 
-def best_trial(trials: pd.DataFrame, metric: str = "n6_test_mse", model: str | None = None) -> pd.Series:
-    """The best complete trial (of kind `model`, if given): lowest `metric`, ties to the lower number."""
-    done = completed(trials, model)
+def best_trial(trials: pd.DataFrame, metric: str = SELECTION_KEY, model: str | None = None) -> pd.Series:
+    """The best complete trial (of kind `model`, if given): lowest `metric` (the validation MSE),
+    ties to the lower number."""
+    done = completed(trials, model, metric)
     if done.empty:
         counts = status_counts(trials)
         kind = f" of model {model!r}" if model is not None else ""
@@ -130,15 +139,16 @@ def best_trial(trials: pd.DataFrame, metric: str = "n6_test_mse", model: str | N
 
 
 def table1(
-    trials: pd.DataFrame, metric: str = "n6_test_mse", model: str | None = PAPER_MODEL
+    trials: pd.DataFrame, metric: str = SELECTION_KEY, model: str | None = PAPER_MODEL
 ) -> pd.DataFrame:
-    """Table 1: the best trial of each training set, with every metric; by default of the paper's
-    model (the ConvLSTM) only, as in the paper (`model=None`: of any kind).
+    """Table 1: the best trial of each training set by `metric` (the validation MSE), with every
+    metric; by default of the paper's model (the ConvLSTM) only, as in the paper (`model=None`:
+    of any kind).
 
     Columns `TABLE1_COLUMNS`: training_set, trial, the parameters (batch size, activation,
-    layers, kernels, lr, optimiser), per-pixel MSE / mean PSNR / mean SSIM on N6 test and N3,
-    the MSE against the clean frames (NaN for course data) and the paper-convention loss at
-    the trial's batch size.
+    layers, kernels, lr, optimiser), per-pixel MSE on N6 test and N3, the validation MSE, mean
+    PSNR / mean SSIM on N6 test and N3, the MSE against the clean frames (NaN for course data)
+    and the paper-convention loss at the trial's batch size.
     """
     best = best_per_training_set(trials, metric, model)
     out = pd.DataFrame({"training_set": best["dataset"], "trial": best["number"]})
@@ -147,6 +157,46 @@ def table1(
     for col in ("trial", "batch_size", "layers", "kernels"):
         out[col] = out[col].astype("int64")
     return out.reset_index(drop=True)
+
+
+PAPER_RULE_COLUMNS = ("training_set", "trial", VAL_MSE, "n6_test_mse", "paper_rule_trial",
+                      "paper_rule_val_mse", "paper_rule_n6_test_mse", "same_pick", "optimism")
+OVERALL = "all"  # paper_rule's row of the best trial overall
+
+
+def paper_rule(trials: pd.DataFrame, model: str | None = PAPER_MODEL) -> pd.DataFrame:
+    """Each pick beside the one the paper's rule (the lowest N6 test MSE) would have made among the
+    same trials: one row per training set of `table1` (TRAINING_SETS order), then `OVERALL`.
+
+    Columns `PAPER_RULE_COLUMNS`: this protocol's pick (trial, its validation and N6 test MSE),
+    the paper rule's (trial, validation and N6 test MSE), whether they agree, and `optimism` =
+    1 - paper rule's N6 test MSE / this pick's: the share of the honest figure that choosing on
+    the test frames hides (0 when both pick the same trial; never below 0).
+    """
+    done = completed(completed(trials, model), metric=PAPER_RULE_KEY)
+    groups = [(name, done[done["dataset"] == name]) for name in TRAINING_SETS]
+    rows = []
+    for name, group in [*groups, (OVERALL, done)]:
+        if not len(group):
+            continue
+        ours, theirs = _best_of(group, SELECTION_KEY), _best_of(group, PAPER_RULE_KEY)
+        rows.append({
+            "training_set": name, "trial": int(ours["number"]), VAL_MSE: float(ours[VAL_MSE]),
+            "n6_test_mse": float(ours["n6_test_mse"]), "paper_rule_trial": int(theirs["number"]),
+            "paper_rule_val_mse": float(theirs[VAL_MSE]),
+            "paper_rule_n6_test_mse": float(theirs["n6_test_mse"]),
+            "same_pick": int(ours["number"]) == int(theirs["number"]),
+            "optimism": 1.0 - float(theirs["n6_test_mse"]) / float(ours["n6_test_mse"]),
+        })
+    return pd.DataFrame(rows, columns=list(PAPER_RULE_COLUMNS))
+
+
+def paper_rule_record(trials: pd.DataFrame, model: str | None = PAPER_MODEL) -> dict[str, Any]:
+    """`paper_rule` for results.json: {"selection": "validation", "overall": row, "per_training_set":
+    {training set: row}}, each row without its training_set."""
+    table = paper_rule(trials, model)
+    rows = {r.pop("training_set"): r for r in table.to_dict("records")}
+    return {"selection": "validation", "overall": rows.pop(OVERALL, None), "per_training_set": rows}
 
 
 def compare_with_paper(table: pd.DataFrame) -> pd.DataFrame:

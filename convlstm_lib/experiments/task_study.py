@@ -22,10 +22,14 @@ windows (0: the profile's epochs / `max_train_windows`) on top of the frozen bes
 (Fine-tuning the whole ConvLSTM on longer windows instead was measured first, quick profile, one
 epoch on 1,200 windows: 1.6e-3 with 4 frames and 2.0e-3 with 11 against 9.7e-4 for the best
 model; the model trained on two-step windows needs more than the budget to learn longer ones.)
-Scores use the metric keys and reductions of `evaluation`, on the N6 test frame in question and
-on the same frame of every N3 sequence (read like the course's test: frames 4 and 16 are never
-inputs).
-The course predictions then take, for each frame, the model with the lowest N6-test MSE.
+Scores use the metric keys and reductions of `evaluation`: `val_mse` on the validation windows,
+and the test scores on the N6 test frame in question and on the same frame of every N3 sequence
+(read like the course's test: frames 4 and 16 are never inputs). The test frames are never
+validation targets, so every way of predicting a frame is scored on the validation windows of
+the target frames all of that frame's candidates can predict (`tasks.shared_targets`: frames 3 and
+7-13 for frame 4, whose extrapolation cannot reach frames 5 and 6; 3 and 7-15 for frame 16; 1-based).
+The course predictions then take, for each frame, the model with the lowest validation MSE; the
+test scores only report.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ import pandas as pd
 
 from convlstm_lib import paths
 from convlstm_lib.config import ProfileConfig
+from convlstm_lib.data.preprocessing import TEST_FRAMES
 from convlstm_lib.data.tasks import (
     INTERPOLATE,
     PAPER_TASK,
@@ -47,17 +52,19 @@ from convlstm_lib.data.tasks import (
     copy_previous,
     neighbour_mean,
     scored_windows,
+    shared_targets,
     task_data,
 )
 from convlstm_lib.models import build as task_models
 from convlstm_lib.training.checkpoints import load_checkpoint
-from convlstm_lib.training.evaluation import predict_frames, score_predictions
+from convlstm_lib.training.evaluation import predict_frames, score_predictions, score_validation
 from convlstm_lib.training.loop import train_model
+from convlstm_lib.training.metrics import SELECTION_KEY, VAL_MSE
 from convlstm_lib.training.settings import TrainConfig
 
 FRAME4, FRAME16 = 3, 15  # 0-based indices of the course's test frames "4" and "16"
 REFINER_OPTIMIZER, REFINER_LR = "Adam", 1e-3  # how every frame-16 refiner trains
-SCORE_KEYS = ("n6_test_mse", "n6_test_psnr", "n6_test_ssim", "n3_mse")
+SCORE_KEYS = (VAL_MSE, "n6_test_mse", "n6_test_psnr", "n6_test_ssim", "n3_mse")
 
 
 def checkpoint_name(task: Task) -> str:
@@ -65,21 +72,20 @@ def checkpoint_name(task: Task) -> str:
     return f"{task.name}.pt"
 
 
-def score(pred_n6: np.ndarray, pred_n3: np.ndarray, data: TaskData) -> dict[str, float]:
-    """Metrics of predictions on data.n6_test and data.n3 (keys of `evaluation`, no paper loss)."""
+def score(pred_val: np.ndarray, pred_n6: np.ndarray, pred_n3: np.ndarray, data: TaskData) -> dict[str, float]:
+    """Metrics of predictions on data.val, data.n6_test and data.n3 (keys of `evaluation`, no
+    paper loss)."""
     return {
+        **score_validation(pred_val, data.val),
         **score_predictions(pred_n6, data.n6_test, "n6_test"),
         **score_predictions(pred_n3, data.n3, "n3"),
     }
 
 
 def score_model(model, data: TaskData, batch_size: int = 256) -> dict[str, float]:
-    """A trained model's metrics on a task's test windows (its input frames must match)."""
-    return score(
-        predict_frames(model, data.n6_test.inputs, batch_size),
-        predict_frames(model, data.n3.inputs, batch_size),
-        data,
-    )
+    """A trained model's metrics on a task's validation and test windows (its input frames must match)."""
+    return score(*(predict_frames(model, ws.inputs, batch_size) for ws in (data.val, data.n6_test, data.n3)),
+                 data)
 
 
 @dataclass
@@ -182,35 +188,50 @@ def _paper_entry(best, data: TaskData) -> dict[str, Any]:
 
 
 def _lowest(entries: dict[str, dict[str, Any]], keys, default: str) -> str:
-    """The key of the lowest finite N6-test MSE among `keys` whose model exists (a diverged run
-    writes no checkpoint, so the course CSVs cannot use it); `default` when none qualifies."""
+    """The key of the lowest finite validation MSE among `keys` whose model exists (a diverged run
+    writes no checkpoint, so the course CSVs cannot use it; ties to the first); `default` when
+    none qualifies."""
     usable = {
-        k: entries[k]["n6_test_mse"]
+        k: entries[k][SELECTION_KEY]
         for k in keys
-        if np.isfinite(entries[k]["n6_test_mse"]) and entries[k].get("checkpoint")
+        if np.isfinite(entries[k][SELECTION_KEY]) and entries[k].get("checkpoint")
     }
     return min(usable, key=usable.get) if usable else default
+
+
+def _validation(ds, raw, tasks) -> np.ndarray:
+    """The validation target frames (0-based) where every one of `tasks` is scored: `shared_targets`."""
+    test_frames = ds.info.get("processing", {}).get("test_frames", TEST_FRAMES)
+    return shared_targets(tasks, np.shape(raw.n6)[1], test_frames)
+
+
+def _validation_record(data: TaskData) -> dict[str, Any]:
+    return {"windows": len(data.val), "frames": [int(t) + 1 for t in np.unique(data.val.frame)]}
 
 
 def frame4_study(
     ds, raw, best, train_cfg: TrainConfig, out_dir: Path, progress: bool = False
 ) -> dict[str, Any]:
     """frame4.json's content. `best`: the sweep's best `Checkpoint` (its config is retrained)."""
-    extrap = task_data(ds, raw, PAPER_TASK, targets=[FRAME4])
-    interp = task_data(ds, raw, INTERPOLATE, targets=[FRAME4])
+    val_targets = _validation(ds, raw, (PAPER_TASK, INTERPOLATE))
+    extrap = task_data(ds, raw, PAPER_TASK, targets=[FRAME4], val_targets=val_targets)
+    interp = task_data(ds, raw, INTERPOLATE, targets=[FRAME4], val_targets=val_targets)
     run = retrain(best.model_config, train_cfg, interp, out_dir / checkpoint_name(INTERPOLATE), progress)
     entries = {
         "extrapolate": _paper_entry(best, extrap),
         "interpolate": run.record(),
-        "neighbour_mean": score(neighbour_mean(interp.n6_test), neighbour_mean(interp.n3), interp),
+        "neighbour_mean": score(
+            *(neighbour_mean(ws) for ws in (interp.val, interp.n6_test, interp.n3)), interp
+        ),
         "copy_last": score(
-            copy_previous(extrap.n6_test, PAPER_TASK), copy_previous(extrap.n3, PAPER_TASK), extrap
+            *(copy_previous(ws, PAPER_TASK) for ws in (extrap.val, extrap.n6_test, extrap.n3)), extrap
         ),
     }
     mse = {name: entry["n6_test_mse"] for name, entry in entries.items()}
     chosen = entries[_lowest(entries, ("extrapolate", "interpolate"), "extrapolate")]
     return {
         "frame": FRAME4 + 1,
+        "validation": _validation_record(interp),
         **entries,
         "ratios": {
             "interpolate_to_extrapolate": _ratio(mse["interpolate"], mse["extrapolate"]),
@@ -231,19 +252,20 @@ def frame16_study(
     """frame16.json's content: the sweep's best model under `PAPER_ENTRY`, and one refined model
     (`refiner.Refined`, `refiner` channels, on the frozen best model) per context length,
     2 included, under its task's name."""
-    entries: dict[str, dict[str, Any]] = {
-        PAPER_ENTRY: _paper_entry(best, task_data(ds, raw, PAPER_TASK, targets=[FRAME16]))
-    }
+    tasks = [Task("extrapolate", context) for context in sorted(set(contexts) | {PAPER_TASK.context})]
+    val_targets = _validation(ds, raw, tasks)
+    paper = task_data(ds, raw, PAPER_TASK, targets=[FRAME16], val_targets=val_targets)
+    entries: dict[str, dict[str, Any]] = {PAPER_ENTRY: _paper_entry(best, paper)}
     refined = replace(best.model_config, refiner=refiner)
-    for context in sorted(set(contexts) | {PAPER_TASK.context}):
-        task = Task("extrapolate", context)
-        data = task_data(ds, raw, task, targets=[FRAME16])
+    for task in tasks:
+        data = task_data(ds, raw, task, targets=[FRAME16], val_targets=val_targets)
         path = out_dir / checkpoint_name(task)
         run = retrain(refined, train_cfg, data, path, progress, best.model.state_dict())
         entries[task.name] = {**run.record(), "refiner": refiner}
     chosen = _lowest(entries, entries, PAPER_ENTRY)
     return {
         "frame": FRAME16 + 1,
+        "validation": _validation_record(paper),
         **entries,
         "paper_protocol": PAPER_ENTRY,
         "course_csv": chosen,
@@ -369,12 +391,14 @@ def _times(value: float | None) -> str:
 
 
 def course_summary(study: dict[str, Any]) -> str:
-    """One paragraph (Markdown) saying which predictions the course CSVs hold, with the numbers."""
+    """One paragraph (Markdown) saying which predictions the course CSVs hold (chosen by their
+    validation MSE), with the numbers."""
     f4, f16 = study["frame4"], study["frame16"]
     frame4_entry = f4["interpolate"] if f4["course_csv"] == INTERPOLATE.name else f4["extrapolate"]
     ratios = f4["ratios"]
     return (
-        f"The course CSVs hold **frame 4 by {f4['course_csv']}** (N6 test MSE "
+        "Chosen by their validation MSE, "
+        f"the course CSVs hold **frame 4 by {f4['course_csv']}** (N6 test MSE "
         f"{frame4_entry['n6_test_mse']:.2e}; interpolation is {_times(ratios['interpolate_to_extrapolate'])} "
         f"the paper's extrapolation and {_times(ratios['interpolate_to_neighbour_mean'])} the mean of "
         f"frames 3 and 5) and **frame 16 by {f16['course_csv']}** (N6 test MSE "

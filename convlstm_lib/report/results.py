@@ -197,6 +197,7 @@ class SeedRuns:
     n6_test_mse: list[Number]
     n3_mse: list[Number]
     extra_runs_s: float
+    val_mse: list[Number] | None = None  # each run's validation MSE (`metrics.VAL_MSE`)
     mean: Number
     spread: Number
     ensemble: Ensemble | None = None
@@ -226,10 +227,20 @@ class Frame4Ratios:
 
 
 @dataclass(frozen=True, kw_only=True)
+class TaskValidation:
+    """The validation windows a task study's candidates are scored on: how many, and their target
+    frames (1-based; the frames every candidate can predict, `tasks.shared_targets`)."""
+
+    windows: int
+    frames: list[int]
+
+
+@dataclass(frozen=True, kw_only=True)
 class Frame4:
     """frame4 (notebook 04): frame 4 every way (`task_study.frame4_study`)."""
 
     frame: int
+    validation: TaskValidation | None = None
     extrapolate: TaskEntry
     interpolate: TaskEntry
     neighbour_mean: Scores
@@ -250,6 +261,7 @@ class Frame16:
     paper_protocol: str
     course_csv: str
     course_checkpoint: str | None
+    validation: TaskValidation | None = None
     entries: dict[str, TaskEntry] = field(default_factory=dict)
 
 
@@ -316,6 +328,7 @@ class FinalRun:
     runtime_s: float
     n6_test_mse: Number
     n3_mse: Number
+    val_mse: Number = None
 
 
 @dataclass(frozen=True, kw_only=True)

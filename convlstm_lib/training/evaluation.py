@@ -1,11 +1,12 @@
 """Scoring a trained model: predictions in eval mode, the metrics of a run, the collapse test.
 
 Metric keys (`metrics.METRIC_KEYS`, the one definition), all on the [0, 1] scale:
+    val_mse (the validation windows: what every choice reads)
     n6_test_mse n6_test_psnr n6_test_ssim n6_test_clean_mse n6_test_paper_loss
     n3_mse n3_psnr n3_ssim n3_clean_mse n3_paper_loss
 (`*_clean_mse` only when the data have clean targets, i.e. generated data). mse/psnr/ssim
 reductions are those of `metrics`; `*_paper_loss` is the paper's Table 1 number with the run's
-training batch size (`metrics.paper_loss`).
+training batch size (`metrics.paper_loss`). The collapse test reads the validation predictions.
 """
 
 from __future__ import annotations
@@ -74,26 +75,41 @@ def metric_keys(data) -> list[str]:
     return list(metrics.metric_keys(clean=data.n6_test.clean_targets is not None))
 
 
+def score_validation(pred: np.ndarray, windows) -> dict[str, float]:
+    """{`metrics.VAL_MSE`: per-pixel MSE} of predictions (N, H, W) of validation windows."""
+    return {metrics.VAL_MSE: metrics.mse(pred, windows.targets)}
+
+
 def evaluate_model(
     model: nn.Module, data, batch_size: int, eval_batch_size: int = 256,
     inputs: dict[str, torch.Tensor] | None = None,
 ) -> dict[str, float] | None:
-    """The metrics of `model` on N6 test and N3 (see module docstring); None if a prediction is
-    not finite. `batch_size` is the run's training batch size, used for the paper's loss.
-    `inputs` may hold the two sets' inputs already on the model's device, by prefix
-    (`device_inputs`), so that a run scored every epoch copies them there once."""
-    out: dict[str, float] = {}
+    """The metrics of `model` on the validation windows (`data.val`), N6 test and N3 (module
+    docstring); None if a validation prediction is not finite (the run diverged: a decision, so
+    it reads validation only); a test set with a non-finite prediction scores NaN.
+    `batch_size` is the run's training batch size, used for the paper's loss. `inputs` may hold
+    the sets' inputs already on the model's device, by prefix (`device_inputs`), so that a run
+    scored every epoch copies them there once."""
+    inputs = inputs or {}
+    val = predict_frames(model, inputs.get("val", data.val.inputs), eval_batch_size)
+    if not np.isfinite(val).all():
+        return None
+    out = score_validation(val, data.val)
     for prefix, ws in (("n6_test", data.n6_test), ("n3", data.n3)):
-        pred = predict_frames(model, (inputs or {}).get(prefix, ws.inputs), eval_batch_size)
-        if not np.isfinite(pred).all():
-            return None
-        out.update(score_predictions(pred, ws, prefix, batch_size))
+        pred = predict_frames(model, inputs.get(prefix, ws.inputs), eval_batch_size)
+        if np.isfinite(pred).all():
+            out.update(score_predictions(pred, ws, prefix, batch_size))
+        else:
+            keys = metrics.metric_keys(clean=ws.clean_targets is not None)
+            out.update({k: float("nan") for k in keys if k.startswith(f"{prefix}_")})
     return out
 
 
 def device_inputs(data, device: torch.device) -> dict[str, torch.Tensor]:
-    """The N6 test and N3 inputs of `data` as model input on `device`, by prefix (`evaluate_model`)."""
-    return {"n6_test": as_model_input(data.n6_test.inputs).to(device),
+    """The validation, N6 test and N3 inputs of `data` as model input on `device`, by prefix
+    (`evaluate_model`)."""
+    return {"val": as_model_input(data.val.inputs).to(device),
+            "n6_test": as_model_input(data.n6_test.inputs).to(device),
             "n3": as_model_input(data.n3.inputs).to(device)}
 
 

@@ -4,20 +4,23 @@
 (LBFGS included: every step goes through a closure) on the whole training set held in
 memory as tensors (shuffled by a seeded index permutation each epoch; no DataLoader), with
 the per-batch mean squared error as the loss, at a learning rate that is constant (the paper's)
-or decays linearly to zero over the run (`lr_schedule`, `config.LR_SCHEDULES`). After every epoch
-(or, with `score_every_epoch=False`, after the last only) the model is scored, in eval mode, on the
-N6 test windows and on every N3 window (`evaluate_model`, keys below).
+or decays linearly to zero over the run (`lr_schedule`, `config.LR_SCHEDULES`). Only the forward
+pass runs under autocast (`precision`); the loss, backward and the optimiser step run in float32.
+After every epoch (or, with `score_every_epoch=False`, after the last only) the model is scored,
+in eval mode, on the validation windows, the N6 test windows and every N3 window
+(`evaluate_model`, keys below).
 
-A run ends with one of three statuses:
+A run ends with one of three statuses, decided on the validation windows and the training loss
+only (the test windows never decide anything):
 
 * ``complete``  trained every epoch;
-* ``diverged``  the loss exploded: a training loss (or a prediction) became NaN or infinite
-                (final metrics NaN), or after an epoch the N6 test MSE or the epoch's mean
-                training loss is above `DIVERGED_MSE` = 1.0 per pixel on the [0, 1] scale, i.e.
-                predictions off by more than the whole intensity range on average (final
-                metrics those of that epoch; a blank image scores about 0.03, a trained model
-                about 1e-3). The run stops there and writes no checkpoint;
-* ``collapsed`` it trained, but its N6 test predictions are blank: the mean over images of
+* ``diverged``  the loss exploded: a training loss (or a validation prediction) became NaN or
+                infinite (final metrics NaN), or after an epoch the validation MSE or the
+                epoch's mean training loss is above `DIVERGED_MSE` = 1.0 per pixel on the
+                [0, 1] scale, i.e. predictions off by more than the whole intensity range on
+                average (final metrics those of that epoch; a blank image scores about 0.03, a
+                trained model about 1e-3). The run stops there and writes no checkpoint;
+* ``collapsed`` it trained, but its validation predictions are blank: the mean over images of
                 each predicted image's pixel standard deviation is below `collapse_std`
                 (0.002 on the [0, 1] scale: predictions ~ constant, e.g. dead ReLUs leaving
                 only the head's bias). For scale: targets have ~0.17; even a tiny model after
@@ -35,9 +38,11 @@ over the epoch's batches of the batch MSE). Checkpoints: `checkpoints.py`; the C
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,6 +66,7 @@ from convlstm_lib.training.evaluation import (
     metric_keys,
     predict_frames,
 )
+from convlstm_lib.training.metrics import VAL_MSE
 from convlstm_lib.training.precision import autocast, resolve_precision
 from convlstm_lib.training.settings import TrainConfig
 
@@ -138,9 +144,9 @@ def train_model(
 ) -> TrainResult:
     """Train one model on `data.train[train_cfg.dataset]`; score it after every epoch (or the last).
 
-    data: a `datasets.Datasets` (or anything with .train, .n6_test, .n3, .scaler): WindowSets
-    with inputs (N, L, H, W) and targets (N, H, W) on the [0, 1] scale, L the input frames of
-    train_cfg.task (`tasks.TaskData` for tasks other than the paper's).
+    data: a `datasets.Datasets` (or anything with .train, .val, .n6_test, .n3, .scaler):
+    WindowSets with inputs (N, L, H, W) and targets (N, H, W) on the [0, 1] scale, L the input
+    frames of train_cfg.task (`tasks.TaskData` for tasks other than the paper's).
     initial_state: weights to start from (a state_dict of the same architecture: fine-tuning)
     instead of the seeded initialisation; for a refined model (model_cfg.refiner > 0) the state
     of its base model, which stays frozen while the correction trains from its seeded start.
@@ -152,10 +158,13 @@ def train_model(
     reads: seed re-runs, the task study): the other epochs' history entries hold `epoch` and
     `train_loss` only, and a mean training loss above `DIVERGED_MSE` still stops the run (its
     metrics then NaN: no epoch was scored). A run that completes ends with the same numbers;
-    what it saves is the scoring, about a third of a small model's epoch on N6 test and N3.
+    what it saves is the scoring, about a third of a small model's epoch on the scored windows.
     """
     start = time.perf_counter()
     _check_task(train_cfg, data)
+    if getattr(data, "val", None) is None or not len(data.val):
+        raise ValueError("data: no validation windows (.val), which a run's status is decided on "
+                         "(datasets.prepare_datasets and tasks.task_data make them)")
     windows = data.train[train_cfg.dataset]
     if train_cfg.drop_jump_targets:
         windows = _without_jump_targets(windows, data)
@@ -181,7 +190,7 @@ def train_model(
     model = model.to(device)
     x_all = as_model_input(windows.inputs).to(device)  # (N, L, 1, H, W)
     y_all = torch.as_tensor(windows.targets, dtype=torch.float32).unsqueeze(1).to(device)  # (N, 1, H, W)
-    scored = device_inputs(data, device)  # the test inputs, on the device for the whole run too
+    scored = device_inputs(data, device)  # the scored inputs, on the device for the whole run too
     # A CPU reads each batch's loss at once (free there), so a diverged run stops at that batch; a
     # GPU would wait for every step to finish: there the losses stay on it, read once an epoch.
     check_each_batch = device.type == "cpu"
@@ -211,8 +220,8 @@ def train_model(
             losses = []
             for b in range(batches_per_epoch):
                 idx = order[b * train_cfg.batch_size : (b + 1) * train_cfg.batch_size]
-                with autocast(device, dtype):
-                    loss = _train_step(model, optimizer, x_all[idx], y_all[idx], train_cfg.optimizer)
+                loss = _train_step(model, optimizer, x_all[idx], y_all[idx], train_cfg.optimizer,
+                                   lambda: autocast(device, dtype))
                 schedule.step()
                 bar.update(1)
                 losses.append(loss)
@@ -232,31 +241,31 @@ def train_model(
                     break
                 entry.update(scores)
             history.append(entry)
-            exploded = [f"{k} {entry[k]:.3g}" for k in ("n6_test_mse", "train_loss")
+            exploded = [f"{k} {entry[k]:.3g}" for k in (VAL_MSE, "train_loss")
                         if entry.get(k, 0.0) > DIVERGED_MSE]
             if exploded:
                 status = "diverged"
                 note = f"{' and '.join(exploded)} after epoch {epoch} (above {DIVERGED_MSE:g}: loss exploded)"
                 break
             bar.set_postfix({"loss": f"{entry['train_loss']:.2e}",
-                             **({"n6": f"{entry['n6_test_mse']:.2e}"} if "n6_test_mse" in entry else {})})
+                             **({"val": f"{entry[VAL_MSE]:.2e}"} if VAL_MSE in entry else {})})
             if on_epoch is not None:
                 on_epoch(epoch, entry)
     finally:
         bar.close()
 
-    scored_last = bool(history) and history[-1]["epoch"] == epoch and "n6_test_mse" in history[-1]
+    scored_last = bool(history) and history[-1]["epoch"] == epoch and VAL_MSE in history[-1]
     if status == "diverged" and not scored_last:
         final = {key: math.nan for key in metric_keys(data)}
     elif status == "diverged":  # the loss exploded, finite: keep the numbers that show it
         final = {k: v for k, v in history[-1].items() if k not in ("epoch", "train_loss")}
     else:
         final = {k: v for k, v in history[-1].items() if k not in ("epoch", "train_loss")}
-        pred = predict_frames(model, scored["n6_test"], train_cfg.eval_batch_size)
+        pred = predict_frames(model, scored["val"], train_cfg.eval_batch_size)
         if is_collapsed(pred, train_cfg.collapse_std):
             status, note = (
                 "collapsed",
-                f"N6 test predictions blank (mean image std < {train_cfg.collapse_std})",
+                f"validation predictions blank (mean image std < {train_cfg.collapse_std})",
             )
     result = TrainResult(
         status=status,
@@ -304,18 +313,23 @@ def _make_parameters_contiguous(model: torch.nn.Module) -> None:
 
 
 def _train_step(
-    model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, name: str
+    model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, name: str,
+    forward: Callable[[], AbstractContextManager] = contextlib.nullcontext,
 ) -> torch.Tensor:
     """One optimiser step on batch x (B, T, 1, H, W) -> y (B, 1, H, W); the batch's mean MSE, a
     0-d float32 tensor on the batch's device (reading it waits for the step: the caller decides when).
 
-    Always through a closure, which every torch optimiser accepts and LBFGS requires.
-    Any error of the step itself becomes TrainingFailed.
+    Always through a closure, which every torch optimiser accepts and LBFGS requires. Only the
+    forward pass runs inside the context `forward()` makes (the autocast of `precision.autocast`);
+    the float32 loss, its backward and the optimiser's update run outside it, as torch's AMP
+    recipe has it. Any error of the step itself becomes TrainingFailed.
     """
 
     def closure() -> torch.Tensor:
         optimizer.zero_grad(set_to_none=True)
-        loss = F.mse_loss(model(x).float(), y)  # float32 loss also under autocast
+        with forward():
+            out = model(x)
+        loss = F.mse_loss(out.float(), y)
         loss.backward()
         return loss
 

@@ -23,12 +23,17 @@ import numpy as np
 import torch
 from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 
-# The metric keys of every run, trial, table and result file: `<test set>_<metric>`, defined here
-# once. Test sets: the N6 test windows (frames 4 and 16) and every N3 window. `clean_mse` is the MSE
-# against the noise-free frames (generated data only); `paper_loss` the paper's Table 1 number.
+# The metric keys of every run, trial, table and result file, defined here once. `VAL_MSE`: the
+# per-pixel MSE on the validation windows (`datasets.Datasets.val`), the one number every choice
+# reads (`SELECTION_KEY`). Then `<test set>_<metric>` on the test sets, which only report: the N6
+# test windows (frames 4 and 16) and every N3 window. `clean_mse` is the MSE against the
+# noise-free frames (generated data only); `paper_loss` the paper's Table 1 number.
+VAL_MSE = "val_mse"
+SELECTION_KEY = VAL_MSE
 TEST_SETS = ("n6_test", "n3")
 METRICS = ("mse", "psnr", "ssim", "clean_mse", "paper_loss")
-METRIC_KEYS = tuple(f"{test_set}_{metric}" for test_set in TEST_SETS for metric in METRICS)
+TEST_KEYS = tuple(f"{test_set}_{metric}" for test_set in TEST_SETS for metric in METRICS)
+METRIC_KEYS = (VAL_MSE, *TEST_KEYS)
 
 
 def metric_keys(clean: bool = True) -> tuple[str, ...]:

@@ -35,6 +35,7 @@ from convlstm_lib.models.settings import ModelConfig
 from convlstm_lib.progress import tqdm
 from convlstm_lib.training.devices import workers_for_runs
 from convlstm_lib.training.loop import train_model
+from convlstm_lib.training.metrics import VAL_MSE
 from convlstm_lib.training.settings import TrainConfig
 
 
@@ -148,6 +149,6 @@ def train_runs(jobs: list[Job], data=None, source: DataSource | None = None, wor
 
 
 def describe(outcome: RunOutcome) -> dict[str, Any]:
-    """A run as a plain record: its seed, status, seconds and N6-test / N3 MSE."""
+    """A run as a plain record: its seed, status, seconds, validation, N6-test and N3 MSE."""
     return {"seed": outcome.train_config.seed, "status": outcome.status, "runtime_s": outcome.runtime_s,
-            "n6_test_mse": outcome.metrics.get("n6_test_mse"), "n3_mse": outcome.metrics.get("n3_mse")}
+            **{k: outcome.metrics.get(k) for k in (VAL_MSE, "n6_test_mse", "n3_mse")}}
