@@ -216,6 +216,27 @@ class ProfileConfig:
 PROFILES_NAMES = ("smoke", "quick", "paper")
 SEED_MAX = 2**32 - 1  # every seed consumer (NumPy, torch, Optuna's samplers) accepts 0..2**32 - 1
 
+# The seeds the pipeline derives from a profile's (or a sweep's) seed: one stream a use, so no two
+# uses draw the same numbers. A stream's number is part of every result drawn from it.
+SEED_STREAMS: dict[str, int] = {
+    "sweep_worker": 1,  # a sweep worker's own sampler (`sweep_space.worker_seed`)
+    "sweep_trial": 2,  # slot k's parameter draw and training (`sweep_space.trial_seed`)
+    "seed_rerun": 3,  # Table 1's best row re-trained (`seeds.run_seed`)
+    "final_run": 4,  # the final model's runs (`final.final_seed`)
+    "validation": 5,  # the held-out validation sequences (`preprocessing.hold_out_sequences`)
+}
+
+
+def seed_sequence(seed: int, stream: str, *keys: int) -> np.random.SeedSequence:
+    """The SeedSequence of `stream` (a name of SEED_STREAMS) under `seed`, told apart by `keys`
+    (a worker, a slot, a run)."""
+    return np.random.SeedSequence([int(seed), SEED_STREAMS[stream], *(int(k) for k in keys)])
+
+
+def derive_seed(seed: int, stream: str, *keys: int) -> int:
+    """A 32-bit seed of `stream` under `seed` (`seed_sequence`): the same arguments, the same seed."""
+    return int(seed_sequence(seed, stream, *keys).generate_state(1)[0])
+
 
 def check_workers_field(workers: Any, name: str = "workers") -> int | str:
     """`workers` if it is AUTO or a whole number >= 1; else ValueError naming `name`."""

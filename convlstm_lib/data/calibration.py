@@ -57,6 +57,8 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
+from convlstm_lib.data.course_io import TEST_FRAMES
+
 # How many seeds notebook 01 generates N3 with to show the spread of the copy-last error at frame
 # 3 -> 4 (one seed's 100 sequences hold 0-3 outlier jumps there, each worth ~8e-4).
 SPREAD_SEEDS = 10
@@ -143,7 +145,7 @@ REAL_FIGURES: tuple[RealFigure, ...] = (
 REAL: dict[str, RealFigure] = {f.key: f for f in REAL_FIGURES}
 REAL_VALUES: dict[str, float] = {f.key: f.real for f in REAL_FIGURES}
 
-F4, F16 = 3, 15  # 0-based indices of the table's frames 4 and 16
+F4, F16 = TEST_FRAMES  # 0-based indices of the table's frames 4 and 16, the course's test frames
 POLAR_RADII = np.arange(1.0, 16.0)  # px, rings sampled around each image's centre of mass
 POLAR_ANGLES = 360  # samples per ring: 1 degree apart (refined to sub-degree by a parabola)
 MAX_ROTATION_DEG = 90  # rotations searched: |angle| <= this (a digit is not symmetric under 180 deg)

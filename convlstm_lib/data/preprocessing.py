@@ -24,17 +24,15 @@ from sklearn.covariance import MinCovDet
 from sklearn.decomposition import PCA
 from threadpoolctl import threadpool_limits
 
-from convlstm_lib.config import held_out_count
+from convlstm_lib.config import held_out_count, seed_sequence
+from convlstm_lib.data.course_io import TEST_FRAMES
 from convlstm_lib.progress import tqdm
 
-TEST_FRAMES: tuple[int, int] = (3, 15)
 # How the validation windows are made, in words (recorded with the datasets and in results).
 VALIDATION_RULE = (
     "a seeded share of the N6 sequences, whole, held out of training; their windows cut by the "
     "training windows' rule (no test frame in any window)"
 )
-# Stream of the seed that draws the held-out sequences, apart from the other seeded draws.
-VALIDATION_STREAM = 5
 
 # ---------------------------------------------------------------------------------------------
 # Scaling
@@ -96,7 +94,7 @@ def hold_out_sequences(n_sequences: int, share: float, seed: int) -> np.ndarray:
                          "raise it (at most 0.5) or use more sequences")
     if count >= n_sequences:
         raise ValueError(f"val_share: {share} of {n_sequences} N6 sequences leaves none to train on")
-    rng = np.random.default_rng([int(seed), VALIDATION_STREAM])
+    rng = np.random.default_rng(seed_sequence(seed, "validation"))
     held = np.zeros(n_sequences, dtype=bool)
     held[rng.choice(n_sequences, size=count, replace=False)] = True
     return held
@@ -398,7 +396,8 @@ def window_frames(n_frames: int, test_frames: Sequence[int] = TEST_FRAMES) -> tu
     """Target frame indices (train, test) for sequences of `n_frames` frames.
 
     Test targets are `test_frames`; training targets are every t >= 2 whose window
-    {t-2, t-1, t} contains no test frame. For T = 16 and (3, 15): train = 2, 6..14; test = 3, 15.
+    {t-2, t-1, t} contains no test frame. For the course's 16 frames and TEST_FRAMES: train = 2,
+    6..14; test = 3, 15.
     """
     test = np.array(sorted(set(test_frames)), dtype=np.int64)
     if test.size == 0 or test.min() < 2 or test.max() >= n_frames:

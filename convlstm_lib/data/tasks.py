@@ -39,9 +39,9 @@ from typing import Any
 
 import numpy as np
 
+from convlstm_lib.data.course_io import TEST_FRAMES
 from convlstm_lib.data.preprocessing import (
     DEFAULT_H,
-    TEST_FRAMES,
     Scaler,
     WindowSet,
     denoise,
@@ -173,9 +173,10 @@ def task_frames(
     """((train targets, their inputs), (test targets, their inputs)) for sequences of n_frames.
 
     Training targets: every frame that is not a test frame and whose inputs are all available;
-    test targets: the test frames whose inputs are available. E.g. for T = 16 and (3, 15):
-    extrapolate-2 trains on 2, 6..14 and tests 3, 15; interpolate-2 trains on 2, 4..12 and tests 3;
-    extrapolate-4 trains on 2, 6..14 (padded where fewer than 4 frames precede) and tests 3, 15.
+    test targets: the test frames whose inputs are available. E.g. for the course's 16 frames and
+    TEST_FRAMES: extrapolate-2 trains on 2, 6..14 and tests 3, 15; interpolate-2 trains on 2,
+    4..12 and tests 3; extrapolate-4 trains on 2, 6..14 (padded where fewer than 4 frames precede)
+    and tests 3, 15.
     """
     available = available_frames(n_frames, test_frames)
     train = plan(task, np.flatnonzero(available), available)
@@ -202,7 +203,7 @@ def shared_targets(
 ) -> np.ndarray:
     """The training target frames every one of `tasks` has: where their validation windows ask the
     same frames, so that their validation MSEs compare (e.g. extrapolate-2 and interpolate-2 for
-    T = 16 and (3, 15): 2, 6..12)."""
+    the course's 16 frames and TEST_FRAMES: 2, 6..12)."""
     common = None
     for task in tasks:
         targets = task_frames(task, n_frames, test_frames)[0][0]

@@ -33,10 +33,8 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import numpy as np
-
 from convlstm_lib import paths
-from convlstm_lib.config import ProfileConfig
+from convlstm_lib.config import ProfileConfig, derive_seed
 from convlstm_lib.experiments.seeds import SeedEnsemble
 from convlstm_lib.models.build import count_parameters
 from convlstm_lib.models.settings import ModelConfig
@@ -49,7 +47,7 @@ from convlstm_lib.training.settings import TrainConfig
 
 def final_seed(profile_seed: int, run: int) -> int:
     """The training seed of final run `run` (0, 1, ...); apart from the sweep's and the seed re-runs'."""
-    return int(np.random.SeedSequence([int(profile_seed), 4, int(run)]).generate_state(1)[0])
+    return derive_seed(profile_seed, "final_run", run)
 
 
 def final_jobs(cfg: ProfileConfig, device: str = "auto") -> list[tuple[ModelConfig, TrainConfig]]:

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from convlstm_lib.config import derive_seed
 from convlstm_lib.models.settings import ModelConfig
 from convlstm_lib.statuses import COMPLETE
 from convlstm_lib.training.evaluation import predict_frames, score_predictions, score_validation
@@ -39,7 +40,7 @@ KEYS = (VAL_MSE, "n6_test_mse", "n3_mse")
 
 def run_seed(sweep_seed: int, trial: int, run: int) -> int:
     """The training seed of extra run `run` (1, 2, ...) of trial `trial`; distinct from every sweep seed."""
-    return int(np.random.SeedSequence([int(sweep_seed), 3, int(trial), int(run)]).generate_state(1)[0])
+    return derive_seed(sweep_seed, "seed_rerun", trial, run)
 
 
 class SeedEnsemble(nn.Module):

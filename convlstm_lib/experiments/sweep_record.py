@@ -30,7 +30,7 @@ from convlstm_lib.config import ProfileConfig
 from convlstm_lib.experiments.sweep_space import PARAM_NAMES, trial_slots
 from convlstm_lib.experiments.sweep_storage import SweepError, is_counted, redact, study_folder
 from convlstm_lib.jsonio import write_json
-from convlstm_lib.statuses import COUNTED_FAIL_STATUSES
+from convlstm_lib.statuses import COUNTED_FAIL_STATUSES, complete_trials
 from convlstm_lib.training.metrics import METRIC_KEYS, SELECTION_KEY, VAL_MSE
 
 # Per-epoch metrics kept for the learning curves (runs/<profile>/HISTORY_FILE).
@@ -120,7 +120,7 @@ def summarise(frame: pd.DataFrame) -> dict[str, Any]:
     """Counts by status, counted total, training time, time saved by pruning, the best trial (the
     lowest validation MSE)."""
     counted = frame[frame["state"].isin(["COMPLETE", "PRUNED"]) | frame["status"].isin(COUNTED_FAIL_STATUSES)]
-    good = frame[frame["status"] == "complete"].dropna(subset=[SELECTION_KEY])
+    good = complete_trials(frame, SELECTION_KEY)
     best = None
     if len(good):
         row = good.loc[good[SELECTION_KEY].idxmin()]
@@ -144,7 +144,7 @@ def best_per_model(frame: pd.DataFrame) -> dict[str, dict[str, Any] | None]:
     None when it has no complete trial. `trials` counts the kind's trials of any status."""
     out: dict[str, dict[str, Any] | None] = {}
     for model, rows in frame.groupby("model", sort=False):
-        good = rows[rows["status"] == "complete"].dropna(subset=[SELECTION_KEY])
+        good = complete_trials(rows, SELECTION_KEY)
         if not len(good):
             out[str(model)] = None
             continue

@@ -43,7 +43,7 @@ import pandas as pd
 
 from convlstm_lib import paths
 from convlstm_lib.config import ProfileConfig
-from convlstm_lib.data.preprocessing import TEST_FRAMES
+from convlstm_lib.data.course_io import TEST_FRAMES
 from convlstm_lib.data.tasks import (
     INTERPOLATE,
     PAPER_TASK,
@@ -62,7 +62,7 @@ from convlstm_lib.training.loop import train_model
 from convlstm_lib.training.metrics import SELECTION_KEY, VAL_MSE
 from convlstm_lib.training.settings import TrainConfig
 
-FRAME4, FRAME16 = 3, 15  # 0-based indices of the course's test frames "4" and "16"
+FRAME4, FRAME16 = TEST_FRAMES  # 0-based indices of the course's test frames "4" and "16"
 REFINER_OPTIMIZER, REFINER_LR = "Adam", 1e-3  # how every frame-16 refiner trains
 SCORE_KEYS = (VAL_MSE, "n6_test_mse", "n6_test_psnr", "n6_test_ssim", "n3_mse")
 
