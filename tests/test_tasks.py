@@ -13,6 +13,7 @@ from convlstm_lib.data.tasks import (
     INTERPOLATE,
     PAPER_TASK,
     Task,
+    neighbour_mean,
     scored_windows,
     shared_targets,
     task_data,
@@ -182,3 +183,10 @@ def test_task_data_refuses_a_frame_the_task_cannot_predict(raw_and_ds):
         task_data(ds, raw, INTERPOLATE, targets=[15])
     frame16 = task_data(ds, raw, Task("extrapolate", 4), targets=[15])
     assert frame16.n6_test.inputs.shape[1:] == (4, 36, 36) and set(frame16.n6_test.frame.tolist()) == {15}
+
+
+def test_neighbour_mean_needs_interpolation_windows(raw_and_ds):
+    raw, ds = raw_and_ds
+    with pytest.raises(ValueError, match="even number"):
+        neighbour_mean(task_data(ds, raw, Task("extrapolate", 3)).n6_test)
+    assert np.isfinite(neighbour_mean(task_data(ds, raw, INTERPOLATE).n6_test)).all()
