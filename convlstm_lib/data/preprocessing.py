@@ -141,7 +141,7 @@ class OutlierReport:
     def jump_targets(self, seq: np.ndarray, frame: np.ndarray) -> np.ndarray:
         """(M,) bool over windows with target frame `frame` (M,) of sequence `seq` (M,): the
         transition into the target, frame - 1 -> frame, is flagged. No input foretells such a
-        target (training.TrainConfig.drop_jump_targets)."""
+        target (`TrainConfig.drop_jump_targets`)."""
         seq, frame = np.asarray(seq), np.asarray(frame)
         n, steps = self.flagged.shape
         if len(seq) and (seq.min() < 0 or seq.max() >= n or frame.min() < 1 or frame.max() > steps):
@@ -239,11 +239,10 @@ def detect_outliers(
        deviations" generalised to k dimensions by keeping the 3-sigma rule's false-alarm rate,
        0.27 % of a true Gaussian's transitions, whatever k is (`mahalanobis_radius`).
 
-    Defaults, measured on generated N6 (400 sequences, seeds 0-3, 46-57 injected jumps):
-    smoothing 2 px, per-sequence normalising, k = 6, sample covariance gives precision 0.75-0.95
-    and recall 0.96-1.0; without smoothing precision falls to 0.15-0.25. The MCD fit ranks the
-    transitions as well but its covariance describes only the core of the (heavy-tailed)
-    differences, so the 3-sigma radius then flags 5-15 % of all transitions.
+    The defaults (smoothing 2 px, per-sequence normalising, k = 6, the sample covariance) find
+    nearly every injected jump with few false alarms; without smoothing most flags are false, and
+    the MCD's covariance fits only the core of the heavy-tailed differences, so its 3-sigma radius
+    flags far too many (benchmarks/README.md, "Outlier detection").
 
     The rule is scale-free (raw or scaled frames flag the same transitions) and deterministic
     (`seed` only seeds the MCD's random subsets).
@@ -291,11 +290,9 @@ def detect_outliers(
 # ---------------------------------------------------------------------------------------------
 # Denoising
 
-# OpenCV non-local means settings, chosen by measurement on generated N6 (seed 0, 1,400 targets of
-# 100 sequences, per-pixel MSE to the clean frames on the scaled range; raw targets: 2.36e-4):
-#   h (0-255 units)      4: 8.1e-5   6: 6.4e-5   8: 5.2e-5   10: 4.7e-5   12: 5.0e-5   14: 6.4e-5
-#   search 11 / 15 / 21  at h = 10: 4.65e-5 / 4.63e-5 / 4.66e-5 at 1.1 / 2.0 / 2.6 ms an image
-# so h = 11 with an 11x11 search window (4.57e-5, 5.2x below the raw targets' error).
+# OpenCV non-local means settings: the lowest error to the clean frames of the strengths tried, and
+# the smallest search window, as good as larger ones at half their time (benchmarks/README.md,
+# "The denoising settings").
 DEFAULT_H = 11.0
 DEFAULT_SEARCH_WINDOW = 11
 

@@ -18,15 +18,14 @@ both from the two frames before them. A `Task` says which frames a model reads f
   from 3, 5, 7, 8 (1-based). Their spacing is off the test window's by one frame, and the
   model is not told; it does not need to be: early in a sequence the digit barely moves, and
   what these windows teach is how an early, crisp frame sits between its neighbours, which the
-  late windows (frames 7-13) cannot. Measured on the quick profile (frame 4, N6 test, seeds 0
-  and 1, a ConvGRU 1 x 16, 10 epochs): 0.95 and 0.88 x the neighbour mean without them on
-  2,400 windows; with them 0.80 and 0.82 x on 2,400 windows, 0.78 and 0.79 x on all 4,000. The
-  test window of frame 4 is the plain (2, 3, 5, 6) either way.
+  late windows (frames 7-13) cannot; they moved the interpolator most of anything tried
+  (benchmarks/README.md, "The interpolator"). The test window of frame 4 is the plain
+  (2, 3, 5, 6) either way.
 
 "Available" means inside the sequence and not a test frame: no training window contains a
 test frame anywhere (the rule of the paper's windows), and a test window reads only frames of
 the course's train file. `task_windows` gives a task's (train, test) windows of a set of
-sequences; `TaskData` carries them in the shape `training.train_model` takes, the training
+sequences; `TaskData` carries them in the shape `loop.train_model` takes, the training
 windows of the validation sequences (`datasets.Datasets.val_sequences`) set apart as its
 validation windows.
 """
@@ -222,7 +221,7 @@ def window_task(task: Task, windows: WindowSet) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# A task's data, in the shape training.train_model takes
+# A task's data, in the shape loop.train_model takes
 
 
 @dataclass

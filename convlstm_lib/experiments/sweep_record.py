@@ -71,7 +71,7 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
         rows.append({
             "number": slot, "state": t.state.name, "status": status, "reason": ua.get("reason", ""),
             **{p: t.params.get(p) for p in PARAM_NAMES},
-            "model": t.params.get("model", "convlstm"),  # studies from before the model parameter
+            "model": t.params.get("model", "convlstm"),  # a trial without the parameter: the paper's kind
             **{k: metrics.get(k, math.nan) for k in METRIC_KEYS},
             "epochs_run": ua.get("epochs_run", 0), "runtime_s": ua.get("runtime_s", math.nan),
             "seconds_per_epoch": ua.get("seconds_per_epoch", math.nan),
