@@ -33,7 +33,7 @@ from convlstm_lib.jsonio import write_json
 from convlstm_lib.statuses import COUNTED_FAIL_STATUSES, complete_trials
 from convlstm_lib.training.metrics import METRIC_KEYS, SELECTION_KEY, VAL_MSE
 
-# Per-epoch metrics kept for the learning curves (runs/<profile>/HISTORY_FILE).
+# Per-epoch metrics kept for the learning curves (HISTORY_FILE in the study folder).
 HISTORY_KEYS = (VAL_MSE, "n6_test_mse", "n3_mse")
 HISTORY_FILE = paths.TRIAL_HISTORY
 TRIAL_COLUMNS = (
