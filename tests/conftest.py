@@ -2,10 +2,8 @@
 
 One file per library module: `convlstm_lib/<package>/X.py` is tested in `tests/test_X.py`; where two
 modules share a name the package comes first (`test_models_settings.py`, `test_training_settings.py`).
-`tests/test_layout.py` checks that every module has its file (`expected_test_file`). The other files test
-what crosses modules: `test_bad_input` (every one-line refusal), `test_benchmarks`, `test_lab`
-(JupyterLab in a browser), `test_layout` (the house rules), `test_makefile`, `test_notebooks` (the
-notebooks and the smoke report read as a reader would) and `test_run_all`.
+`tests/test_layout.py` checks that every module has its file (`expected_test_file`) and that every
+other file is one of the few that test across modules (`ACROSS_MODULES` there).
 """
 import os
 

@@ -144,6 +144,26 @@ def test_every_module_has_its_test_file_and_it_tests_something():
     assert not empty, f"test files without a test: {empty}"
 
 
+# Test files that test across modules rather than one module.
+ACROSS_MODULES = {
+    "test_bad_input.py": "every one-line refusal of bad input, and that nothing a user owns is lost",
+    "test_benchmarks.py": "the benchmark scripts",
+    "test_lab.py": "the notebooks in JupyterLab, in a real browser",
+    "test_layout.py": "the house rules",
+    "test_makefile.py": "the Makefile's set-up",
+    "test_notebooks.py": "the notebooks, and the smoke report read as a reader would",
+    "test_run_all.py": "run_all.py's exit statuses",
+}
+
+
+def test_every_test_file_is_a_modules_or_tests_across_modules():
+    modules = [p for p in PACKAGE.rglob("*.py") if p.stem not in ("__init__", "__main__")]
+    known = {expected_test_file(m) for m in modules} | set(ACROSS_MODULES)
+    stray = sorted(p.name for p in (PACKAGE.parent / "tests").glob("test_*.py") if p.name not in known)
+    assert not stray, f"test files of no module (name them after the module they test): {stray}"
+    assert all((PACKAGE.parent / "tests" / name).is_file() for name in ACROSS_MODULES)
+
+
 def test_a_shared_module_name_takes_its_package():
     assert expected_test_file(PACKAGE / "models" / "settings.py") == "test_models_settings.py"
     assert expected_test_file(PACKAGE / "training" / "settings.py") == "test_training_settings.py"
