@@ -20,7 +20,7 @@
 Afterwards, on the CPU: `--compare-cpu DIR/trials.csv [--compare-trials 2]` retrains the cheapest
 complete trials of that table on this machine's CPU from their own parameters and seeds, and
 writes DIR/cpu_comparison.json: each one's final N6 test MSE on the GPU and here, and their
-relative difference (the issue's "no precision loss").
+relative difference (a GPU run must lose no precision against the CPU).
 
 benchmarks/README.md ("The paper's profile on a GPU") has the exact command a GPU session runs,
 how the Python packages the GPU image lacks travel with it, and what to commit afterwards.
@@ -122,12 +122,13 @@ def summarise(cfg, device_name: str, precision: str, commit: str, run: dict | No
     it.
     """
     from convlstm_lib.experiments.sweep_record import load_summary, load_trials
+    from convlstm_lib.statuses import complete_trials
 
     summary = load_summary(cfg)
     if not summary:
         raise PaperRunError(f"study {cfg.study_name!r}: no sweep.json: the sweep did not finish (see {LOG})")
     trials = load_trials(cfg)
-    complete = trials[trials["status"] == "complete"]
+    complete = complete_trials(trials, "n6_test_mse")
     counted, wall_s = int(summary["counted"]), float(summary["wall_s_this_run"])
     rate = counted / (wall_s / 3600.0) if wall_s > 0 else 0.0
     best = summary.get("best") or {}
@@ -224,6 +225,7 @@ def compare_cpu(cfg, trials_csv: Path, count: int) -> list[dict]:
     import pandas as pd
 
     from convlstm_lib.data.datasets import prepare_datasets
+    from convlstm_lib.statuses import complete_trials
     from convlstm_lib.training.loop import train_model
 
     try:
@@ -233,7 +235,7 @@ def compare_cpu(cfg, trials_csv: Path, count: int) -> list[dict]:
     missing = [c for c in ("status", "runtime_s", "n6_test_mse", "seed", "number") if c not in trials.columns]
     if missing:
         raise PaperRunError(f"{trials_csv}: not a sweep's trials.csv (no column {missing[0]})")
-    cheapest = trials[trials["status"] == "complete"].sort_values("runtime_s").head(count)
+    cheapest = complete_trials(trials, "n6_test_mse").sort_values("runtime_s").head(count)
     data = prepare_datasets(cfg, progress=False)
     out = []
     for _, row in cheapest.iterrows():

@@ -1,4 +1,4 @@
-"""Data-side speed against the issues' budgets, measured here instead of in timed unit tests.
+"""Data-side speed against its time budgets, measured here instead of in timed unit tests.
 
 Times, on full-size data (N6: 400 sequences, N3: 100), each stage the project promises a budget for:
 

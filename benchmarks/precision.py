@@ -3,10 +3,10 @@
 For the paper's best configuration (4 layers, 71 kernels, ReLU, batch 32, Adam) and the quick
 profile's best (the parameters of the committed report's best trial, `report/results.json`),
 this script trains the same model from the same seed on the same data twice through the
-library's `training.train_model`: in float32, and inside `torch.autocast(bfloat16)` (what
+library's `loop.train_model`: in float32, and inside `torch.autocast(bfloat16)` (what
 `--precision bf16` does; here forced even on a CPU without native bf16, where the library
 itself refuses it, so that the cost of emulation is measured, not guessed). The fused
-ConvLSTM cell runs its reference Equation 2 under autocast (`model.FusedConvLSTMCell`).
+ConvLSTM cell runs its reference Equation 2 under autocast (`fused.FusedConvLSTMCell`).
 
 It reports seconds per epoch (training and scoring), the final validation MSE of each (and
 the N6 test MSE beside it, reported only), the speed ratio and the relative difference of the
@@ -150,7 +150,7 @@ def train_both(
             # Emulated bf16 is refused by the library: forced here, one autocast region around the
             # whole run (scoring too). Its cast cache must be off: autocast keeps the bf16 copy of
             # each weight for the rest of its region, so the forward passes would keep reading the
-            # first step's weights (measured on an H100: final N6 test MSE 1.5e-2 against 9.4e-4).
+            # first step's weights (benchmarks/README.md, "bf16 against fp32").
             forced = torch.autocast(
                 device.type, dtype=torch.bfloat16, enabled=name == "bf16", cache_enabled=False
             )

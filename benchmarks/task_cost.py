@@ -1,6 +1,6 @@
-"""Training cost per epoch of each task's windows (issue 14), side by side in one process.
+"""Training cost per epoch of each task's windows, side by side in one process.
 
-One epoch of `training.train_model` (training steps plus the per-epoch scoring of the task's
+One epoch of `loop.train_model` (training steps plus the per-epoch scoring of the task's
 test windows) for each task, on random frames of the real size (the cost does not depend on the
 pixel values) with the windows each task has per N6 sequence: the paper's extrapolate-2 (10 per
 sequence), interpolate-2 (7 per sequence, frames as channels: one time step), extrapolate-4 and

@@ -3,14 +3,14 @@
 For each configuration (the paper's best: 4 layers, 71 kernels, ReLU, batch 32; and a typical
 quick-profile model) this script
 
-1. builds the library model (`model.FusedConvLSTMCell`) and the reference model
+1. builds the library model (`fused.FusedConvLSTMCell`) and the reference model
    (`build_model(config, fused=False)`: `cells.ConvLSTMCell`, Equation 2 as written) with the
    SAME weights, runs both on the same batch and checks that outputs agree within 1e-4 and that
    every parameter gradient agrees within 1e-4 (relative to the largest gradient);
 2. times one training step (zero_grad, forward, MSE loss, backward, Adam step) of each,
    interleaved (fast, naive, fast, naive, ...) after warm-up steps, `--repeats` times,
    and reports the median samples/s, the achieved GFLOP/s measured on one yardstick (the
-   FLOPs of plain Equation 2, `model.train_step_flops`) and the speed-up;
+   FLOPs of plain Equation 2, `stack.train_step_flops`) and the speed-up;
 3. profiles a few fast steps and reports the time they spend in convolutions (forward and
    backward, the kernels oneDNN runs near this CPU's peak) and the bound that puts on the
    speed-up: naive step time / convolution time, what the fast path would reach if
@@ -86,7 +86,7 @@ def check_agreement(model, naive, x: torch.Tensor, y: torch.Tensor) -> tuple[flo
 
 
 # Operators that are convolutions in the fast step: oneDNN's forward and backward, and the
-# matrix products of the one-channel first-step convolution (model._first_step_conv).
+# matrix products of the one-channel first-step convolution (fused._first_step_conv).
 CONVOLUTION_OPS = ("aten::mkldnn_convolution", "aten::convolution_backward", "aten::addmm", "aten::mm")
 
 

@@ -1,15 +1,12 @@
-"""convlstm_lib: the tested helper library behind the convlstm notebooks.
+"""convlstm_lib: the tested library behind the convlstm notebooks.
 
-Modules, in the order data flows through them:
-    paths, config         where things live; the profiles every notebook is run with
-    digits, generator     MNIST digits -> N6/N3 sequences with ground truth
-    course_io, calibration  the course CSV format; the data statistics of SPEC §1
-    preprocessing, datasets scaling, outliers, denoising, windows, the four training sets
-    corruption, metrics   the robustness corruptions; MSE/PSNR/SSIM and the paper's convention
-    cells, model, simvp   the recurrent cells (Equation 2 and cheaper ones), the stack and fused
-                          ConvLSTM, a SimVP-style model; `model.build_model` picks by name
-    precision, training, baselines, predict   fp32/bf16, the training loop, references
-    sweep, report         the Optuna random search; results.json and the rendered report
-    seeds, multirun, final  re-runs with other seeds, side by side; the final model
+Packages in the order data flows through them; a module imports only its own stage and earlier
+ones (tests/test_layout.py, docs/ARCHITECTURE.md):
+    (top)        config, paths, errors, statuses, atomic, jsonio, progress, cli: what every stage shares
+    data         MNIST digits -> N6/N3 sequences (or the course CSVs) -> windows, the four training sets
+    models       the recurrent cells, the stack, SimVP, the refiner; `models.build.build_model`
+    training     one model trained, scored, saved, loaded and used; devices, precision, runs side by side
+    experiments  the sweep, Table 1, seed re-runs, the final model, the task study, robustness, floors
+    report       results.json's schema, the notebooks' text and figures, the rendered report
 """
 __version__ = "0.1.0"

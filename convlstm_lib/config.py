@@ -23,9 +23,9 @@ PAPER_OPTIMIZERS = (
 )
 TRAINING_SETS = ("base", "cleaned", "denoised", "processed")
 ACTIVATIONS = ("relu", "tanh")
-# Model kinds (`model.build_model`): the paper's ConvLSTM first, then the models its future work names.
+# Model kinds (`models.build.build_model`): the paper's ConvLSTM first, then the models its future work names.
 MODELS = ("convlstm", "convgru", "convrnn", "simvp")
-# How the learning rate moves over a training run (`training.lr_scheduler`): the paper's constant
+# How the learning rate moves over a training run (`training.loop.lr_scheduler`): the paper's constant
 # rate, or a linear decay to zero.
 LR_SCHEDULES = ("constant", "linear")
 # `workers` of a profile: a count, or AUTO: as many trials at once as the training device holds
@@ -92,7 +92,7 @@ class ProfileConfig:
     budget_minutes: float = 0.0
     workers: int | str = 1  # processes of the sweep and of side-by-side runs, or AUTO
     prune: bool = False
-    storage: str = ""  # "" = journal file runs/<profile>/sweep.journal; or a path / database URL
+    storage: str = ""  # "" = journal file runs/<profile>/<study>/sweep.journal; or a path / database URL
     study: str = ""  # "" = "convlstm-<profile>"
     # 04: Table 1's best row re-trained with this many seeds in all (the sweep's own run included)
     seed_runs: int = 3
@@ -100,7 +100,7 @@ class ProfileConfig:
     noise_levels: int = 100
     figure5_rows: int = 6
     region_step: int = 1
-    # 04 task study (convlstm_lib/task_study.py): the sweep's best configuration retrained as a
+    # 04 task study (experiments/task_study.py): the sweep's best configuration retrained as a
     # frame-4 interpolator (the profile's epochs and windows), and for frame 16 the best model,
     # frozen, refined by a CNN of `refiner` channels reading each context's frames:
     # context_epochs epochs on context_max_train_windows windows (0 = the profile's epochs /
@@ -111,11 +111,11 @@ class ProfileConfig:
     refiner: int = 16
     context_epochs: int = 0
     context_max_train_windows: int = 0
-    # 06 the final model (convlstm_lib/final.py): one configuration trained final_runs times
+    # 06 the final model (experiments/final.py): one configuration trained final_runs times
     # (0 = none) with their own seeds on `workers` processes, the runs averaged. Its learning-rate
     # schedule is the profile's; final_max_train_windows 0 = every training window. The model
-    # reads its frames as channels (model.ModelConfig.frames_as_channels) and trains without the
-    # windows whose target follows a flagged jump (training.TrainConfig.drop_jump_targets).
+    # reads its frames as channels (`ModelConfig.frames_as_channels`) and trains without the
+    # windows whose target follows a flagged jump (`TrainConfig.drop_jump_targets`).
     final_runs: int = 0
     final_model: str = "convgru"
     final_layers: int = 3
@@ -216,6 +216,27 @@ class ProfileConfig:
 PROFILES_NAMES = ("smoke", "quick", "paper")
 SEED_MAX = 2**32 - 1  # every seed consumer (NumPy, torch, Optuna's samplers) accepts 0..2**32 - 1
 
+# The seeds the pipeline derives from a profile's (or a sweep's) seed: one stream a use, so no two
+# uses draw the same numbers. A stream's number is part of every result drawn from it.
+SEED_STREAMS: dict[str, int] = {
+    "sweep_worker": 1,  # a sweep worker's own sampler (`sweep_space.worker_seed`)
+    "sweep_trial": 2,  # slot k's parameter draw and training (`sweep_space.trial_seed`)
+    "seed_rerun": 3,  # Table 1's best row re-trained (`seeds.run_seed`)
+    "final_run": 4,  # the final model's runs (`final.final_seed`)
+    "validation": 5,  # the held-out validation sequences (`preprocessing.hold_out_sequences`)
+}
+
+
+def seed_sequence(seed: int, stream: str, *keys: int) -> np.random.SeedSequence:
+    """The SeedSequence of `stream` (a name of SEED_STREAMS) under `seed`, told apart by `keys`
+    (a worker, a slot, a run)."""
+    return np.random.SeedSequence([int(seed), SEED_STREAMS[stream], *(int(k) for k in keys)])
+
+
+def derive_seed(seed: int, stream: str, *keys: int) -> int:
+    """A 32-bit seed of `stream` under `seed` (`seed_sequence`): the same arguments, the same seed."""
+    return int(seed_sequence(seed, stream, *keys).generate_state(1)[0])
+
 
 def check_workers_field(workers: Any, name: str = "workers") -> int | str:
     """`workers` if it is AUTO or a whole number >= 1; else ValueError naming `name`."""
@@ -263,36 +284,31 @@ PROFILES: dict[str, ProfileConfig] = {
         final_runs=2, final_layers=1, final_kernels=4, final_epochs=1, final_max_train_windows=64,
     ),
     "quick": ProfileConfig(
-        # 2,400 of the ~3,600 training windows an epoch: 16 trials x 3 epochs of every kind fit the
-        # 20-minute budget on the slower (AVX2) machines of this kind (README, measured).
-        # Small batches and a learning rate decaying linearly to zero: more steps, settled at the
-        # end. Measured with a ConvGRU 2 x 12 (RAdam 7.2e-3, 2,400 windows, 4 epochs, one seed;
-        # validation MSE, benchmarks/README.md "Every choice on validation"): batch 8 decaying
-        # 1.04e-3, batch 50 at a constant rate 1.19e-3. Three epochs instead of four pay for the
-        # small batches, which cost 1.1-1.4 x the CPU time per window of 32-64 (benchmarks/README.md).
+        # Sized to the 20-minute budget on the slower 2-core machines: 16 trials x 3 epochs of 2,400
+        # windows. Small batches at a rate decaying linearly to zero reach a lower validation MSE than
+        # the paper's constant rate at large batches, and three epochs pay for their extra steps
+        # (benchmarks/README.md, "What moves the quick profile's best model", "The sweep's schedule").
         profile="quick", n_trials=16, epochs=3, max_train_windows=2400, layers_max=2, kernels_min=4,
         kernels_max=16,
         lr_min=1e-3, lr_max=2e-2, batch_size_min=8, batch_size_max=16, lr_schedule="linear",
         optimizers=("Adam", "AdamW", "Adamax", "NAdam", "RAdam", "RMSprop"),
-        # 4 trials of each kind: trial k trains set k mod 4, and the kinds cycle out of step, so the
-        # ConvLSTM (Table 1) meets all four sets. The budget is only the safety net of a slow or busy
-        # machine (the report says so when it cuts the sweep).
+        # 4 trials of each kind: trial k trains set k mod 4 and the kinds cycle out of step, so the
+        # ConvLSTM (Table 1) meets all four sets. The budget is the safety net of a slow or busy
+        # machine (the report says when it cut the sweep).
         models=MODELS, sweep_budget_s=660.0,
-        # Two worker processes of one thread each: the sweep took 5 min 22 s instead of 8 min 00 s
-        # on one process of two threads (2-core AMD EPYC; `multirun` module docstring).
+        # Two one-thread worker processes train faster than one two-thread process
+        # (benchmarks/README.md, "Two processes instead of two threads").
         workers=2,
-        # Robustness: 9 intensities (steps of 0.125, either side of the paper's "about 0.2") x 3
-        # noises and a region side growing 6 px at a time (7 sizes): 34 evaluations of the test
-        # sets instead of 82 (21 levels, 2 px steps), so notebook 05 takes about 40 % as long.
+        # 9 intensities (steps of 0.125, either side of the paper's "about 0.2") and a region growing
+        # 6 px a step: the curves' shape at 40 % of a finer grid's time (benchmarks/README.md,
+        # "The robustness levels").
         noise_levels=9, figure5_rows=6, region_step=6,
-        # The interpolator: 10 epochs on the profile's 2,400 windows; the frame-16 refiners on the
-        # profile's 2,400 windows too. Each the lowest validation MSE of the budgets compared
-        # (benchmarks/README.md, "Every choice on validation": the interpolator's epochs, its windows,
-        # the refiners' windows, one at a time).
+        # The interpolator: 10 epochs; it and the frame-16 refiners train on the profile's 2,400
+        # windows, the lowest validation MSE of the budgets compared (benchmarks/README.md, "The
+        # task study's budgets").
         interp_epochs=10,
-        # The final model (`final` module docstring, measured there): two runs of the default
-        # recipe (ConvGRU 3 x 32 reading its frames as channels, 4 epochs on every window less the
-        # jump targets), side by side on the two workers, averaged.
+        # The final model: two runs of the default recipe side by side on the two workers, averaged
+        # (`experiments.final`).
         final_runs=2,
     ),
     # The paper's protocol (the dataclass's defaults: the paper's search space). On a GPU its trials

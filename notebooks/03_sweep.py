@@ -22,9 +22,9 @@
 #
 # This notebook runs that search with `convlstm_lib.experiments.sweep` on Optuna, narrowed by the
 # profile. The search is **resumable**: its trials live in an Optuna journal
-# (`runs/<profile>/sweep.journal`, or a database given as `storage`), so running the notebook
+# (`runs/<profile>/<study>/sweep.journal`, or a database given as `storage`), so running the notebook
 # again only runs the trials still missing. Trial *k* always samples the same parameters for a
-# given seed, whichever worker runs it. The trials table goes to `runs/<profile>/trials.csv` for
+# given seed, whichever worker runs it. The trials table goes to `runs/<profile>/<study>/trials.csv` for
 # notebook 04.
 
 # %% tags=["parameters"]
@@ -89,7 +89,7 @@ views.model_sizes(cfg)
 # (an optimiser that cannot handle the model) are recorded with their reason and the sweep goes
 # on; they count toward the total and are never re-run. A trial whose process was killed is
 # marked failed and made up for. The sweep's summary, the same one it writes to
-# `runs/<profile>/sweep.json`, is this notebook's section of `results.json` (`sweep`).
+# `runs/<profile>/<study>/sweep.json`, is this notebook's section of `results.json` (`sweep`).
 
 # %%
 start = time.perf_counter()

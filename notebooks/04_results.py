@@ -18,7 +18,7 @@
 #
 # The sweep of notebook 03 trained one model per trial and scored it on the **N6 test** set
 # (the windows whose target is frame 4 or frame 16 of every N6 sequence) and on **N3** (every
-# window of every N3 sequence, as the paper did). This notebook reads `runs/<profile>/trials.csv`,
+# window of every N3 sequence, as the paper did). This notebook reads `runs/<profile>/<study>/trials.csv`,
 # chooses the best trial of the paper's model, the ConvLSTM, on each training set by its N6 test
 # MSE (as the paper did), and:
 #

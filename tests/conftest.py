@@ -1,18 +1,25 @@
+"""Shared fixtures, and the layout of tests/.
+
+One file per library module: `convlstm_lib/<package>/X.py` is tested in `tests/test_X.py`; where two
+modules share a name the package comes first (`test_models_settings.py`, `test_training_settings.py`).
+`tests/test_layout.py` checks that every module has its file (`expected_test_file`) and that every
+other file is one of the few that test across modules (`ACROSS_MODULES` there).
+"""
 import os
 
 import pytest
 
 # Tests run on 2 shared cores: keep torch from oversubscribing them. One thread, also for every process
-# a test starts (CLI, sweep workers, the smoke run's kernels): the models are tiny, and on a loaded
-# 2-core machine a smoke sweep of 8 trials took 31 s of CPU with 2 OpenMP threads, 12 s with one.
+# a test starts (CLI, sweep workers, the smoke run's kernels): the models are tiny, and two OpenMP
+# threads fighting over loaded cores cost several times the CPU (benchmarks/README.md, "The tests").
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
 @pytest.fixture(autouse=True)
 def _one_torch_thread():
-    """Tests train tiny models: on a shared, loaded 2-core machine one thread runs them up to ~100x
-    faster than two fighting over the cores. The previous setting is restored afterwards."""
+    """Tests train tiny models: one torch thread each, as above; the previous setting is restored
+    afterwards."""
     import torch
 
     before = torch.get_num_threads()

@@ -4,7 +4,7 @@ import pytest
 from convlstm_lib.data.calibration import (
     REAL,
     REAL_FIGURES,
-    SPEC_REFERENCE,
+    REAL_VALUES,
     centre_of_mass,
     compare,
     comparison_table,
@@ -31,14 +31,14 @@ def measured(n6):
     return measure(n6.frames)
 
 
-def test_default_generator_matches_both_spec_tables_but_the_known_misses(measured):
-    """Every row of SPEC §1 within its tolerance, except the ones the generator knowingly gives up
+def test_default_generator_matches_both_real_tables_but_the_known_misses(measured):
+    """Every row of docs/DATA.md within its tolerance, except the ones the generator knowingly gives up
     (`generator.UNMATCHED`, motion first) -- and those are indeed missed, so the list stays true."""
     table = compare(measured).set_index("quantity")
-    assert set(table.index) == set(SPEC_REFERENCE)
+    assert set(table.index) == set(REAL_VALUES)
     assert {"calibration", "dynamics"} == set(table["table"])
     failing = table.loc[~table["within"] & ~table.index.isin(UNMATCHED), ["generated", "real"]]
-    assert failing.empty, f"outside SPEC §1's tolerance:\n{failing.to_string()}"
+    assert failing.empty, f"outside the real figures' tolerance:\n{failing.to_string()}"
     assert not table.loc[list(UNMATCHED), "within"].any(), "a 'known miss' is matched: update UNMATCHED"
 
 
@@ -129,7 +129,7 @@ def test_significant_and_the_readable_table():
     assert [significant(v) for v in (0.0, 1058.0, 0.0123456, 2.3e-3, -4.2, 29250.0, float("nan"))] == [
         "0", "1058", "0.0123", "2.30e-03", "-4.20", "29250", "n/a",
     ]
-    shown = comparison_table(compare(dict(SPEC_REFERENCE)), "N6 generated")
+    shown = comparison_table(compare(dict(REAL_VALUES)), "N6 generated")
     assert list(shown.columns) == ["table", "quantity", "real", "N6 generated", "tolerance", "within"]
     assert (shown["within"] == "yes").all() and len(shown) == len(REAL_FIGURES)
     assert shown.loc[shown["quantity"].str.contains("one dominant"), "tolerance"].item() == "±0.1"
@@ -183,7 +183,7 @@ def test_outlier_rule_finds_injected_jumps(n6):
 
 def test_compare_rules_fail_what_is_off():
     off = dict(
-        SPEC_REFERENCE, laplacian_var_f16=60 * 1.3, rotation_median_deg=2.0, dominant_share=0.70,
+        REAL_VALUES, laplacian_var_f16=60 * 1.3, rotation_median_deg=2.0, dominant_share=0.70,
         upward_share=0.05, mass_f4=29250 * 0.76, upward_dy=-4.2 * 1.3,
     )
     table = compare(off).set_index("quantity")

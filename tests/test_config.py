@@ -130,3 +130,18 @@ def test_every_profile_holds_out_validation_sequences():
         assert 0 < cfg.val_share <= 0.5
         assert 1 <= held_out_count(cfg.n6, cfg.val_share) < cfg.n6
     assert held_out_count(24, 0.1) == 2 and held_out_count(400, 0.1) == 40 and held_out_count(5, 0.1) == 1
+
+
+def test_each_use_of_the_profiles_seed_draws_from_its_own_stream():
+    from convlstm_lib.config import SEED_STREAMS, derive_seed, seed_sequence
+
+    assert len(set(SEED_STREAMS.values())) == len(SEED_STREAMS)  # no two uses share a stream
+    seeds = {stream: derive_seed(0, stream, 1) for stream in SEED_STREAMS}
+    assert len(set(seeds.values())) == len(seeds)
+    assert len({derive_seed(seed, "sweep_trial", slot) for seed, slot in ((0, 1), (1, 1), (0, 2))}) == 3
+    # the numbers every result is drawn from (slot 1 of seed 0: the quick sweep's trial 1)
+    assert derive_seed(0, "sweep_trial", 1) == 1961547765
+    assert [derive_seed(0, "final_run", k) for k in (0, 1)] == [1874364848, 2040376534]
+    assert seed_sequence(0, "validation").entropy == [0, SEED_STREAMS["validation"]]
+    with pytest.raises(KeyError):
+        derive_seed(0, "no such use")

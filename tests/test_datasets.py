@@ -12,6 +12,7 @@ import convlstm_lib.data
 from convlstm_lib import paths
 from convlstm_lib.config import get_profile
 from convlstm_lib.data import datasets as D
+from convlstm_lib.data.course_io import TEST_FRAMES
 
 
 @dataclass
@@ -65,7 +66,7 @@ def test_sizes_and_dtypes(ds):
     # 12 sequences, val_share 0.1: one held out, 11 train; every sequence keeps its test windows
     assert ds.sizes()["base"] == 11 * 10 and ds.sizes()["denoised"] == 110 and ds.sizes()["val"] == 10
     assert len(ds.n6_test) == 24 and len(ds.n3) == 4 * 14 and len(ds.n3_test) == 8
-    assert set(ds.n3_test.frame.tolist()) == {3, 15}
+    assert set(ds.n3_test.frame.tolist()) == set(TEST_FRAMES)
     assert ds.info["sizes"]["n3_test"] == 8
     flagged = ds.outliers.flagged_sequences
     removed = int(flagged[np.setdiff1d(np.arange(12), ds.val_sequences)].sum())
@@ -124,9 +125,9 @@ def test_scaler_fitted_on_n6_training_frames_only():
 
 
 def test_test_targets_are_the_raw_frames_never_denoised(raw, ds):
-    expected = ds.scaler.transform(raw.n6[:, [3, 15]]).reshape(-1, 36, 36)
+    expected = ds.scaler.transform(raw.n6[:, list(TEST_FRAMES)]).reshape(-1, 36, 36)
     np.testing.assert_array_equal(ds.n6_test.targets, expected)
-    clean = ds.scaler.transform(raw.truth_n6["clean"][:, [3, 15]]).reshape(-1, 36, 36)
+    clean = ds.scaler.transform(raw.truth_n6["clean"][:, list(TEST_FRAMES)]).reshape(-1, 36, 36)
     np.testing.assert_array_equal(ds.n6_test.clean_targets, clean)
     np.testing.assert_array_equal(ds.n3.targets, ds.scaler.transform(raw.n3[:, 2:]).reshape(-1, 36, 36))
     # whereas the denoised training targets did change, and moved towards the clean frames

@@ -1,4 +1,5 @@
-"""training: TrainConfig, the loop with any torch optimiser, statuses, determinism."""
+"""The training loop (training/loop.py): any torch optimiser, the schedule, statuses, determinism.
+`TrainConfig` itself: tests/test_training_settings.py."""
 from __future__ import annotations
 
 import math
@@ -6,14 +7,17 @@ import math
 import numpy as np
 import pytest
 import torch
+from test_datasets import SETTINGS, make_raw  # tests/ is on sys.path (pytest prepend import mode)
 
+from convlstm_lib.data import datasets as D
+from convlstm_lib.data.tasks import INTERPOLATE, task_data
 from convlstm_lib.models.build import build_model
 from convlstm_lib.models.settings import ModelConfig
 from convlstm_lib.training import loop as training
 from convlstm_lib.training.evaluation import predict_frames
 from convlstm_lib.training.loop import DIVERGED_MSE, TrainingFailed, lr_scheduler, train_model
 from convlstm_lib.training.metrics import metric_keys
-from convlstm_lib.training.settings import TrainConfig, optimizer_names
+from convlstm_lib.training.settings import TrainConfig
 
 TINY = ModelConfig(layers=1, kernels=4)
 KEYS = list(metric_keys(clean=True))
@@ -26,33 +30,6 @@ def data(blob_data):
 
 def _weights(model):
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
-
-
-# --- configuration -------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("field", "value"),
-    [
-        ("dataset", "raw"),
-        ("lr", 0.0),
-        ("lr", math.nan),
-        ("batch_size", 0),
-        ("epochs", 0),
-        ("optimizer", "Adamm"),
-        ("max_train_windows", -1),
-        ("lr_schedule", "cosine"),
-    ],
-)
-def test_train_config_rejects_bad_values_naming_the_field(field, value):
-    with pytest.raises(ValueError, match=rf"^{field}:"):
-        TrainConfig(**{field: value})
-
-
-def test_every_paper_optimizer_is_available_by_name():
-    from convlstm_lib.config import PAPER_OPTIMIZERS
-
-    assert set(PAPER_OPTIMIZERS) <= set(optimizer_names())
 
 
 def _lrs_used(schedule: str, steps: int, lr: float = 0.5) -> list[float]:
@@ -326,11 +303,7 @@ def test_drop_jump_targets_trains_without_exactly_the_flagged_targets(blob_data)
     assert cut.train_windows == 10  # dropped first, then cut to the windows asked for
 
 
-def test_drop_jump_targets_needs_extrapolation_and_an_outlier_report(blob_data):
-    with pytest.raises(ValueError, match="^drop_jump_targets: only for extrapolation.*interpolate-2"):
-        TrainConfig(task="interpolate-2", drop_jump_targets=True)
-    with pytest.raises(ValueError, match="^drop_jump_targets: must be true or false"):
-        TrainConfig(drop_jump_targets="yes")
+def test_drop_jump_targets_needs_an_outlier_report(blob_data):
     data = blob_data()
     del data.outliers
     with pytest.raises(ValueError, match="^drop_jump_targets: these data carry no outlier report"):
@@ -410,3 +383,13 @@ def test_a_run_moves_its_data_to_the_device_once_and_no_batch_crosses(data, monk
     many = copies(batch_size=2, eval_batch_size=2)  # 8 training and 2-3 scoring batches a set
     one = copies(batch_size=16, eval_batch_size=256)  # one batch each
     assert many == one and one["to"] > 0 and one["cpu"] > 0
+
+
+def test_training_refuses_windows_of_another_task():
+    raw = make_raw(n6=8, n3=3)
+    ds = D.build_datasets(raw, SETTINGS, progress=False)
+    with pytest.raises(ValueError, match="data hold interpolate-2 windows"):
+        train_model(TINY, TrainConfig(dataset="base", epochs=1), task_data(ds, raw, INTERPOLATE),
+                    progress=False)
+    with pytest.raises(ValueError, match="data hold extrapolate-2 windows"):
+        train_model(TINY, TrainConfig(dataset="base", epochs=1, task="interpolate-2"), ds, progress=False)

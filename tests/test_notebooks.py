@@ -19,6 +19,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 import pytest
+from test_layout import OUTSIDE  # tests/ is on sys.path (pytest prepend import mode)
 
 from convlstm_lib import paths
 from convlstm_lib.config import get_profile
@@ -167,15 +168,10 @@ def test_no_number_is_typed_by_hand_in_a_notebooks_prose(path):
     assert not found, f"{path.name}: numbers typed in markdown cells (cell, numbers): {found}"
 
 
-# Names of documents outside the repository, spelled apart so that this file does not cite them.
-OUTSIDE = ("SP" "EC", "../" "shared")
-
-
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_prose_is_written_by_the_text_module_not_built_in_the_notebook(path):
     source = path.read_text()
     assert "Markdown(f" not in source and "from IPython.display import Markdown" not in source, path.name
-    assert not [word for word in OUTSIDE if word in source], path.name
 
 
 def _number(x) -> bool:
@@ -227,6 +223,8 @@ def test_smoke_profile_end_to_end(smoke_report):
     assert figures, "no figures were saved"
     assert {p.stem for p in figures if p.suffix == ".png"} == {p.stem for p in figures if p.suffix == ".svg"}
     assert html.count('src="data:image/png;base64,') >= len([p for p in figures if p.suffix == ".png"])
+    rendered = [p.name for p in [out / "report.html", *figures] if OUTSIDE.search(p.read_bytes())]
+    assert not rendered, f"the report cites a document outside the repository: {rendered}"
 
 
 # What a reader must never meet in the report's text (the PDF's, as pdftotext reads it).

@@ -8,6 +8,7 @@ from scipy import stats
 
 from convlstm_lib.config import TRAINING_SETS
 from convlstm_lib.data import preprocessing as pp
+from convlstm_lib.data.course_io import TEST_FRAMES
 
 # ----------------------------------------------------------------------------- scaling
 
@@ -43,7 +44,7 @@ def _coded_sequences(n: int, t: int = 16) -> np.ndarray:
 def test_window_frames_for_the_course_split():
     train, test = pp.window_frames(16)
     np.testing.assert_array_equal(train, [2, 6, 7, 8, 9, 10, 11, 12, 13, 14])
-    np.testing.assert_array_equal(test, [3, 15])
+    np.testing.assert_array_equal(test, TEST_FRAMES)
 
 
 def test_make_windows_counts_and_contents():
@@ -56,10 +57,10 @@ def test_make_windows_counts_and_contents():
         np.testing.assert_array_equal(ws.targets[:, 0, 0], 100 * ws.seq + ws.frame)
         np.testing.assert_array_equal(ws.inputs[:, 0, 0, 0], 100 * ws.seq + ws.frame - 2)
         np.testing.assert_array_equal(ws.inputs[:, 1, 0, 0], 100 * ws.seq + ws.frame - 1)
-    assert set(test.frame.tolist()) == {3, 15}
-    # no training window contains frame 3 or 15 anywhere (inputs or target)
+    assert set(test.frame.tolist()) == set(TEST_FRAMES)
+    # no training window contains a test frame anywhere (inputs or target)
     used = np.concatenate([train.inputs[:, :, 0, 0] % 100, train.targets[:, None, 0, 0] % 100], axis=1)
-    assert not np.isin(used, [3, 15]).any()
+    assert not np.isin(used, TEST_FRAMES).any()
 
 
 def test_make_windows_carries_clean_targets():

@@ -14,7 +14,6 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 from convlstm_lib.report import render
 from convlstm_lib.report.assemble import ReportStamp
 from convlstm_lib.report.render import render_html, tex_to_mathml, write_html, write_pdf
-from convlstm_lib.report.summary import format_duration
 
 # A real 2x1 PNG (red, blue), so the PDF engine has to decode it.
 PNG_B64 = (
@@ -145,13 +144,6 @@ def test_maths_is_mathml_with_nothing_left_as_tex(page):
 def test_tex_to_mathml_handles_equation_2_environment():
     out = tex_to_mathml(r"\begin{aligned} a &= b \\ c &= d \end{aligned}", "block")
     assert out.count("<mtr>") == 2 and 'display="block"' in out
-
-
-@pytest.mark.parametrize(
-    ("seconds", "text"), [(9.44, "9.4 s"), (75.2, "1 min 15 s"), (3725, "1 h 2 min 5 s")]
-)
-def test_format_duration(seconds, text):
-    assert format_duration(seconds) == text
 
 
 def test_html_is_written_atomically(tmp_path):

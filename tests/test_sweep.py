@@ -1,5 +1,6 @@
-"""The sweep on real (tiny) training: seeding, outcomes, export, resume after SIGKILL, local
-workers on one journal, and workers on a real PostgreSQL server (skipped if none can start).
+"""The sweep on real (tiny) training: the budget, outcomes, export, resume after SIGKILL, local
+workers on one journal, and workers on a real PostgreSQL server (skipped if none can start). The
+search space and its sampler: tests/test_sweep_space.py; the storage rules: test_sweep_storage.py.
 
 Every test writes under a temporary root: paths.DATA_DIR/GENERATED_DIR/PROCESSED_DIR/RUNS_DIR
 are redirected there (subprocesses get the same redirection: conftest's `cli_command`).
@@ -18,7 +19,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import optuna
 import pytest
 from optuna.trial import TrialState
@@ -61,68 +61,7 @@ def _sweep(env, runs: str, **overrides):
 
 
 # ---------------------------------------------------------------------------------------------
-# Seeding
-
-
-def _draw(cfg, numbers_seen: int, worker: int = 0, storage=None) -> list[dict]:
-    """Parameters of the next `numbers_seen` trials of study "s" (a new one unless `storage` has it)."""
-    study = optuna.create_study(study_name="s", storage=storage, load_if_exists=True,
-                                sampler=sweep_space.TrialSeededSampler(cfg.seed, worker))
-    out = []
-    for _ in range(numbers_seen):
-        trial = study.ask()
-        out.append(sweep_space.sample_params(trial, cfg))
-        study.tell(trial, 0.0)
-    return out
-
-
-def test_same_seed_samples_same_parameters_whatever_the_worker():
-    cfg = get_profile("quick")
-    a, b = _draw(cfg, 6), _draw(cfg, 6, worker=1)  # another worker's sampler, same sweep seed
-    assert a == b
-    assert len({p["lr"] for p in a}) == 6  # really random: no two trials alike
-    other = _draw(get_profile("quick", seed=1), 6)
-    assert [p["lr"] for p in other] != [p["lr"] for p in a]
-    assert sweep_space.worker_seed(0, 0) != sweep_space.worker_seed(0, 1)
-
-
-@pytest.mark.parametrize("profile", ["smoke", "quick", "paper"])
-def test_every_training_set_is_trained_in_every_profile(profile):
-    cfg = get_profile(profile)
-    drawn = _draw(cfg, min(cfg.n_trials, 12))
-    n = len(cfg.training_sets)
-    assert [p["dataset"] for p in drawn] == [cfg.training_sets[k % n] for k in range(len(drawn))]
-    assert {p["dataset"] for p in drawn} == set(cfg.training_sets)  # the profile has trials enough
-    # the cycle does not tie the other parameters to the training set: they stay random
-    assert len({(p["activation"], p["layers"], p["kernels"], p["optimizer"]) for p in drawn[:n]}) > 1
-
-
-def test_cycling_follows_the_profiles_training_sets():
-    cfg = get_profile("quick", training_sets=("denoised", "base"))
-    assert [p["dataset"] for p in _draw(cfg, 5)] == ["denoised", "base", "denoised", "base", "denoised"]
-
-
-def test_parameters_stay_in_the_profiles_space():
-    cfg = get_profile("quick")
-    for p in _draw(cfg, 40):
-        assert p["dataset"] in cfg.training_sets and p["activation"] in cfg.activations
-        assert p["optimizer"] in cfg.optimizers
-        assert cfg.layers_min <= p["layers"] <= cfg.layers_max
-        assert cfg.kernels_min <= p["kernels"] <= cfg.kernels_max
-        assert cfg.batch_size_min <= p["batch_size"] <= cfg.batch_size_max
-        assert cfg.lr_min <= p["lr"] <= cfg.lr_max
-
-
-def test_model_kinds_are_cycled_evenly_and_leave_the_random_draws_alone():
-    cfg = get_profile("quick", models=("convlstm", "convgru", "convrnn", "simvp"))
-    drawn = _draw(cfg, 16)
-    kinds = [p["model"] for p in drawn]
-    assert {k: kinds.count(k) for k in cfg.models} == {k: 4 for k in cfg.models}
-    # not in lock-step with a k mod 4 cycle: 16 trials see every (k mod 4, kind) pair once
-    assert len({(k % 4, kind) for k, kind in enumerate(kinds)}) == 16
-    alone = _draw(get_profile("quick", models=("convlstm",)), 16)
-    assert [{**p, "model": None} for p in drawn] == [{**p, "model": None} for p in alone]
-    assert {p["model"] for p in alone} == {"convlstm"}
+# The budget
 
 
 def test_budget_estimates_a_trial_from_the_same_kind_first():
@@ -155,33 +94,6 @@ def test_a_budget_too_small_for_the_next_trial_stops_the_sweep_and_says_so(env):
     assert summary["n_trials"] == cfg.n_trials and summary["sweep_budget_s"] == 1e-3
     _, _, resumed = _sweep(env, "budget")  # the same command without the budget finishes it
     assert len(resumed) == cfg.n_trials
-
-
-def test_trial_k_draws_the_same_parameters_in_one_go_or_resumed_by_another_worker(tmp_path):
-    cfg = get_profile("quick")
-    one_go = _draw(cfg, 6)
-    storage = sweep_storage.open_storage(str(tmp_path / "sweep.journal"))
-    first = _draw(cfg, 3, worker=0, storage=storage)
-    resumed = _draw(cfg, 3, worker=1, storage=storage)  # the same study, reopened by another worker
-    assert first + resumed == one_go
-
-
-def test_draw_is_uniform_over_choices_and_log_uniform_over_ranges():
-    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
-
-    rng = np.random.RandomState(0)
-    cats = [sweep_space.draw(rng, CategoricalDistribution(["a", "b", "c", "d"])) for _ in range(4000)]
-    assert {c: cats.count(c) for c in "abcd"} == pytest.approx({c: 1000 for c in "abcd"}, rel=0.1)
-    ints = [sweep_space.draw(rng, IntDistribution(1, 3)) for _ in range(3000)]
-    assert {i: ints.count(i) for i in (1, 2, 3)} == pytest.approx({1: 1000, 2: 1000, 3: 1000}, rel=0.1)
-    lrs = np.array([sweep_space.draw(rng, FloatDistribution(1e-4, 1.0, log=True)) for _ in range(4000)])
-    assert lrs.min() >= 1e-4 and lrs.max() < 1.0
-    assert np.log10(lrs).mean() == pytest.approx(-2.0, abs=0.06)  # the middle of 1e-4..1 on a log scale
-    assert ((lrs > 1e-3) & (lrs < 1e-2)).mean() == pytest.approx(0.25, abs=0.03)  # one decade of four
-    steps = {sweep_space.draw(rng, FloatDistribution(0.0, 1.0, step=0.25)) for _ in range(200)}
-    assert steps == {0.0, 0.25, 0.5, 0.75, 1.0}
-    logints = [sweep_space.draw(rng, IntDistribution(1, 100, log=True)) for _ in range(2000)]
-    assert min(logints) == 1 and max(logints) == 100 and np.median(logints) == pytest.approx(10, rel=0.3)
 
 
 def test_same_seed_gives_the_same_sweep_and_trials_csv_has_its_columns(env):
@@ -321,24 +233,6 @@ def test_a_stale_running_trial_is_failed_and_its_slot_rerun_with_its_own_paramet
     assert trials[cols].equals(clean[cols])  # the table of the sweep that was never interrupted
 
 
-@pytest.mark.filterwarnings("ignore:Heartbeat of storage is supposed to be used with Study.optimize")
-@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")  # fail_stale_trials, public
-def test_a_database_heartbeat_that_fails_a_trial_retries_its_slot(tmp_path, monkeypatch):
-    """Workers on other machines are failed by Optuna's heartbeat, which queues the same retry."""
-    monkeypatch.setattr(sweep_storage, "HEARTBEAT_INTERVAL_S", 1)
-    monkeypatch.setattr(sweep_storage, "GRACE_PERIOD_S", 1)
-    cfg = get_profile("smoke")
-    storage = sweep_storage.open_storage(f"sqlite:///{tmp_path / 'sweep.db'}")
-    study = sweep_storage.open_study(cfg, storage)
-    lost = study.ask()  # its worker, on another machine, stopped beating
-    storage.record_heartbeat(lost._trial_id)
-    time.sleep(2.5)
-    assert optuna.storages.fail_stale_trials(study) is None
-    retry = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
-    assert [t.user_attrs for t in retry] == [{sweep_space.SLOT: 0, sweep_space.RETRY_OF: lost.number}]
-    assert sweep_space.trial_slots(study.get_trials(deepcopy=False)) == {0: 0, 1: 0}
-
-
 def test_a_slot_lost_to_a_trial_that_failed_unrecorded_is_rerun_on_resume(env):
     """A trial that failed without a counted status (say, a bug stopped it) is retried on resume."""
     root, cfg, data = env
@@ -427,12 +321,6 @@ def test_a_journal_cut_mid_record_is_set_aside_and_the_sweep_resumes_with_every_
     cols = ["number", *sweep_space.PARAM_NAMES, "seed"]
     assert after[cols].equals(before[cols])  # the last trial re-run from scratch draws what it drew before
     assert sweep_storage.check_journal(journal) is None  # the repaired journal is whole
-
-
-def test_load_trials_without_a_sweep_says_what_to_do(env):
-    root, cfg, _ = env
-    with pytest.raises(sweep_storage.SweepError, match="run the sweep first"):
-        sweep_record.load_trials(cfg, runs_dir=root / "nothing")
 
 
 # ---------------------------------------------------------------------------------------------

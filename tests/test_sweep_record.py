@@ -5,7 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from convlstm_lib.experiments import sweep_record
+from convlstm_lib.config import get_profile
+from convlstm_lib.experiments import sweep_record, sweep_storage
 
 
 def _frame() -> pd.DataFrame:
@@ -40,3 +41,9 @@ def test_the_best_of_each_kind_is_its_lowest_validation_mse():
     assert best["simvp"] is None
     assert set(best["convgru"]) == {*sweep_record.MODEL_SUMMARY_KEYS, "trials"}
     assert best["convgru"]["val_mse"] == pytest.approx(0.005)
+
+
+def test_load_trials_without_a_sweep_says_what_to_do(tmp_path):
+    cfg = get_profile("smoke")
+    with pytest.raises(sweep_storage.SweepError, match="run the sweep first"):
+        sweep_record.load_trials(cfg, runs_dir=tmp_path / "nothing")

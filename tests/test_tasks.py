@@ -7,11 +7,13 @@ import pytest
 from test_datasets import SETTINGS, make_raw  # tests/ is on sys.path (pytest prepend import mode)
 
 from convlstm_lib.data import datasets as D
+from convlstm_lib.data.course_io import TEST_FRAMES
 from convlstm_lib.data.preprocessing import denoise, make_windows, window_frames
 from convlstm_lib.data.tasks import (
     INTERPOLATE,
     PAPER_TASK,
     Task,
+    neighbour_mean,
     scored_windows,
     shared_targets,
     task_data,
@@ -51,7 +53,7 @@ def test_paper_task_gives_the_papers_windows():
     seqs = _labelled()
     (train_t, _), (test_t, _) = task_frames(PAPER_TASK, 16)
     assert np.array_equal(train_t, window_frames(16)[0])
-    assert test_t.tolist() == [3, 15]
+    assert test_t.tolist() == list(TEST_FRAMES)
     mine, paper = task_windows(PAPER_TASK, seqs), make_windows(seqs)
     for a, b in zip(mine, paper, strict=True):
         assert np.array_equal(a.inputs, b.inputs) and np.array_equal(a.frame, b.frame)
@@ -75,7 +77,7 @@ def test_interpolation_steps_over_one_removed_frame_per_side_at_most():
 
 def test_long_extrapolation_context_is_edge_padded_and_reads_every_available_frame():
     (_, train_i), (test_t, test_i) = task_frames(Task("extrapolate", 11), 16)
-    assert test_t.tolist() == [3, 15]
+    assert test_t.tolist() == list(TEST_FRAMES)
     assert test_i[1].tolist() == list(range(4, 15))  # frame 16 sees frames 5..15 (1-based)
     assert test_i[0].tolist() == [0] * 9 + [1, 2]
     assert train_i[0].tolist() == [0] * 10 + [1]  # target 2: frames 0, 1, padded with frame 0
@@ -181,3 +183,10 @@ def test_task_data_refuses_a_frame_the_task_cannot_predict(raw_and_ds):
         task_data(ds, raw, INTERPOLATE, targets=[15])
     frame16 = task_data(ds, raw, Task("extrapolate", 4), targets=[15])
     assert frame16.n6_test.inputs.shape[1:] == (4, 36, 36) and set(frame16.n6_test.frame.tolist()) == {15}
+
+
+def test_neighbour_mean_needs_interpolation_windows(raw_and_ds):
+    raw, ds = raw_and_ds
+    with pytest.raises(ValueError, match="even number"):
+        neighbour_mean(task_data(ds, raw, Task("extrapolate", 3)).n6_test)
+    assert np.isfinite(neighbour_mean(task_data(ds, raw, INTERPOLATE).n6_test)).all()

@@ -105,3 +105,12 @@ def test_a_run_folder_is_replaced_whole_or_not_at_all(tmp_path, project_dirs, ru
     assert replaced.returncode == 1 and "(no model: diverged)" in replaced.stdout
     assert json.loads((out / "metrics.json").read_text())["status"] == "diverged"
     assert sorted(p.name for p in out.iterdir()) == ["metrics.json"]
+
+
+def test_train_cli_refuses_an_unknown_task_in_one_line(tmp_path, capsys):
+    from convlstm_lib import cli
+
+    assert cli.main(["train", "--task", "sideways-2", "--profile", "smoke", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--task" in err and "sideways" in err
+    assert not any(tmp_path.iterdir())

@@ -1,15 +1,15 @@
-"""The data statistics of SPEC §1 (both tables), measured on any set of raw sequences, and the
-comparison of a generated set with the figures the real course data show.
+"""The real course data's statistics (both tables of docs/DATA.md), measured on any set of raw
+sequences, and the comparison of a generated set with the figures the real course data show.
 
 `measure(frames, n3=None)` takes raw sequences `(N, 16, 36, 36)` on the course's 0-255 scale
-(noisy, integers or floats) and computes every quantity of `REAL_FIGURES` the way SPEC §1
+(noisy, integers or floats) and computes every quantity of `REAL_FIGURES` the way docs/DATA.md
 defines it (the copy-last rows on `n3` when given: the real figures are N3's). Frame numbers
 in the names are the table's 1-based ones ("f4" = index 3); a "step" is one frame to the next;
 (y, x) = (row, column), +y is down, +x is right.
 
 Positions: every drift, shift and position is the centre of mass (`centre_of_mass`, THE one
 of the project) of the image's `foreground`: the pixels above the image's median, the others
-set to 0 (SPEC §1's definition; the noise above the median pulls it slightly toward the canvas
+set to 0 (docs/DATA.md's definition; the noise above the median pulls it slightly toward the canvas
 centre, by ~7 % of a late frame's shift, on real and generated data alike).
 
 First table ("calibration"):
@@ -57,6 +57,8 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
+from convlstm_lib.data.course_io import TEST_FRAMES
+
 # How many seeds notebook 01 generates N3 with to show the spread of the copy-last error at frame
 # 3 -> 4 (one seed's 100 sequences hold 0-3 outlier jumps there, each worth ~8e-4).
 SPREAD_SEEDS = 10
@@ -64,7 +66,7 @@ SPREAD_SEEDS = 10
 
 @dataclass(frozen=True)
 class RealFigure:
-    """One figure measured on the real course data (SPEC §1) and how a generated set is held to it.
+    """One figure measured on the real course data (docs/DATA.md) and how a generated set is held to it.
 
     rule "ratio": within `tol` of the real value as a fraction (0.25: 0.75 <= generated / real <= 1.25);
     "abs": |generated - real| <= `tol` (shares, in points of 1, and quantities whose real value is ~0).
@@ -73,7 +75,7 @@ class RealFigure:
     key: str
     real: float
     description: str
-    table: str  # "calibration" (SPEC §1's first table) or "dynamics" (its second)
+    table: str  # "calibration" (docs/DATA.md's first table) or "dynamics" (its second)
     rule: str = "ratio"
     tol: float = 0.25
 
@@ -93,9 +95,10 @@ class RealFigure:
 SHARE_TOL = 0.10  # shares: within 10 points of the real share
 _C, _D = "calibration", "dynamics"
 
-# The real course data, SPEC §1 (raw 0-255 scale; frames are the table's 1-based ones): the one
-# place these figures live. Rotation median: its real value is ~0 deg, where a ratio means
-# nothing, so it passes within 1.5 deg (a tenth of the 5-95 % range).
+# The real course data (raw 0-255 scale; frames are the table's 1-based ones): the one place these
+# figures live in code; docs/DATA.md lists them with where they were measured. Rotation median: its
+# real value is ~0 deg, where a ratio means nothing, so it passes within 1.5 deg (a tenth of the
+# 5-95 % range).
 REAL_FIGURES: tuple[RealFigure, ...] = (
     RealFigure("rotation_median_deg", 0.0, "rotation per step, median (deg)", _C, "abs", 1.5),
     RealFigure("rotation_p05_deg", -9.0, "rotation per step, 5th percentile (deg)", _C),
@@ -140,9 +143,9 @@ REAL_FIGURES: tuple[RealFigure, ...] = (
     RealFigure("copy_last_mse_f16", 2.3e-3, "copy-last MSE per pixel (raw / 297), frame 15 -> 16, N3", _D),
 )
 REAL: dict[str, RealFigure] = {f.key: f for f in REAL_FIGURES}
-SPEC_REFERENCE: dict[str, float] = {f.key: f.real for f in REAL_FIGURES}
+REAL_VALUES: dict[str, float] = {f.key: f.real for f in REAL_FIGURES}
 
-F4, F16 = 3, 15  # 0-based indices of the table's frames 4 and 16
+F4, F16 = TEST_FRAMES  # 0-based indices of the table's frames 4 and 16, the course's test frames
 POLAR_RADII = np.arange(1.0, 16.0)  # px, rings sampled around each image's centre of mass
 POLAR_ANGLES = 360  # samples per ring: 1 degree apart (refined to sub-degree by a parabola)
 MAX_ROTATION_DEG = 90  # rotations searched: |angle| <= this (a digit is not symmetric under 180 deg)
@@ -241,7 +244,7 @@ def digit_mass(images: np.ndarray) -> np.ndarray:
 
 def drift_centres(frames: np.ndarray) -> np.ndarray:
     """(N, T, H, W) -> (N, T, 2) as (y, x): the centre of mass of each frame's `foreground`,
-    the position every drift of SPEC §1 is measured from."""
+    the position every drift of docs/DATA.md is measured from."""
     return centre_of_mass(foreground(frames))
 
 
@@ -330,7 +333,7 @@ def _median(values: np.ndarray) -> float:
 
 
 def measure(frames: np.ndarray, n3: np.ndarray | None = None) -> dict[str, float]:
-    """Every quantity of both SPEC §1 tables (`REAL_FIGURES`) for raw sequences `frames`
+    """Every quantity of both tables of docs/DATA.md (`REAL_FIGURES`) for raw sequences `frames`
     (N, 16, 36, 36); the copy-last rows on `n3` when given (the real figures are N3's), else on
     `frames`. Definitions in the module doc."""
     frames = _check_frames(frames, min_frames=16)

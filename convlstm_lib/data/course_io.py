@@ -1,6 +1,6 @@
 """The course's CSV format: reading (validated, fast), writing, and splitting sequences.
 
-Format (SPEC §1): long format, no header, one flattened 36x36 image per row (row-major,
+Format (data/README.md): long format, no header, one flattened 36x36 image per row (row-major,
 1296 values), the rows of one sequence consecutive. A train file holds 14 frames per
 sequence (all but frames 4 and 16), a test file 2 (frames 4 and 16, in that order):
 
@@ -35,7 +35,7 @@ IMAGE_SIZE = 36
 PIXELS = IMAGE_SIZE * IMAGE_SIZE
 TEST_FRAMES: tuple[int, int] = (3, 15)
 TRAIN_FRAMES: tuple[int, ...] = tuple(t for t in range(FRAMES) if t not in TEST_FRAMES)
-# The lowest and highest value in the real course data (SPEC §1: noise is not clipped).
+# The lowest and highest value in the real course data (docs/DATA.md: noise is not clipped).
 COURSE_VALUE_RANGE: tuple[float, float] = (-25.0, 272.0)
 
 

@@ -38,9 +38,9 @@ import numpy as np
 from convlstm_lib import paths
 from convlstm_lib.atomic import atomic_path
 from convlstm_lib.config import TRAINING_SETS, check_val_share
+from convlstm_lib.data.course_io import TEST_FRAMES
 from convlstm_lib.data.preprocessing import (
     DEFAULT_H,
-    TEST_FRAMES,
     VALIDATION_RULE,
     OutlierReport,
     Scaler,

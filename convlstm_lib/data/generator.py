@@ -1,6 +1,6 @@
 """N6 / N3: sequences of a moving, rotating, fading, blurring MNIST digit, with ground truth.
 
-Each sequence (paper §3.1, SPEC §1) has 16 frames of 36x36 on the course's 0-255 scale:
+Each sequence (paper §3.1) has 16 frames of 36x36 on the course's 0-255 scale:
 
 1. Frame 1 is one MNIST digit (28x28, already centred by its centre of mass) pasted in the
    middle of the canvas, times `gain` (clipped to `clean_max`, like every clean frame).
@@ -12,7 +12,7 @@ Each sequence (paper §3.1, SPEC §1) has 16 frames of 36x36 on the course's 0-2
 3. Every frame then gets i.i.d. Gaussian noise of `noise_sigma`, is rounded to integers and
    is *not* clipped (values slightly below 0 and above 255 occur, as in the course data).
 
-The motion follows the structure of the real course data (SPEC §1, both tables), so the next
+The motion follows the structure of the real course data (docs/DATA.md, both tables), so the next
 frame is partly predictable from the previous two:
 
 * drift: each sequence draws a group (dominant +x, dominant +y, upward-right, or the remainder,
@@ -37,7 +37,7 @@ transition is stratified (`outlier_mask`): rate x N at every step, the sequences
 so that a figure read at one transition (the copy-last MSE at frame 3 -> 4 on 100 N3 sequences)
 does not swing with how many jumps happen to land there.
 
-Every default is fitted to a figure of SPEC §1 (named beside it in `GeneratorConfig`);
+Every default is fitted to a figure of docs/DATA.md (named beside it in `GeneratorConfig`);
 `calibration.measure` / `calibration.compare` hold a generated set to both tables, and
 tests/test_calibration.py checks the rows it should match. The early frames are the tight spot:
 the real mean drift over frames 2-4 (~0.1 px/step per axis) with frames 3 -> 4 changing little
@@ -98,7 +98,7 @@ class GeneratorConfig:
     rotation_step_sd: float = 3.2  # deg, stationary std of the AR(1) deviation at full scale
     rotation_ar: float = 0.5  # AR(1) coefficient of the deviation
     rotation_start_scale: float = 0.0  # rotation scale at step 1 (frame 1 -> 2)
-    # Drift (SPEC §1 dynamics). Each sequence drifts along one direction drawn from a mixture of
+    # Drift (docs/DATA.md, dynamics). Each sequence drifts along one direction drawn from a mixture of
     # four groups; its speed follows one ramp, the same for every sequence, scaled so that the
     # drift from frame 4 to 16 has length `drift_length` (measured on the real data: 6.8/7.4/7.8 px,
     # 10/50/90 %; the median-thresholded centre of mass reads ~7 % short of the true shift).
@@ -251,7 +251,7 @@ class GeneratedSet:
         }
 
 
-# SPEC §1 rows the defaults knowingly miss on a 400-sequence set (tests/test_calibration.py holds
+# Rows of docs/DATA.md the defaults knowingly miss on a 400-sequence set (tests/test_calibration.py holds
 # this list true): none. (The copy-last MSE at frame 3 -> 4 on the 100 N3 sequences is read at one
 # transition; `outlier_mask` puts the expected number of jumps there, so it holds on every seed;
 # notebook 01 shows its spread over seeds.)

@@ -24,17 +24,15 @@ from sklearn.covariance import MinCovDet
 from sklearn.decomposition import PCA
 from threadpoolctl import threadpool_limits
 
-from convlstm_lib.config import held_out_count
+from convlstm_lib.config import held_out_count, seed_sequence
+from convlstm_lib.data.course_io import TEST_FRAMES
 from convlstm_lib.progress import tqdm
 
-TEST_FRAMES: tuple[int, int] = (3, 15)
 # How the validation windows are made, in words (recorded with the datasets and in results).
 VALIDATION_RULE = (
     "a seeded share of the N6 sequences, whole, held out of training; their windows cut by the "
     "training windows' rule (no test frame in any window)"
 )
-# Stream of the seed that draws the held-out sequences, apart from the other seeded draws.
-VALIDATION_STREAM = 5
 
 # ---------------------------------------------------------------------------------------------
 # Scaling
@@ -96,7 +94,7 @@ def hold_out_sequences(n_sequences: int, share: float, seed: int) -> np.ndarray:
                          "raise it (at most 0.5) or use more sequences")
     if count >= n_sequences:
         raise ValueError(f"val_share: {share} of {n_sequences} N6 sequences leaves none to train on")
-    rng = np.random.default_rng([int(seed), VALIDATION_STREAM])
+    rng = np.random.default_rng(seed_sequence(seed, "validation"))
     held = np.zeros(n_sequences, dtype=bool)
     held[rng.choice(n_sequences, size=count, replace=False)] = True
     return held
@@ -143,7 +141,7 @@ class OutlierReport:
     def jump_targets(self, seq: np.ndarray, frame: np.ndarray) -> np.ndarray:
         """(M,) bool over windows with target frame `frame` (M,) of sequence `seq` (M,): the
         transition into the target, frame - 1 -> frame, is flagged. No input foretells such a
-        target (training.TrainConfig.drop_jump_targets)."""
+        target (`TrainConfig.drop_jump_targets`)."""
         seq, frame = np.asarray(seq), np.asarray(frame)
         n, steps = self.flagged.shape
         if len(seq) and (seq.min() < 0 or seq.max() >= n or frame.min() < 1 or frame.max() > steps):
@@ -241,11 +239,10 @@ def detect_outliers(
        deviations" generalised to k dimensions by keeping the 3-sigma rule's false-alarm rate,
        0.27 % of a true Gaussian's transitions, whatever k is (`mahalanobis_radius`).
 
-    Defaults, measured on generated N6 (400 sequences, seeds 0-3, 46-57 injected jumps):
-    smoothing 2 px, per-sequence normalising, k = 6, sample covariance gives precision 0.75-0.95
-    and recall 0.96-1.0; without smoothing precision falls to 0.15-0.25. The MCD fit ranks the
-    transitions as well but its covariance describes only the core of the (heavy-tailed)
-    differences, so the 3-sigma radius then flags 5-15 % of all transitions.
+    The defaults (smoothing 2 px, per-sequence normalising, k = 6, the sample covariance) find
+    nearly every injected jump with few false alarms; without smoothing most flags are false, and
+    the MCD's covariance fits only the core of the heavy-tailed differences, so its 3-sigma radius
+    flags far too many (benchmarks/README.md, "Outlier detection").
 
     The rule is scale-free (raw or scaled frames flag the same transitions) and deterministic
     (`seed` only seeds the MCD's random subsets).
@@ -293,11 +290,9 @@ def detect_outliers(
 # ---------------------------------------------------------------------------------------------
 # Denoising
 
-# OpenCV non-local means settings, chosen by measurement on generated N6 (seed 0, 1,400 targets of
-# 100 sequences, per-pixel MSE to the clean frames on the scaled range; raw targets: 2.36e-4):
-#   h (0-255 units)      4: 8.1e-5   6: 6.4e-5   8: 5.2e-5   10: 4.7e-5   12: 5.0e-5   14: 6.4e-5
-#   search 11 / 15 / 21  at h = 10: 4.65e-5 / 4.63e-5 / 4.66e-5 at 1.1 / 2.0 / 2.6 ms an image
-# so h = 11 with an 11x11 search window (4.57e-5, 5.2x below the raw targets' error).
+# OpenCV non-local means settings: the lowest error to the clean frames of the strengths tried, and
+# the smallest search window, as good as larger ones at half their time (benchmarks/README.md,
+# "The denoising settings").
 DEFAULT_H = 11.0
 DEFAULT_SEARCH_WINDOW = 11
 
@@ -398,7 +393,8 @@ def window_frames(n_frames: int, test_frames: Sequence[int] = TEST_FRAMES) -> tu
     """Target frame indices (train, test) for sequences of `n_frames` frames.
 
     Test targets are `test_frames`; training targets are every t >= 2 whose window
-    {t-2, t-1, t} contains no test frame. For T = 16 and (3, 15): train = 2, 6..14; test = 3, 15.
+    {t-2, t-1, t} contains no test frame. For the course's 16 frames and TEST_FRAMES: train = 2,
+    6..14; test = 3, 15.
     """
     test = np.array(sorted(set(test_frames)), dtype=np.int64)
     if test.size == 0 or test.min() < 2 or test.max() >= n_frames:

@@ -18,15 +18,14 @@ both from the two frames before them. A `Task` says which frames a model reads f
   from 3, 5, 7, 8 (1-based). Their spacing is off the test window's by one frame, and the
   model is not told; it does not need to be: early in a sequence the digit barely moves, and
   what these windows teach is how an early, crisp frame sits between its neighbours, which the
-  late windows (frames 7-13) cannot. Measured on the quick profile (frame 4, N6 test, seeds 0
-  and 1, a ConvGRU 1 x 16, 10 epochs): 0.95 and 0.88 x the neighbour mean without them on
-  2,400 windows; with them 0.80 and 0.82 x on 2,400 windows, 0.78 and 0.79 x on all 4,000. The
-  test window of frame 4 is the plain (2, 3, 5, 6) either way.
+  late windows (frames 7-13) cannot; they moved the interpolator most of anything tried
+  (benchmarks/README.md, "The interpolator"). The test window of frame 4 is the plain
+  (2, 3, 5, 6) either way.
 
 "Available" means inside the sequence and not a test frame: no training window contains a
 test frame anywhere (the rule of the paper's windows), and a test window reads only frames of
 the course's train file. `task_windows` gives a task's (train, test) windows of a set of
-sequences; `TaskData` carries them in the shape `training.train_model` takes, the training
+sequences; `TaskData` carries them in the shape `loop.train_model` takes, the training
 windows of the validation sequences (`datasets.Datasets.val_sequences`) set apart as its
 validation windows.
 """
@@ -39,9 +38,9 @@ from typing import Any
 
 import numpy as np
 
+from convlstm_lib.data.course_io import TEST_FRAMES
 from convlstm_lib.data.preprocessing import (
     DEFAULT_H,
-    TEST_FRAMES,
     Scaler,
     WindowSet,
     denoise,
@@ -173,9 +172,10 @@ def task_frames(
     """((train targets, their inputs), (test targets, their inputs)) for sequences of n_frames.
 
     Training targets: every frame that is not a test frame and whose inputs are all available;
-    test targets: the test frames whose inputs are available. E.g. for T = 16 and (3, 15):
-    extrapolate-2 trains on 2, 6..14 and tests 3, 15; interpolate-2 trains on 2, 4..12 and tests 3;
-    extrapolate-4 trains on 2, 6..14 (padded where fewer than 4 frames precede) and tests 3, 15.
+    test targets: the test frames whose inputs are available. E.g. for the course's 16 frames and
+    TEST_FRAMES: extrapolate-2 trains on 2, 6..14 and tests 3, 15; interpolate-2 trains on 2,
+    4..12 and tests 3; extrapolate-4 trains on 2, 6..14 (padded where fewer than 4 frames precede)
+    and tests 3, 15.
     """
     available = available_frames(n_frames, test_frames)
     train = plan(task, np.flatnonzero(available), available)
@@ -202,7 +202,7 @@ def shared_targets(
 ) -> np.ndarray:
     """The training target frames every one of `tasks` has: where their validation windows ask the
     same frames, so that their validation MSEs compare (e.g. extrapolate-2 and interpolate-2 for
-    T = 16 and (3, 15): 2, 6..12)."""
+    the course's 16 frames and TEST_FRAMES: 2, 6..12)."""
     common = None
     for task in tasks:
         targets = task_frames(task, n_frames, test_frames)[0][0]
@@ -221,7 +221,7 @@ def window_task(task: Task, windows: WindowSet) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# A task's data, in the shape training.train_model takes
+# A task's data, in the shape loop.train_model takes
 
 
 @dataclass

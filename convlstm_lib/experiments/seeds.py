@@ -11,11 +11,9 @@ Given the trial's own trained model (`first_model`, e.g. loaded from its checkpo
 also scores the runs together on the validation windows and N6 test (the paper's extrapolation
 target): `SeedEnsemble` averages their predictions, and `ensemble` holds its `val_mse` and
 `n6_test_*` metrics (`evaluation`) and how many runs it averaged. The runs are trained anyway for
-the spread, so the ensemble costs only their predictions of those windows (about 3 s a run
-for the quick profile's best row on this project's 2-core machine); by the convexity of the
-squared error its MSE is never above the mean of its members' MSEs. Measured on the quick
-profile's data (ConvGRU and ConvLSTM, 2 x 12 to 3 x 24, 3 or 4 epochs; benchmarks/README.md):
-three seeds averaged score 2-5 % below the mean of their single runs.
+the spread, so the ensemble costs only their predictions of those windows; by the convexity of
+the squared error its MSE is never above the mean of its members' MSEs, and three seeds averaged
+score a few per cent below their single runs (benchmarks/README.md, "Ensembles").
 """
 from __future__ import annotations
 
@@ -27,6 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from convlstm_lib.config import derive_seed
 from convlstm_lib.models.settings import ModelConfig
 from convlstm_lib.statuses import COMPLETE
 from convlstm_lib.training.evaluation import predict_frames, score_predictions, score_validation
@@ -39,7 +38,7 @@ KEYS = (VAL_MSE, "n6_test_mse", "n3_mse")
 
 def run_seed(sweep_seed: int, trial: int, run: int) -> int:
     """The training seed of extra run `run` (1, 2, ...) of trial `trial`; distinct from every sweep seed."""
-    return int(np.random.SeedSequence([int(sweep_seed), 3, int(trial), int(run)]).generate_state(1)[0])
+    return derive_seed(sweep_seed, "seed_rerun", trial, run)
 
 
 class SeedEnsemble(nn.Module):

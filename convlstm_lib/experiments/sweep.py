@@ -99,7 +99,7 @@ class _RecordedFailure(Exception):
 
 
 class Objective:
-    """One trial: sample, train with `training.train_model`, record everything as user attrs.
+    """One trial: sample, train with `loop.train_model`, record everything as user attrs.
 
     data: a `datasets.Datasets` (training sets already cut to cfg.max_train_windows).
     total: the study's target number of counted trials (slots 0 .. total - 1; a trial given a
@@ -357,8 +357,8 @@ def _run_processes(cfg: ProfileConfig, spec: str, trials_dir: Path, device: str,
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", default="quick", help="smoke, quick or paper (default quick)")
-    parser.add_argument("--storage",
-                        help="journal file path or database URL (default runs/<profile>/sweep.journal)")
+    parser.add_argument("--storage", help="journal file path or database URL "
+                        "(default runs/<profile>/<study>/sweep.journal)")
     parser.add_argument("--study", help="study name (default convlstm-<profile>)")
     parser.add_argument("--n-trials", type=int, help="total number of trials the study should reach")
     parser.add_argument("--workers", help=f"local worker processes, or {AUTO}: as many as the device holds")

@@ -30,10 +30,10 @@ from convlstm_lib.config import ProfileConfig
 from convlstm_lib.experiments.sweep_space import PARAM_NAMES, trial_slots
 from convlstm_lib.experiments.sweep_storage import SweepError, is_counted, redact, study_folder
 from convlstm_lib.jsonio import write_json
-from convlstm_lib.statuses import COUNTED_FAIL_STATUSES
+from convlstm_lib.statuses import COUNTED_FAIL_STATUSES, complete_trials
 from convlstm_lib.training.metrics import METRIC_KEYS, SELECTION_KEY, VAL_MSE
 
-# Per-epoch metrics kept for the learning curves (runs/<profile>/HISTORY_FILE).
+# Per-epoch metrics kept for the learning curves (HISTORY_FILE in the study folder).
 HISTORY_KEYS = (VAL_MSE, "n6_test_mse", "n3_mse")
 HISTORY_FILE = paths.TRIAL_HISTORY
 TRIAL_COLUMNS = (
@@ -71,7 +71,7 @@ def trials_frame(study: optuna.Study) -> pd.DataFrame:
         rows.append({
             "number": slot, "state": t.state.name, "status": status, "reason": ua.get("reason", ""),
             **{p: t.params.get(p) for p in PARAM_NAMES},
-            "model": t.params.get("model", "convlstm"),  # studies from before the model parameter
+            "model": t.params.get("model", "convlstm"),  # a trial without the parameter: the paper's kind
             **{k: metrics.get(k, math.nan) for k in METRIC_KEYS},
             "epochs_run": ua.get("epochs_run", 0), "runtime_s": ua.get("runtime_s", math.nan),
             "seconds_per_epoch": ua.get("seconds_per_epoch", math.nan),
@@ -120,7 +120,7 @@ def summarise(frame: pd.DataFrame) -> dict[str, Any]:
     """Counts by status, counted total, training time, time saved by pruning, the best trial (the
     lowest validation MSE)."""
     counted = frame[frame["state"].isin(["COMPLETE", "PRUNED"]) | frame["status"].isin(COUNTED_FAIL_STATUSES)]
-    good = frame[frame["status"] == "complete"].dropna(subset=[SELECTION_KEY])
+    good = complete_trials(frame, SELECTION_KEY)
     best = None
     if len(good):
         row = good.loc[good[SELECTION_KEY].idxmin()]
@@ -144,7 +144,7 @@ def best_per_model(frame: pd.DataFrame) -> dict[str, dict[str, Any] | None]:
     None when it has no complete trial. `trials` counts the kind's trials of any status."""
     out: dict[str, dict[str, Any] | None] = {}
     for model, rows in frame.groupby("model", sort=False):
-        good = rows[rows["status"] == "complete"].dropna(subset=[SELECTION_KEY])
+        good = complete_trials(rows, SELECTION_KEY)
         if not len(good):
             out[str(model)] = None
             continue

@@ -53,7 +53,7 @@ from optuna.distributions import (
 from optuna.samplers import RandomSampler
 from optuna.trial import FrozenTrial
 
-from convlstm_lib.config import ProfileConfig
+from convlstm_lib.config import ProfileConfig, derive_seed
 
 # Categorical parameters the sampler cycles through (slot k: choice k mod n) instead of drawing;
 # `model` follows its own cycle (`model_for_trial`), out of step with the training set's.
@@ -85,18 +85,14 @@ def slot_of(study: optuna.Study, trial: FrozenTrial) -> int:
     return trial.number - sum(RETRY_OF in t.user_attrs for t in earlier)
 
 
-def _derive(*entropy: int) -> int:
-    return int(np.random.SeedSequence([int(e) for e in entropy]).generate_state(1)[0])
-
-
 def worker_seed(seed: int, worker: int) -> int:
     """A distinct 32-bit seed for worker `worker` (0-based) of a sweep seeded `seed`."""
-    return _derive(seed, 1, worker)
+    return derive_seed(seed, "sweep_worker", worker)
 
 
 def trial_seed(seed: int, number: int) -> int:
     """The 32-bit seed of slot `number`: it seeds both its parameter draw and its training."""
-    return _derive(seed, 2, number)
+    return derive_seed(seed, "sweep_trial", number)
 
 
 class TrialSeededSampler(RandomSampler):

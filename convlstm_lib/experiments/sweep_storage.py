@@ -7,11 +7,11 @@ folder belongs to one storage (`bind_study_folder`), so two studies never share 
 
 Trial outcomes (user attribute ``status``; the Optuna state in brackets):
 
-* ``complete``  trained every epoch (COMPLETE; value = final N6-test MSE);
+* ``complete``  trained every epoch (COMPLETE; value = the final validation MSE);
 * ``collapsed`` trained, but predicts blank images (COMPLETE; excluded from results later);
 * ``pruned``    stopped early by the MedianPruner (PRUNED);
-* ``diverged``  the loss exploded: NaN/inf, or above `training.DIVERGED_MSE` (FAIL: no value);
-* ``failed``    `training.TrainingFailed`, e.g. SparseAdam on dense gradients (FAIL, ``reason``);
+* ``diverged``  the loss exploded: NaN/inf, or above `loop.DIVERGED_MSE` (FAIL: no value);
+* ``failed``    `loop.TrainingFailed`, e.g. SparseAdam on dense gradients (FAIL, ``reason``);
 * ``killed``    its worker process died (FAIL, set when a later worker finds it stale);
 * ``surplus``   asked for by a worker when the total was already claimed, or for a slot
                 another trial already holds (FAIL, never trained).

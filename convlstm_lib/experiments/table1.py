@@ -29,7 +29,7 @@ from convlstm_lib.config import TRAINING_SETS
 from convlstm_lib.data.calibration import corner_noise
 from convlstm_lib.errors import ConvLSTMError
 from convlstm_lib.experiments.paper import PAPER_TABLE1
-from convlstm_lib.statuses import COMPLETE, TRIAL_STATUSES
+from convlstm_lib.statuses import TRIAL_STATUSES, complete_trials
 from convlstm_lib.training.metrics import METRIC_KEYS, SELECTION_KEY, VAL_MSE
 
 # The paper's model: Table 1, the best record and everything built on it (robustness, tasks,
@@ -106,12 +106,11 @@ def completed(trials: pd.DataFrame, model: str | None = None, metric: str = SELE
     """The trials that count: status complete and a finite `metric` (the validation MSE; of kind
     `model`, if given; a trials table without a `model` column holds the paper's ConvLSTM only)."""
     check_trials(trials)
-    mse = pd.to_numeric(trials[metric], errors="coerce")
-    keep = (trials["status"] == "complete") & np.isfinite(mse)
+    done = complete_trials(trials, metric)
     if model is not None:
-        kinds = trials["model"] if "model" in trials.columns else pd.Series(PAPER_MODEL, index=trials.index)
-        keep &= kinds == model
-    return trials[keep]
+        kinds = done["model"] if "model" in done.columns else pd.Series(PAPER_MODEL, index=done.index)
+        done = done[kinds == model]
+    return done
 
 
 def _best_of(frame: pd.DataFrame, metric: str) -> pd.Series:
@@ -350,7 +349,7 @@ def loss_by_set(trials: pd.DataFrame) -> dict[str, dict[str, float | int | None]
     `trials`: the sweep's trials table (columns `status`, `dataset`, `n6_test_mse`). Variance is
     the sample variance (None with fewer than two trials).
     """
-    done = trials[trials["status"] == COMPLETE].dropna(subset=["n6_test_mse"])
+    done = complete_trials(trials, "n6_test_mse")
     out: dict[str, dict[str, float | int | None]] = {}
     for name, group in done.groupby("dataset"):
         mse = group["n6_test_mse"].astype(float)

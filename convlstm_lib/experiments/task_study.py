@@ -14,14 +14,13 @@ best model and configuration and asks two questions at the same training budget 
 
 Every run trains the best trial's ModelConfig and TrainConfig (training set, optimiser, learning
 rate, batch size, seed; the refiners their own optimiser, `REFINER_OPTIMIZER`). The interpolator
-(`task_models.FramesAsChannels`: a new first layer) starts from scratch and trains
+(`build.FramesAsChannels`: a new first layer) starts from scratch and trains
 `cfg.interp_epochs` epochs (0: the best trial's) on `cfg.interp_max_train_windows` windows.
 Every frame-16 context gets the same recipe, so its rows differ only in what the correction
 reads: the refiner trains `cfg.context_epochs` epochs on at most `cfg.context_max_train_windows`
-windows (0: the profile's epochs / `max_train_windows`) on top of the frozen best model.
-(Fine-tuning the whole ConvLSTM on longer windows instead was measured first, quick profile, one
-epoch on 1,200 windows: 1.6e-3 with 4 frames and 2.0e-3 with 11 against 9.7e-4 for the best
-model; the model trained on two-step windows needs more than the budget to learn longer ones.)
+windows (0: the profile's epochs / `max_train_windows`) on top of the frozen best model: a model
+trained on two-step windows needs more than the budget to learn longer ones, so fine-tuning it did
+worse than the best model itself (benchmarks/README.md, "The frame-16 contexts").
 Scores use the metric keys and reductions of `evaluation`: `val_mse` on the validation windows,
 and the test scores on the N6 test frame in question and on the same frame of every N3 sequence
 (read like the course's test: frames 4 and 16 are never inputs). The test frames are never
@@ -43,7 +42,7 @@ import pandas as pd
 
 from convlstm_lib import paths
 from convlstm_lib.config import ProfileConfig
-from convlstm_lib.data.preprocessing import TEST_FRAMES
+from convlstm_lib.data.course_io import TEST_FRAMES
 from convlstm_lib.data.tasks import (
     INTERPOLATE,
     PAPER_TASK,
@@ -62,7 +61,7 @@ from convlstm_lib.training.loop import train_model
 from convlstm_lib.training.metrics import SELECTION_KEY, VAL_MSE
 from convlstm_lib.training.settings import TrainConfig
 
-FRAME4, FRAME16 = 3, 15  # 0-based indices of the course's test frames "4" and "16"
+FRAME4, FRAME16 = TEST_FRAMES  # 0-based indices of the course's test frames "4" and "16"
 REFINER_OPTIMIZER, REFINER_LR = "Adam", 1e-3  # how every frame-16 refiner trains
 SCORE_KEYS = (VAL_MSE, "n6_test_mse", "n6_test_psnr", "n6_test_ssim", "n3_mse")
 

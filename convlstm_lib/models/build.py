@@ -16,7 +16,7 @@ wraps it in `refiner.Refined` when `config.refiner` > 0, and adapts it to the ta
   target at once, and the output is added to the mean of frames t-1 and t+1: the network learns
   the correction to that mean (motion and blur), not the whole image. Of the three designs
   measured (a sequence through the stack, a bidirectional stack, frames as channels) this one
-  reached the lowest error at a fraction of the cost (benchmarks/README.md, `task_cost.py`).
+  reached the lowest error at a fraction of the cost (benchmarks/README.md, "The interpolator").
 
 `model_config_for(config, task)` gives the config a task's network is built from (and saved
 with); `build_model` refuses a config that does not fit its task.

@@ -2,7 +2,7 @@
 
 Every cell runs over a whole sequence from the zero state: `cell(xs) -> hs`, where xs are the
 T input frames X_1..X_T as tensors (B, C_in, H, W) and hs the T hidden states H_1..H_T as
-tensors (B, C, H, W). `RecurrentStack` (model.py) stacks any of them. `*` is a 2-D
+tensors (B, C, H, W). `stack.RecurrentStack` stacks any of them. `*` is a 2-D
 convolution with "same" padding, `.` the element-wise product, sigma the logistic sigmoid.
 
 ConvLSTM, the paper's Equation 2 (with peepholes W_c . C, one value per channel and pixel):
@@ -30,7 +30,7 @@ Per step, with C hidden channels, the cells run 4C (ConvLSTM), 3C (ConvGRU) and 
 output channels of convolution: the cost falls in that ratio.
 
 The reference ConvLSTM stores its gate blocks in the order i, c, o, f (in `conv_x`, `conv_h`
-and the bias) so that `model.FusedConvLSTMCell`, its optimised twin, holds the very same
+and the bias) so that `fused.FusedConvLSTMCell`, its optimised twin, holds the very same
 parameters: the first step's shortcut needs i, c, o as one contiguous slice.
 """
 

@@ -162,9 +162,9 @@ def _first_step_conv(
     """W * x + b ("same" padding) for the first step's input convolution, (B, C_out, H, W).
 
     A one-channel input (the greyscale frames entering layer 1) runs as one matrix product
-    over its unfolded k x k patches: oneDNN's direct convolution with a single input channel
-    is ~2.6x slower (forward + backward, 1 -> 213 channels, batch 32: 46 ms vs 18 ms;
-    benchmarks/README.md). The result comes out channels_last like the convolution's.
+    over its unfolded k x k patches: oneDNN's direct convolution is slow with a single input
+    channel (benchmarks/README.md, "Training-step speed"). The result comes out channels_last
+    like the convolution's.
     """
     if x.shape[1] != 1:
         return F.conv2d(x, w, b, padding=padding)

@@ -5,8 +5,8 @@ The paper's ConvLSTM predicts the frame itself through one output convolution. T
 field warps the last frame and a change is added to it, both from a convolution that starts at
 zero, so an untrained model is copy-last and training moves it only where the windows show a
 change worth predicting. The digits drift and turn, so the next frame is mostly the last one
-moved; the change term keeps the fading, the blur and the noise. The measurements behind this
-choice are in benchmarks/README.md ("Motion head").
+moved; the change term keeps the fading, the blur and the noise. Measured against predicting
+the frame, and the change alone: benchmarks/README.md, "The motion head".
 """
 
 from __future__ import annotations

@@ -17,10 +17,8 @@ For a window x (B, L, C_in, H, W), [0, 1] scale:
                 with `config.refiner` channels in the two hidden layers
 
 The last convolution starts at zero, so an untrained refined model predicts exactly what its
-base model predicts: training can only start from the base model's error. On the quick
-profile's data (frame 16, base = the sweep's best ConvLSTM, 4 epochs on 2,400 windows) it takes
-the N6 test MSE from 9.7e-4 to about 7.7e-4 whatever the context (notebook 04 has the numbers
-of the committed run).
+base model predicts: training can only start from the base model's error. Refining beat
+fine-tuning the recurrent model on longer windows (benchmarks/README.md, "The frame-16 contexts").
 """
 
 from __future__ import annotations

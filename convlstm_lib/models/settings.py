@@ -12,7 +12,7 @@ from convlstm_lib.models.cells import CELLS
 class ModelConfig:
     """Architecture of one model (the paper's search space: 1-7 layers, 1-100 kernels).
 
-    model:        'convlstm' (the paper's), 'convgru', 'convrnn' or 'simvp' (module docstring)
+    model:        'convlstm' (the paper's), 'convgru', 'convrnn' or 'simvp' (`build` says which is which)
     layers:       recurrent models: stacked cells, 1..7; simvp: translator blocks
     kernels:      recurrent models: hidden channels C of every cell, 1..100; simvp: the
                   channels of one frame's features (the translator has `frames` times more)
@@ -26,8 +26,8 @@ class ModelConfig:
     refiner:      0: the model above; > 0: `refiner.Refined`, that model (frozen, reading the
                   last two frames) corrected by a CNN of this many channels reading all T frames
     frames_as_channels: recurrent models only: read the `frames` input frames as the channels
-                  of one time step instead of as time steps (module docstring, "Frames as
-                  channels"); simvp always does
+                  of one time step instead of as time steps (`stack`'s docstring); simvp
+                  always does
     """
 
     layers: int = 4

@@ -23,7 +23,7 @@ This model, for x (B, T, C_in, H, W) -> the next frame (B, 1, H, W), with K = co
         The two depthwise convolutions see 11 x 11 pixels of the half-resolution map (22 x 22
         of the frame) per block. gSTA's third, dilated depthwise convolution is left out:
         oneDNN runs dilated depthwise convolutions an order of magnitude slower on a CPU
-        (benchmarks/README.md), and two blocks already see the whole frame.
+        (benchmarks/README.md, "SimVP's translator"), and two blocks already see the whole frame.
     decoder (one output frame), as SimVP's ConvSC blocks with PixelShuffle up-sampling [11]:
         Conv1x1 (T*K -> K)                                   the translator's frames -> one
         Conv k x k (K -> 4K), PixelShuffle(2), GroupNorm, SiLU -> (B, K, H, W)
@@ -35,14 +35,12 @@ This model, for x (B, T, C_in, H, W) -> the next frame (B, 1, H, W), with K = co
 Differences from the papers, by design for 36 x 36 greyscale frames on a CPU: the output is
 the last input frame moved and changed, from a convolution that starts at zero, so an untrained
 model is copy-last and the network learns the motion and change between frames (the papers
-predict frames directly over hundreds of epochs; in the quick profile's four, measured on its best SimVP
-trial, 2 blocks x 7 channels, RMSprop: N6 test MSE 3.1e-3 predicting frames, 1.9e-3 with the
-skip, 1.5e-3 with the skip and the zero start, copy-last 1.9e-3; windows whose frames arrive
-as channels, the interpolator's, get their skip from `task_models` instead); one down-sampling
-stage (the papers use two to four), a single output frame, and gSTA's feed-forward half and
-its drop-path left out. The translator is built for T =
-config.frames input frames (the papers fix T too); a window of another length is refused
-with a ValueError that names both lengths.
+predict frames directly over hundreds of epochs, the quick profile trains for a few:
+benchmarks/README.md, "The motion head"; windows whose frames arrive as channels, the
+interpolator's, get their skip from `build.FramesAsChannels` instead); one down-sampling stage
+(the papers use two to four), a single output frame, and gSTA's feed-forward half and its
+drop-path left out. The translator is built for T = config.frames input frames (the papers fix
+T too); a window of another length is refused with a ValueError that names both lengths.
 """
 
 from __future__ import annotations

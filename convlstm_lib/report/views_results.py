@@ -22,6 +22,7 @@ from convlstm_lib.models.stack import train_step_flops
 from convlstm_lib.report import tables
 from convlstm_lib.report.figures import done
 from convlstm_lib.report.text import Prose, prose
+from convlstm_lib.statuses import COMPLETE, complete_trials
 from convlstm_lib.training import metrics
 from convlstm_lib.training.evaluation import predict_frames
 
@@ -76,8 +77,8 @@ def sweep_trials_figure(trials: pd.DataFrame, cfg):
     colours = {name: palette[i % len(palette)] for i, name in enumerate(cfg.training_sets)}
     scored = trials.dropna(subset=["n6_test_mse"])
     for name, group in scored.groupby("dataset"):
-        normal = group[group["status"] == "complete"]
-        odd = group[group["status"] != "complete"]
+        normal = complete_trials(group, "n6_test_mse")
+        odd = group[group["status"] != COMPLETE]
         ax_mse.scatter(normal["number"], normal["n6_test_mse"], color=colours.get(name), label=name, s=36)
         ax_mse.scatter(odd["number"], odd["n6_test_mse"], color=colours.get(name), marker="x", s=36)
     ax_mse.set_yscale("log")
@@ -96,7 +97,7 @@ def sweep_trials_figure(trials: pd.DataFrame, cfg):
 
 def by_set_table(trials: pd.DataFrame) -> tables.ReaderTable:
     """Complete trials per training set (every model kind): count, best and median N6 test MSE."""
-    complete = trials[trials["status"] == "complete"]
+    complete = complete_trials(trials, "n6_test_mse")
     by_set = complete.groupby("dataset")["n6_test_mse"].agg(["count", "min", "median"])
     labels = {"count": "complete trials", "min": "best N6 MSE", "median": "median N6 MSE"}
     return tables.for_reader(by_set, labels, caption="N6 test MSE per training set (every model kind)",
@@ -116,7 +117,7 @@ def status_by_set(trials: pd.DataFrame) -> tables.ReaderTable:
 
 def not_counted(trials: pd.DataFrame) -> tables.ReaderTable | Prose:
     """The trials that did not count, with their reason (nothing when every trial counted)."""
-    reasons = trials.loc[trials["status"] != "complete", ["number", "dataset", "status", "reason"]]
+    reasons = trials.loc[trials["status"] != COMPLETE, ["number", "dataset", "status", "reason"]]
     if not len(reasons):
         return prose("Every trial completed.")
     return tables.for_reader(reasons, caption="Why these trials did not count")

@@ -32,9 +32,8 @@ from convlstm_lib.training.devices import resolve_device
 from convlstm_lib.training.settings import TrainConfig
 
 CHECKPOINT_FORMAT = "convlstm-checkpoint"
-# 2: convgru, convrnn and simvp predict the change from the last frame (model.RESIDUAL), so the
-# same weights saved under 1 would predict something else. 3: they predict the last frame moved
-# and changed (model.MotionHead), with another output convolution.
+# Raised whenever the same saved weights would build a model that predicts something else (the
+# motion head of `heads.RESIDUAL` and SimVP is version 3); a checkpoint of another version is refused.
 CHECKPOINT_VERSION = 3
 
 

@@ -91,9 +91,8 @@ def describe_device(name: str = "auto") -> str:
 # * the data held on the device for the whole trial (`data_bytes`);
 # * on a GPU, CUDA_CONTEXT_BYTES for the process's CUDA context and cuDNN / cuBLAS workspaces.
 #
-# The paper's largest ConvLSTM (7 x 100, batch 256) saves about 60 MB a sample, 15 GB a batch:
-# ~21 GiB with the factor, ~28 GiB a trial with LBFGS's history (5.6 GiB) and the CUDA context.
-# benchmarks/gpu_throughput.py measures the peak on a GPU beside this estimate (benchmarks/README.md).
+# The paper's largest trial comes to about 28 GiB; benchmarks/gpu_throughput.py measures the peak
+# on a GPU beside this estimate (benchmarks/README.md, "What a GPU run does with the sweep").
 
 ACTIVATION_FACTOR = 1.5
 CUDA_CONTEXT_BYTES = 1 << 30

@@ -56,6 +56,7 @@ from convlstm_lib.errors import ConvLSTMError, one_line
 from convlstm_lib.models.build import build_model, model_config_for
 from convlstm_lib.models.settings import ModelConfig
 from convlstm_lib.progress import tqdm
+from convlstm_lib.statuses import COMPLETE
 from convlstm_lib.training.checkpoints import save_checkpoint
 from convlstm_lib.training.devices import resolve_device
 from convlstm_lib.training.evaluation import (
@@ -205,7 +206,7 @@ def train_model(
     batches_per_epoch = math.ceil(n / train_cfg.batch_size)
     schedule = lr_scheduler(optimizer, train_cfg.lr_schedule, train_cfg.epochs * batches_per_epoch)
     history: list[dict[str, float]] = []
-    status, note = "complete", ""
+    status, note = COMPLETE, ""
     bar = tqdm(
         total=train_cfg.epochs * batches_per_epoch,
         disable=not progress,

@@ -1,19 +1,16 @@
 """Independent training runs side by side: one spawned process per slot, the cores shared out.
 
 `train_runs(jobs, data, source, workers)` trains every job, a (ModelConfig, TrainConfig) pair, through
-`training.train_model` (scoring only the last epoch) and returns one `RunOutcome` per job, in the
+`loop.train_model` (scoring only the last epoch) and returns one `RunOutcome` per job, in the
 jobs' order. With `workers` == 1 the jobs train one after another in this process; with more,
 `workers` spawned processes take them, each with cpu_count // workers torch threads (unless
 OMP_NUM_THREADS says otherwise), each loading the datasets `source` names from the cache on disk,
 and the trained weights come back to this process.
 
 Why: the models of this project are small, and on the 2-core machines one process does not keep
-two threads busy. Measured on a 2-core AMD EPYC (AVX2), the quick profile's data: the quick sweep's
-16 trials took 5 min 22 s on two one-thread workers against 8 min 00 s in one two-thread process
-(the same parameters, the same numbers to 3-4 figures: the thread count changes float sums); a
-ConvGRU 3 x 16 run took 116 s on one thread beside another run against 96 s alone on two threads,
-so two runs side by side cost 116 s instead of 192 s. The seed re-runs of notebook 04 and the
-final model of notebook 06 train this way.
+two threads busy: two one-thread runs side by side finish well before two two-thread runs one
+after the other (benchmarks/README.md, "Two processes instead of two threads"). The seed re-runs
+of notebook 04 and the final model of notebook 06 train this way.
 """
 from __future__ import annotations
 
@@ -64,7 +61,7 @@ class DataSource:
 
 @dataclass
 class RunOutcome:
-    """One job's result: as `training.TrainResult`, without the learning curve."""
+    """One job's result: as `loop.TrainResult`, without the learning curve."""
 
     status: str
     metrics: dict[str, float]

@@ -18,7 +18,7 @@
             profile and seed give the same numbers on the same device, whatever ran before.
 
 The fast ConvLSTM cell's fused autograd functions are float32 code: under autocast the
-cell runs the reference Equation 2 (`model.FusedConvLSTMCell`).
+cell runs the reference Equation 2 (`fused.FusedConvLSTMCell`).
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ class TrainConfig:
     device:            'auto' (cuda, then mps, then cpu), or a torch device string
     max_train_windows: use a seeded random subset of this many training windows (0 = all)
     eval_batch_size:   windows per forward pass when predicting for the metrics
-    collapse_std:      threshold of the collapse criterion (see the module docstring)
+    collapse_std:      threshold of the collapse test (`loop`'s docstring, `evaluation.is_collapsed`)
     precision:         'fp32', 'bf16' or 'auto' (`precision` module: autocast where it pays)
     task:              what the windows ask (`tasks.Task` by name): 'extrapolate-2' is the
                        paper's (t-2, t-1) -> t; 'interpolate-2' reads t-2, t-1, t+2, t+1
@@ -49,7 +49,7 @@ class TrainConfig:
     its large error pulls the weights towards it. Only the windows whose *target* follows a
     flagged transition are dropped (the paper's 'cleaned' set drops every window of such a
     sequence); those with a jump between their inputs stay, and teach that a jump does not carry
-    on. Measured in benchmarks/README.md ("leaving the jump targets out").
+    on. Measured in benchmarks/README.md ("The jump targets").
     """
 
     dataset: str = "processed"

@@ -1,6 +1,6 @@
 """CLI `python -m convlstm_lib train ...`: train one model, write DIR/model.pt and DIR/metrics.json.
 
-The training windows are cut once, by `training.train_model`, to `--max-train-windows`
+The training windows are cut once, by `loop.train_model`, to `--max-train-windows`
 (default: the profile's value); `metrics.json` is strict JSON (`jsonio`: non-finite -> null).
 `--task interpolate-2` (or `extrapolate-L`) trains on that task's windows (`tasks.task_data`),
 scored on the test frames the task can predict; the checkpoint records the task for `predict`.
@@ -26,6 +26,7 @@ from convlstm_lib.errors import ConvLSTMError
 from convlstm_lib.jsonio import write_json
 from convlstm_lib.models.build import model_config_for
 from convlstm_lib.models.settings import ModelConfig
+from convlstm_lib.statuses import COMPLETE
 from convlstm_lib.training.checkpoints import stamp_run
 from convlstm_lib.training.devices import check_device
 from convlstm_lib.training.loop import train_model
@@ -187,7 +188,7 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"wrote {model_path if result.status != 'diverged' else '(no model: diverged)'} and {metrics_path}"
     )
-    return 0 if result.status == "complete" else 1
+    return 0 if result.status == COMPLETE else 1
 
 
 def _summary(result, train_cfg: TrainConfig, profile: str, run_id: str) -> dict:
