@@ -407,7 +407,10 @@ def outlier_rule(settings: Mapping[str, Any]) -> Prose:
         "with more ink moves more pixels). The Gaussian is the sample mean and covariance of the k "
         f"coordinates. Real differences have heavier tails than a Gaussian, so a little more than {tail} of "
         "the clean transitions cross the radius: the table counts them. The scatter shows the first two of "
-        "the k principal components; distances are measured in all k.")
+        "the k principal components; distances are measured in all k. The transitions into and out of a "
+        f"test frame (frames {TEST_FRAMES[0] + 1} and {TEST_FRAMES[1] + 1}) are neither fitted nor flagged, "
+        "so the test frames shape neither the cleaned sets nor the jump targets; precision and recall count "
+        "the transitions examined.")
 
 
 def denoised_error(info: Mapping[str, Any]) -> Prose:
