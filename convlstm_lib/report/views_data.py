@@ -456,7 +456,7 @@ def window_sizes(ds) -> tables.ReaderTable:
         "used for training": pd.Series({name: len(ws) for name, ws in ds.train.items()}, dtype="Int64"),
     })
     return tables.for_reader(sizes, {"": "set"}, index=True, caption="Windows per set",
-                             missing_note="A dash: a test set, not used for training.")
+                             missing_note="A dash: a validation or test set, not used for training.")
 
 
 def figure5(ds, rows: int, seed: int, profile: str):
