@@ -20,12 +20,18 @@
 # data of notebook 01:
 #
 # * **Scaling** every intensity to [0, 1] by the minimum and maximum of the N6 *training* frames.
-# * **Outliers**: the difference between consecutive frames is computed for every transition,
-#   projected by PCA, and a multivariate Gaussian is fitted there; transitions "beyond three
-#   standard deviations" are flagged and their sequences removed from the *cleaned* set.
+# * **Outliers**: the difference between consecutive frames is computed for every transition
+#   that touches no test frame, projected by PCA, and a multivariate Gaussian is fitted there;
+#   transitions "beyond three standard deviations" are flagged and their sequences removed from
+#   the *cleaned* set.
 # * **Denoising** the *training targets* with OpenCV's non-local means.
 # * **Windows** of two input frames and one target; the windows whose target is frame 4 or
 #   frame 16 are the test set, and no training window touches those frames.
+#
+# One step the paper did not have: a **validation set**. A seeded share of the N6 sequences is
+# held out of training, whole; their windows, cut by the training windows' rule, are the windows
+# every choice of the pipeline is made on (the sweep's best trials, the final model's recipe, the
+# predictors of the course CSVs). The test windows are scored only to report.
 #
 # Everything is computed by `convlstm_lib.data.preprocessing` and `convlstm_lib.data.datasets`
 # (tested); `prepare_datasets` caches the result under `data/processed/<profile>/` for the sweep.
@@ -46,7 +52,8 @@ from IPython.display import display
 from convlstm_lib.config import get_profile
 from convlstm_lib.data import sources
 from convlstm_lib.data.datasets import prepare_datasets
-from convlstm_lib.report import text
+from convlstm_lib.experiments import protocol
+from convlstm_lib.report import results, text
 from convlstm_lib.report import views_data as views
 
 cfg = get_profile(profile, seed=seed)
@@ -62,6 +69,17 @@ cfg = get_profile(profile, seed=seed)
 ds = prepare_datasets(cfg, progress=False)
 raw = sources.load_raw(cfg, progress=False)
 text.preprocessing_done(ds)
+
+# %% [markdown]
+# ## The validation windows
+#
+# Drawn with the profile's seed and saved with the processed data, so every notebook and worker
+# process reads the same split. How the models were chosen is this notebook's section `protocol`
+# of `results.json` (`convlstm_lib.experiments.protocol`).
+
+# %%
+saved = results.write_section("protocol", protocol.record(ds), cfg.profile)
+text.validation_split(ds, cfg)
 
 # %% [markdown]
 # ## Outliers (Figure 4)
@@ -105,7 +123,8 @@ views.denoising_strength(ds, cfg.profile)
 # *denoised*: every window with denoised targets; *processed*: both. A training window never
 # touches a test frame: a window that would read or predict frame 4 or frame 16 is dropped, so an
 # N6 sequence gives fewer training windows than it has frames, and two test windows (the targets
-# frame 4 and frame 16). N3 keeps every window, as the paper scored it.
+# frame 4 and frame 16). The validation sequences give their windows by the same rule, and no
+# training window. N3 keeps every window, as the paper scored it.
 
 # %%
 views.window_sizes(ds)

@@ -22,16 +22,17 @@
 #
 # This notebook runs that search with `convlstm_lib.experiments.sweep` on Optuna, narrowed by the
 # profile. The search is **resumable**: its trials live in an Optuna journal
-# (`runs/<profile>/<study>/sweep.journal`, or a database given as `storage`), so running the notebook
-# again only runs the trials still missing. Trial *k* always samples the same parameters for a
-# given seed, whichever worker runs it. The trials table goes to `runs/<profile>/<study>/trials.csv` for
-# notebook 04.
+# (`runs/<profile>/<study>/sweep.journal`, or a database given as `storage`), so running the
+# notebook again only runs the trials still missing. Trial *k* always samples the same parameters
+# for a given seed, whichever worker runs it. The trials table goes to the study's `trials.csv`
+# for notebook 04.
 
 # %% tags=["parameters"]
 # The profile (`convlstm_lib/config.py`) fills in every other setting; run_all.py passes these.
+# budget_minutes: the sweep's wall-clock budget (run_all.py --budget-minutes), 0 for the profile's own.
 profile = "quick"
 seed = 0
-budget_minutes = 0.0  # the sweep's wall-clock budget (run_all.py --budget-minutes); 0 = the profile's
+budget_minutes = 0.0
 
 # %% tags=["remove-cell"]
 from convlstm_lib.report import notebook  # the profile of `make lab PROFILE=...`, one-line errors
@@ -84,12 +85,16 @@ views.model_sizes(cfg)
 # %% [markdown]
 # ## Running (or resuming) the sweep
 #
-# Each trial trains through `training.loop.train_model` and reports its N6 test MSE after every
-# epoch. Trials that diverge (a loss that is no longer a finite number) or cannot train at all
-# (an optimiser that cannot handle the model) are recorded with their reason and the sweep goes
-# on; they count toward the total and are never re-run. A trial whose process was killed is
-# marked failed and made up for. The sweep's summary, the same one it writes to
-# `runs/<profile>/<study>/sweep.json`, is this notebook's section of `results.json` (`sweep`).
+# Each trial trains through `training.loop.train_model` on its training set and reports its
+# **validation MSE** after every epoch: the MSE on the validation windows, cut from a seeded share
+# of the N6 sequences that no trial trains on (notebook 02). The sweep's objective, its pruner and
+# the divergence and collapse checks read that number alone; the N6 test and N3 MSE are recorded
+# beside it to report, never to choose. Trials that diverge (a loss that is no longer a finite
+# number) or cannot train at all (an optimiser that cannot handle the model) are recorded with
+# their reason and the sweep goes on; they count toward the total and are never re-run. A trial
+# whose process was killed is marked failed and made up for. The sweep's summary, the same one it
+# writes to `runs/<profile>/<study>/sweep.json`, is this notebook's section of `results.json`
+# (`sweep`).
 
 # %%
 start = time.perf_counter()
@@ -102,9 +107,10 @@ text.sweep_done(cfg, summary, time.perf_counter() - start)
 # %% [markdown]
 # ## The trials
 #
-# One row a trial: the sampled parameters, the final per-pixel metrics on the [0, 1] scale
-# (N6 test = frames 4 and 16; N3 = every window of the unprocessed N3 set; `clean` = against the
-# noise-free frames of the generated data), the status and the run time.
+# One row a trial, the lowest validation MSE first: the sampled parameters, the final per-pixel
+# metrics on the [0, 1] scale (val = the validation windows, which rank the trials; N6 test = frames
+# 4 and 16; N3 = every window of the unprocessed N3 set; `clean` = against the noise-free frames of
+# the generated data), the status and the run time.
 
 # %%
 display(views.trials_table(trials), views.sweep_trials_figure(trials, cfg))
@@ -113,9 +119,9 @@ display(views.trials_table(trials), views.sweep_trials_figure(trials, cfg))
 # ## Which training set did best?
 #
 # The paper's question: does cleaning or denoising the training data help? Among complete trials
-# of every model kind, the best and median N6 test MSE per training set (a small sweep only hints
-# at an answer; notebook 04 reads the paper's model alone, re-evaluates its best trial's stored
-# model and re-trains it with other seeds).
+# of every model kind, per training set: the best trial by validation MSE with its N6 test MSE, and
+# the median N6 test MSE (a small sweep only hints at an answer; notebook 04 reads the paper's model
+# alone, re-evaluates its best trial's stored model and re-trains it with other seeds).
 
 # %%
 display(views.by_set_table(trials), text.best_of_sweep(summary["best"]))

@@ -56,8 +56,8 @@ text.robustness_plan(cfg, side)
 # reproducible and smooth. Everything runs in `convlstm_lib.experiments.robustness` (tested in
 # `tests/test_robustness.py`).
 #
-# The model is the best trial's checkpoint that notebook 04 copied to
-# `runs/<profile>/artifacts/best_model.pt`. N3 is scored on its windows whose target is frame 4
+# The model is the best ConvLSTM trial's checkpoint (chosen by its validation MSE) that notebook 04
+# copied to `runs/<profile>/artifacts/best_model.pt`. N3 is scored on its windows whose target is frame 4
 # or frame 16, like N6 test: the same frames in both sets.
 
 # %%

@@ -137,9 +137,47 @@ def test_test_targets_are_the_raw_frames_never_denoised(raw, ds):
 
 def test_info_scores_outliers_against_the_injected_truth(ds):
     out = ds.info["outliers"]
-    assert out["transitions"] == 12 * 15 and out["injected"] == 1
+    # 15 transitions a sequence, 3 of them touching frame 3 or 15 (2->3, 3->4, 14->15) left out
+    assert out["transitions"] == 12 * 12 and out["transitions_left_out"] == 12 * 3 and out["injected"] == 1
     assert {"precision", "recall", "threshold", "flagged_transitions"} <= set(out)
     assert out["removed_windows"] == len(ds.train["base"]) - len(ds.train["cleaned"])
+
+
+def _with_test_frames_replaced(raw: FakeRaw, seed: int = 1) -> FakeRaw:
+    """`raw` with N6 frames 3 and 15 (0-based) shuffled across sequences, a jump of every sequence."""
+    rng = np.random.default_rng(seed)
+    n6 = raw.n6.copy()
+    for t in (3, 15):
+        n6[:, t] = np.roll(raw.n6[:, t], 1, axis=0)[:, ::-1] + rng.normal(0, 20, n6[:, t].shape)
+    return FakeRaw(n6, raw.n3, raw.source, raw.truth_n6, raw.truth_n3)
+
+
+def test_raw_test_frames_shape_no_training_or_validation_window_nor_any_flag(raw, ds):
+    """The detector fits and flags only transitions clear of the test frames: replacing the raw
+    test frames (before any window is cut) leaves the outlier flags, the four training sets, the
+    validation windows and the fingerprint as they were; only the test windows change."""
+    bad_raw = _with_test_frames_replaced(raw)
+    bad = D.build_datasets(bad_raw, SETTINGS, progress=False)
+    np.testing.assert_array_equal(bad.outliers.flagged, ds.outliers.flagged)
+    np.testing.assert_array_equal(bad.outliers.distance, ds.outliers.distance)
+    for name in D.TRAINING_SETS:
+        np.testing.assert_array_equal(bad.train[name].targets, ds.train[name].targets)
+        np.testing.assert_array_equal(bad.train[name].seq, ds.train[name].seq)
+    np.testing.assert_array_equal(bad.val.inputs, ds.val.inputs)
+    assert bad.scaler == ds.scaler
+    assert bad.info["outliers"] == ds.info["outliers"]
+    assert not np.array_equal(bad.n6_test.targets, ds.n6_test.targets)
+    # the replaced frames are jumps the full-transition fit would have flagged
+    every = D.detect_outliers(bad.scaler.transform(bad_raw.n6), n_components=4)
+    assert every.flagged[:, [2, 3, 14]].any()
+    assert not bad.outliers.flagged[:, [2, 3, 14]].any()
+
+
+def test_the_cleaned_sets_are_part_of_the_fingerprint(raw, ds):
+    flagged = np.flatnonzero(ds.outliers.flagged_sequences)
+    val = ds.val_sequences
+    assert ds.info["fingerprint"] == D.fingerprint(raw, val, flagged)
+    assert D.fingerprint(raw, val, np.r_[flagged, 11]) != ds.info["fingerprint"]
 
 
 def _assert_same(a: D.Datasets, b: D.Datasets):
@@ -152,6 +190,7 @@ def _assert_same(a: D.Datasets, b: D.Datasets):
     assert a.scaler == b.scaler
     np.testing.assert_array_equal(a.outliers.flagged, b.outliers.flagged)
     np.testing.assert_array_equal(a.outliers.coords, b.outliers.coords)
+    np.testing.assert_array_equal(a.outliers.examined, b.outliers.examined)
     assert a.outliers.threshold == b.outliers.threshold
 
 

@@ -65,6 +65,29 @@ def test_parameters_cell_holds_quick_profile_literals(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_papermill_reads_every_parameter_without_a_warning(path, caplog):
+    """papermill's own parser (what `papermill --help-notebook` and its injection read) finds every
+    parameter; an `=` inside a trailing comment makes it skip the line with a warning."""
+    from papermill.translators import PythonTranslator
+
+    spec = pipeline.load_notebook(path)
+    cell = next(c for c in spec.notebook.cells if "parameters" in c.metadata.get("tags", []))
+    with caplog.at_level("WARNING", logger="papermill"):
+        found = [p.name for p in PythonTranslator.inspect(cell)]
+    assert not caplog.records, f"{path.name}: papermill: {[r.getMessage() for r in caplog.records]}"
+    assert found == list(spec.parameters), f"{path.name}: papermill reads {found}"
+
+
+def test_papermills_parser_does_warn_on_an_equals_sign_in_a_comment(caplog):
+    from papermill.translators import PythonTranslator
+
+    cell = nbformat.v4.new_code_cell("profile = 'quick'\nbudget = 0.0  # 0 = the profile's\n")
+    with caplog.at_level("WARNING", logger="papermill"):
+        found = [p.name for p in PythonTranslator.inspect(cell)]
+    assert found == ["profile"] and caplog.records
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_config_is_built_from_every_parameter(path):
     """`cfg = get_profile(profile, seed=seed, ...)` follows, passing on every other parameter."""
     spec = pipeline.load_notebook(path)

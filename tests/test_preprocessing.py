@@ -138,6 +138,35 @@ def test_detect_outliers_is_scale_free_and_seeded():
     np.testing.assert_allclose(a.distance, b.distance, rtol=1e-6)
 
 
+def test_transitions_clear_of_the_test_frames():
+    """Worked by hand: T = 16, test frames 3 and 15 (0-based) touch transitions 2->3, 3->4 and 14->15."""
+    clear = pp.transitions_clear_of(16, (3, 15))
+    assert clear.shape == (15,) and np.flatnonzero(~clear).tolist() == [2, 3, 14]
+    assert np.flatnonzero(~pp.transitions_clear_of(6, (2,))).tolist() == [1, 2]
+
+
+def test_detect_outliers_fits_and_flags_only_the_examined_transitions():
+    frames, truth = _random_walks(jumps=((0, 3), (5, 7), (9, 3)))
+    examined = np.ones(15, bool)
+    examined[[2, 3]] = False
+    report = pp.detect_outliers(frames, n_components=8, smooth_sigma=0, normalise=False, examined=examined)
+    assert report.coords.shape == (300 * 13, 8) and report.distance.shape == (300 * 13,)
+    assert not report.flagged[:, [2, 3]].any()  # the jumps at transition 3 are not examined
+    assert report.flagged[5, 7] and report.n_transitions == 300 * 13 and report.n_left_out == 600
+    np.testing.assert_array_equal(report.examined_flags.reshape(-1), report.distance > report.threshold)
+    # scored over the examined transitions only: one injected jump there, and it is found
+    score = report.score(truth)
+    assert score["injected"] == 1 and score["true_positives"] == 1
+    # what the left-out transitions hold changes nothing
+    wild = frames.copy()
+    wild[:, 3] += np.random.default_rng(3).normal(0, 50, wild[:, 3].shape)
+    again = pp.detect_outliers(wild, n_components=8, smooth_sigma=0, normalise=False, examined=examined)
+    np.testing.assert_array_equal(again.flagged, report.flagged)
+    np.testing.assert_allclose(again.distance, report.distance)
+    with pytest.raises(ValueError, match="examined: expected a bool array over the 15 transitions"):
+        pp.detect_outliers(frames, examined=np.zeros(15, bool))
+
+
 def test_outlier_score_counts():
     report = pp.OutlierReport(
         flagged=np.array([[True, False, True], [False, False, False]]),

@@ -13,12 +13,12 @@ from convlstm_lib.config import get_profile
 from convlstm_lib.experiments import protocol
 
 
-def test_the_record_says_validation_and_describes_the_split(blob_data):
+def test_the_record_says_validation_and_describes_the_split():
     class Split:
         validation = {"sequences": 40, "windows": 400, "rule": "held out"}
 
     assert protocol.record(Split()) == {"selection": "validation", "validation": Split.validation}
-    text = protocol.sentence(Split())
+    text = protocol.sentence(Split.validation)
     assert "400 windows of 40 N6 sequences" in text and text.count(".") == 1
 
 

@@ -39,6 +39,43 @@ def test_the_example_the_report_tests_read_is_valid_and_typed():
     assert parsed.final.model_config.frames_as_channels and parsed.final.train_config.seed is None
 
 
+def test_the_protocol_section_records_the_selection_and_the_split():
+    from convlstm_lib.experiments import protocol
+
+    class Split:
+        validation = {"sequences": 40, "windows": 400, "rule": "held out"}
+
+    typed = results.parse_section("protocol", protocol.record(Split()))
+    assert typed.selection == "validation" and typed.validation.windows == 400
+    assert results.load(EXAMPLE).protocol.validation.sequences == 40
+    refused = r"protocol\.selection: \"test\", expected one of \['validation'\]"
+    with pytest.raises(ResultsError, match=refused):
+        results.parse_section("protocol", {**protocol.record(Split()), "selection": "test"})
+
+
+def test_every_reported_model_carries_its_validation_mse_beside_its_test_metrics():
+    bad = example()
+    for entry in (bad["best"], bad["final"], bad["final"]["runs"][0], bad["models"]["simvp"],
+                  bad["frame4"]["interpolate"], bad["frame4"]["neighbour_mean"], bad["frame16"]["paper"],
+                  bad["table1"][2]):
+        del entry["val_mse"]
+    bad["final"]["runs"][1]["val_mse"] = None  # a run whose validation MSE was not finite: null, present
+    assert sorted(results.problems(bad)) == sorted([
+        "best.val_mse: missing", "final.val_mse: missing", "final.runs[0].val_mse: missing",
+        "models.simvp.val_mse: missing", "frame4.interpolate.val_mse: missing",
+        "frame4.neighbour_mean.val_mse: missing", "frame16.paper.val_mse: missing",
+        "table1[2].val_mse: missing",
+    ])
+
+
+def test_the_papers_rule_section_reads_as_table1_writes_it():
+    from convlstm_lib.experiments import table1
+
+    rule = results.load(EXAMPLE).paper_rule
+    assert rule.selection == "validation" and set(rule.per_training_set) <= set(table1.TRAINING_SET_LABELS)
+    assert rule.any_kind.paper_rule_trial != rule.any_kind.trial and not rule.any_kind.same_pick
+
+
 def test_problems_name_every_departure_by_its_path():
     bad = example()
     bad["best"]["parameters"]["layers"] = "2"
@@ -93,7 +130,7 @@ def test_write_section_checks_the_payload_and_writes_strict_json(project_dirs):
         results.write_section("seeds", {**seeds, "trial": "0"}, "smoke")
     with pytest.raises(ResultsError, match="'tables': not in the schema"):
         results.write_section("tables", {}, "smoke")
-    with pytest.raises(ResultsError, match=r"final\.model_config: missing \(and \d+ more\)"):
+    with pytest.raises(ResultsError, match=r"final\.val_mse: missing \(and \d+ more\)"):
         results.write_section("final", {"wall_s": 1.0}, "smoke")
     assert not (target.parent / "final.json").exists() and not (target.parent / "tables.json").exists()
     assert issubclass(ResultsError, ConvLSTMError)
@@ -107,7 +144,7 @@ def test_read_section_is_none_when_absent_and_names_a_bad_file(project_dirs):
     with pytest.raises(ResultsError, match=r"final\.json: not valid JSON"):
         results.read_section("final", "smoke")
     broken.write_text('{"wall_s": 1}')
-    with pytest.raises(ResultsError, match=r"final\.json: results section final\.model_config: missing"):
+    with pytest.raises(ResultsError, match=r"final\.json: results section final\.val_mse: missing"):
         results.read_section("final", "smoke")
 
 

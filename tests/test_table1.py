@@ -144,7 +144,22 @@ def test_the_papers_rule_is_set_beside_each_validation_pick(trials):
     record = results.paper_rule_record(trials)
     assert record["selection"] == "validation" and record["overall"]["paper_rule_trial"] == 0
     assert set(record["per_training_set"]) == {"base", "denoised", "processed"}
+    assert record["any_kind"] == record["overall"]  # one model kind: the same trials
     json.dumps(record, allow_nan=False)  # plain types only
+
+
+def test_the_pick_over_every_kind_is_shown_where_it_differs(trials):
+    kinds = trials.assign(model=["convlstm"] * 4 + ["convgru"] + ["convlstm"] * 5)  # trial 4 a ConvGRU
+    record = results.paper_rule_record(kinds)
+    overall, any_kind = record["overall"], record["any_kind"]
+    # ConvLSTMs: validation picks trial 7 (0.007), the test frames trial 0; every kind: 4 and 0
+    assert (overall["trial"], overall["paper_rule_trial"]) == (7, 0)
+    assert (any_kind["trial"], any_kind["paper_rule_trial"]) == (4, 0)
+    shown = results.paper_rule_table(record)
+    assert shown["training_set"].tolist() == ["base", "processed", results.OVERALL, results.ANY_KIND]
+    assert shown.iloc[-1]["optimism"] == pytest.approx(1 - 0.010 / 0.014)
+    alone = results.paper_rule_table(results.paper_rule_record(trials))  # one kind: no extra row
+    assert alone["training_set"].tolist() == ["base", "denoised", "processed", results.OVERALL]
 
 
 def test_noise_floor_measured_against_clean_targets():

@@ -1,6 +1,7 @@
 """The report's sentences (convlstm_lib/report/text.py): each number from its argument or a constant."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -26,19 +27,22 @@ def test_prose_shows_as_markdown_and_skips_what_is_empty():
 
 def test_the_sweeps_best_trial_names_its_kind():
     best = {"number": 5, "model": "convgru", "dataset": "base", "activation": "tanh", "layers": 2,
-            "kernels": 9, "optimizer": "Adam", "lr": 3e-3, "batch_size": 8, "n6_test_mse": 8e-4,
-            "n3_mse": 1e-3}
+            "kernels": 9, "optimizer": "Adam", "lr": 3e-3, "batch_size": 8, "val_mse": 9e-4,
+            "n6_test_mse": 8e-4, "n3_mse": 1e-3}
     line = text.best_of_sweep(best)
-    assert "Best trial of any model kind: **5**, a **convgru**" in line and "ConvLSTM, alone" in line
+    assert "Best trial of any model kind by validation MSE (9.00e-04): **5**, a **convgru**" in line
+    assert "ConvLSTM, alone" in line
     assert "No trial completed" in text.best_of_sweep(None)
 
 
 def test_table_1s_best_row_is_the_best_convlstm_against_its_target():
     best = pd.Series({"number": 0, "dataset": "cleaned", "layers": 2, "kernels": 15, "activation": "relu",
-                      "optimizer": "NAdam", "lr": 9e-3, "batch_size": 8, "n6_test_mse": 8.6e-4})
+                      "optimizer": "NAdam", "lr": 9e-3, "batch_size": 8, "val_mse": 1.1e-3,
+                      "n6_test_mse": 8.6e-4})
     floor = {"N6 test": {"measured": 2.4e-4, "corner_sigma": 0.015, "corner_sigma2": 2.4e-4}}
     line = text.best_convlstm(best, 1.88e-3, floor)
-    assert line.startswith("**Best ConvLSTM (the paper's model)**: trial 0, training set *Removed Outliers*")
+    assert line.startswith("**Best ConvLSTM (the paper's model), chosen by its validation MSE (1.10e-03)**: "
+                           "trial 0, training set *Removed Outliers*")
     assert "**0.457 x copy-last** (the project's target on the quick profile, at most 0.60 x copy-last: " \
            "met)" in line
     assert "28 % of this model's loss is noise" in line
@@ -100,3 +104,26 @@ def test_the_final_model_is_held_to_the_target_for_the_best_model(example):
 )
 def test_a_duration_reads_in_hours_minutes_and_seconds(seconds, said):
     assert text.duration(seconds) == said
+
+
+def test_the_best_of_all_kinds_is_chosen_on_validation_not_on_the_test_frames(example):
+    # the example's ConvLSTM has the lowest N6 test MSE, its ConvGRU the lowest validation MSE
+    models = example.models
+    assert min(models, key=lambda k: models[k].n6_test_mse) == "convlstm"
+    line = text.best_of_kinds(models)
+    assert line.startswith("Best of all kinds by validation MSE (1.06e-03): **convgru**, 8.66e-04 on the "
+                           "N6 test")
+    assert "Kinds below copy-last on the N6 test: convlstm, convgru, convrnn, simvp" in line
+    written = json.loads(EXAMPLE.read_text())["models"]  # the section as written picks the same
+    assert results.best_kind(written) == results.best_kind(models) == "convgru"
+    assert results.best_kind({"convlstm": None}) is None and "No trial" in text.best_of_kinds({"a": None})
+
+
+def test_the_papers_rule_line_names_each_pick_it_would_have_moved(example):
+    rule = example.paper_rule
+    line = text.paper_rule_line(rule)
+    assert "other trials for 1 of 6 picks" in line and "the best of every model kind: trial 0" in line
+    written = json.loads(EXAMPLE.read_text())["paper_rule"]
+    same = results.parse_section("paper_rule", {**written, "any_kind": None})
+    assert "would have picked the same trials (5 picks compared)" in text.paper_rule_line(same)
+    assert text.paper_rule_line(None) == ""

@@ -64,3 +64,17 @@ def test_the_data_section_fits_the_schema_and_scores_the_outlier_rule(raw):
     assert section.calibration_quantities == len(calibration.REAL_FIGURES) == len(section.calibration)
     assert section.outliers["N6"]["transitions"] == raw.n6.shape[0] * (raw.n6.shape[1] - 1)
     assert section.generator_config is not None and section.source == "generated"
+
+
+def test_the_outlier_table_names_the_transitions_left_out_and_scores_the_examined_ones(raw):
+    from convlstm_lib.data.datasets import prepare_datasets
+
+    ds = prepare_datasets(get_profile("smoke"), progress=False)
+    cells = dict(views_data.outliers_found_table(ds).frame.itertuples(index=False))
+    n6 = raw.n6.shape[0]
+    assert cells["transitions left out (they touch a test frame)"] == f"{3 * n6} (3 -> 4, 4 -> 5, 15 -> 16)"
+    assert cells["transitions examined"] == 12 * n6
+    truth = np.asarray(raw.truth_n6["outlier_transitions"], bool)[:, ds.outliers.examined]
+    assert cells["injected outlier transitions (examined)"] == truth.sum()
+    fig = views_data.outliers_pca_figure(ds, raw, "smoke")
+    assert len(fig.axes[0].collections[0].get_offsets()) == 12 * n6 - ds.outliers.n_flagged

@@ -13,7 +13,9 @@
 * `n3`: every window of every N3 sequence (targets 2..15, the paper's "full, unprocessed N3"),
   and `n3_test` its frames-3-and-15 view;
 * `scaler`: min-max of the N6 training frames, applied to everything;
-* `outliers`: the `OutlierReport` of the N6 transitions (Figure 4);
+* `outliers`: the `OutlierReport` of the N6 transitions clear of the test frames (Figure 4;
+  `preprocessing.transitions_clear_of`: the test frames shape neither the cleaned sets nor the
+  jump targets), of every N6 sequence, the validation ones included;
 * `info`: sizes, outlier counts, precision/recall against injected outliers, denoising effect,
   the validation split (`info["validation"]`) and the fingerprint of the raw data and the split.
 
@@ -49,6 +51,7 @@ from convlstm_lib.data.preprocessing import (
     detect_outliers,
     hold_out_sequences,
     make_windows,
+    transitions_clear_of,
     window_frames,
     windows_at,
 )
@@ -58,7 +61,7 @@ from convlstm_lib.jsonio import jsonable, write_json
 __all__ = ["WindowSet", "Datasets", "ProcessingConfig", "build_datasets", "save_datasets", "load_datasets",
            "prepare_datasets", "DatasetsError"]
 
-FORMAT_VERSION = 2  # 2: the validation windows
+FORMAT_VERSION = 3  # 2: the validation windows; 3: outliers only on transitions clear of the test frames
 NPZ_NAME = "datasets.npz"
 INFO_NAME = "datasets.json"
 
@@ -132,10 +135,11 @@ def _check_sequences(arr: np.ndarray, name: str) -> np.ndarray:
     return arr
 
 
-def fingerprint(raw, val_sequences: np.ndarray | None = None) -> str:
+def fingerprint(raw, val_sequences: np.ndarray | None = None,
+                flagged_sequences: np.ndarray | None = None) -> str:
     """sha256 over the raw N6/N3 arrays (shape, dtype and bytes) and the source's name, and over the
-    indices of the validation sequences when given (what `info["fingerprint"]` holds: trials
-    trained on another split are other data)."""
+    indices of the validation sequences and of the sequences the cleaned sets leave out, when given
+    (what `info["fingerprint"]` holds: trials trained on another split are other data)."""
     digest = hashlib.sha256(str(raw.source).encode())
     for arr in (raw.n6, raw.n3):
         arr = np.ascontiguousarray(arr)
@@ -143,6 +147,8 @@ def fingerprint(raw, val_sequences: np.ndarray | None = None) -> str:
         digest.update(arr.tobytes())
     if val_sequences is not None:
         digest.update(b"validation:" + np.asarray(val_sequences, dtype=np.int64).tobytes())
+    if flagged_sequences is not None:
+        digest.update(b"flagged:" + np.asarray(flagged_sequences, dtype=np.int64).tobytes())
     return digest.hexdigest()
 
 
@@ -181,6 +187,7 @@ def build_datasets(raw, settings: ProcessingConfig | None = None, progress: bool
         s6, n_components=settings.outlier_components, sigmas=settings.outlier_sigmas,
         smooth_sigma=settings.outlier_smooth_sigma, normalise=settings.outlier_normalise,
         robust=settings.outlier_robust, seed=settings.seed,
+        examined=transitions_clear_of(n6.shape[1], settings.test_frames),
     )
     timings["outliers_s"] = time.perf_counter() - t0
 
@@ -195,6 +202,7 @@ def build_datasets(raw, settings: ProcessingConfig | None = None, progress: bool
 
     outlier_info: dict[str, Any] = {
         "transitions": outliers.n_transitions,
+        "transitions_left_out": outliers.n_left_out,
         "flagged_transitions": outliers.n_flagged,
         "flagged_sequences": outliers.n_flagged_sequences,
         "sequences": int(n6.shape[0]),
@@ -208,7 +216,7 @@ def build_datasets(raw, settings: ProcessingConfig | None = None, progress: bool
         "format": FORMAT_VERSION,
         "source": str(raw.source),
         "generated": truth6 is not None,
-        "fingerprint": fingerprint(raw, np.flatnonzero(held)),
+        "fingerprint": fingerprint(raw, np.flatnonzero(held), np.flatnonzero(outliers.flagged_sequences)),
         "processing": {**asdict(settings), "test_frames": [int(f) for f in settings.test_frames]},
         "scaler": {"lo": scaler.lo, "hi": scaler.hi},
         "train_target_frames": train_frames.tolist(),
@@ -289,7 +297,7 @@ def save_datasets(ds: Datasets, directory: str | Path) -> tuple[Path, Path]:
     rep = ds.outliers
     arrays.update(
         outliers_flagged=rep.flagged, outliers_coords=rep.coords, outliers_distance=rep.distance,
-        outliers_explained_variance_ratio=rep.explained_variance_ratio,
+        outliers_explained_variance_ratio=rep.explained_variance_ratio, outliers_examined=rep.examined,
     )
     npz_path, info_path = directory / NPZ_NAME, directory / INFO_NAME
     with atomic_path(npz_path) as tmp:
@@ -337,6 +345,7 @@ def load_datasets(directory: str | Path) -> Datasets:
                 distance=npz["outliers_distance"],
                 threshold=float(out_d["threshold"]),
                 explained_variance_ratio=npz["outliers_explained_variance_ratio"], settings=out_d["settings"],
+                examined=npz["outliers_examined"],
             )
     except FileNotFoundError as exc:
         raise DatasetsError(f"{npz_path}: not found; run prepare_datasets (notebook 02) first") from exc

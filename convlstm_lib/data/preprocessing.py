@@ -122,21 +122,36 @@ def mahalanobis_radius(n_dims: int, sigmas: float = 3.0) -> float:
 class OutlierReport:
     """What `detect_outliers` found, with everything Figure 4 needs.
 
-    M = N * (T - 1) transitions, ordered sequence-major (transition m is sequence m // (T-1),
-    frames t -> t+1 with t = m % (T-1)).
+    Only the `examined` transitions are fitted and flagged (those clear of the test frames,
+    `transitions_clear_of`); the others are never flagged. M = N * K examined transitions, ordered
+    sequence-major (coords row m is sequence m // K, the m % K-th examined transition).
     """
 
     flagged: np.ndarray  # (N, T-1) bool: transition t -> t+1 of sequence n is an outlier
-    coords: np.ndarray  # (M, k) PCA coordinates of the consecutive-frame differences
+    coords: np.ndarray  # (M, k) PCA coordinates of the examined consecutive-frame differences
     distance: np.ndarray  # (M,) Mahalanobis distance to the fitted Gaussian, in PCA space
     threshold: float  # flag when distance > threshold (see `mahalanobis_radius`)
     explained_variance_ratio: np.ndarray  # (k,)
     settings: dict = field(default_factory=dict)  # n_components, sigmas, robust, seed, tail
+    examined: np.ndarray | None = None  # (T-1,) bool: the transitions fitted and flagged; None = all
+
+    def __post_init__(self) -> None:
+        steps = np.shape(self.flagged)[1]
+        self.examined = (np.ones(steps, dtype=bool) if self.examined is None
+                         else np.asarray(self.examined, dtype=bool))
+        if self.examined.shape != (steps,):
+            raise ValueError(f"examined: expected a bool array over the {steps} transitions, "
+                             f"got shape {self.examined.shape}")
 
     @property
     def flagged_sequences(self) -> np.ndarray:
         """(N,) bool: sequences with at least one flagged transition (removed from 'cleaned')."""
         return self.flagged.any(axis=1)
+
+    @property
+    def examined_flags(self) -> np.ndarray:
+        """(N, K) bool: the flags of the examined transitions, in the order of `coords`."""
+        return self.flagged[:, self.examined]
 
     def jump_targets(self, seq: np.ndarray, frame: np.ndarray) -> np.ndarray:
         """(M,) bool over windows with target frame `frame` (M,) of sequence `seq` (M,): the
@@ -152,7 +167,13 @@ class OutlierReport:
 
     @property
     def n_transitions(self) -> int:
-        return int(self.flagged.size)
+        """The transitions examined: N x K."""
+        return int(self.flagged.shape[0] * self.examined.sum())
+
+    @property
+    def n_left_out(self) -> int:
+        """The transitions not examined (they touch a test frame): N x (T - 1 - K)."""
+        return int(self.flagged.size) - self.n_transitions
 
     @property
     def n_flagged(self) -> int:
@@ -163,8 +184,12 @@ class OutlierReport:
         return int(self.flagged_sequences.sum())
 
     def score(self, truth: np.ndarray) -> dict[str, float]:
-        """`score_flags` of the flagged transitions against boolean `truth` (N, T-1)."""
-        return score_flags(self.flagged, truth)
+        """`score_flags` of the examined transitions' flags against boolean `truth` (N, T-1), counted
+        over the examined transitions only."""
+        truth = np.asarray(truth, dtype=bool)
+        if truth.shape != self.flagged.shape:
+            raise ValueError(f"truth: expected shape {self.flagged.shape}, got {truth.shape}")
+        return score_flags(self.examined_flags, truth[:, self.examined])
 
 
 def score_flags(flagged: np.ndarray, truth: np.ndarray) -> dict[str, float]:
@@ -191,11 +216,23 @@ def score_flags(flagged: np.ndarray, truth: np.ndarray) -> dict[str, float]:
     }
 
 
-def frame_differences(frames: np.ndarray, smooth_sigma: float = 0.0, normalise: bool = False) -> np.ndarray:
-    """Consecutive-frame differences frames[:, t+1] - frames[:, t], flattened: (N * (T-1), H * W).
+def transitions_clear_of(n_frames: int, test_frames: Sequence[int] = TEST_FRAMES) -> np.ndarray:
+    """(n_frames - 1,) bool: the transitions t -> t+1 in which neither t nor t+1 is a test frame,
+    the only ones the outlier detector fits and flags, so no test frame shapes the training sets.
+    For T = 16 and (3, 15): all but 2 -> 3, 3 -> 4 and 14 -> 15 (1-based 3 -> 4, 4 -> 5, 15 -> 16)."""
+    steps = np.arange(n_frames - 1)
+    test = np.asarray(sorted(set(test_frames)), dtype=np.int64)
+    return ~(np.isin(steps, test) | np.isin(steps + 1, test))
 
-    smooth_sigma > 0 blurs every frame with a Gaussian of that many pixels first; `normalise`
-    divides each sequence's differences by the median of their L2 norms (one scale per sequence).
+
+def frame_differences(frames: np.ndarray, smooth_sigma: float = 0.0, normalise: bool = False,
+                      examined: np.ndarray | None = None) -> np.ndarray:
+    """Consecutive-frame differences frames[:, t+1] - frames[:, t] of the `examined` transitions
+    ((T-1,) bool; None = all), flattened: (N * K, H * W) for K examined transitions.
+
+    smooth_sigma > 0 blurs every frame with a Gaussian of that many pixels first (within the frame
+    only); `normalise` divides each sequence's differences by the median of their L2 norms (one
+    scale per sequence, over its examined transitions).
     """
     frames = np.asarray(frames, dtype=np.float64)
     if frames.ndim != 4 or frames.shape[1] < 2:
@@ -205,13 +242,17 @@ def frame_differences(frames: np.ndarray, smooth_sigma: float = 0.0, normalise: 
     if smooth_sigma < 0:
         raise ValueError(f"smooth_sigma: must be >= 0, got {smooth_sigma}")
     n, t, h, w = frames.shape
+    examined = np.ones(t - 1, dtype=bool) if examined is None else np.asarray(examined, dtype=bool)
+    if examined.shape != (t - 1,) or not examined.any():
+        raise ValueError(f"examined: expected a bool array over the {t - 1} transitions with at least one "
+                         f"true, got {examined.tolist()}")
     if smooth_sigma > 0:
         frames = ndimage.gaussian_filter(frames, (0, 0, smooth_sigma, smooth_sigma))
-    diffs = np.diff(frames, axis=1).reshape(n, t - 1, h * w)
+    diffs = np.diff(frames, axis=1)[:, examined].reshape(n, int(examined.sum()), h * w)
     if normalise:
         scale = np.median(np.linalg.norm(diffs, axis=2), axis=1)  # (N,)
         diffs = diffs / np.where(scale > 0, scale, 1.0)[:, None, None]
-    return diffs.reshape(n * (t - 1), h * w)
+    return diffs.reshape(-1, h * w)
 
 
 def detect_outliers(
@@ -222,16 +263,20 @@ def detect_outliers(
     normalise: bool = True,
     robust: bool = False,
     seed: int = 0,
+    examined: np.ndarray | None = None,
 ) -> OutlierReport:
-    """Flag anomalous transitions t -> t+1 in sequences `frames` (N, T, H, W).
+    """Flag anomalous transitions t -> t+1 in sequences `frames` (N, T, H, W), among the `examined`
+    ones ((T-1,) bool, None = all; `datasets` passes `transitions_clear_of` the test frames, so
+    the test frames neither shape the fit nor get flagged).
 
-    1. d = frames[:, t+1] - frames[:, t] for every transition, flattened to H*W pixels, after a
+    1. d = frames[:, t+1] - frames[:, t] for every examined transition, flattened to H*W pixels, after a
        Gaussian blur of `smooth_sigma` px of every frame (the i.i.d. pixel noise, sigma*sqrt(2)
        per pixel of a difference, otherwise dominates the differences) and, with `normalise`,
        divided by the median difference norm of the transition's own sequence (a digit with
        more ink makes larger differences under the same motion; the jumps are large for *its*
        sequence).
-    2. PCA of the M = N*(T-1) differences to `n_components` dimensions (centred, unwhitened).
+    2. PCA of the M = N*K differences (K examined transitions) to `n_components` dimensions
+       (centred, unwhitened).
     3. A multivariate Gaussian fitted in that space: the sample mean and covariance, or with
        `robust` the Minimum Covariance Determinant estimate.
     4. A transition is flagged when its Mahalanobis distance D exceeds the radius r at which
@@ -251,8 +296,9 @@ def detect_outliers(
         raise ValueError(f"n_components: must be >= 1, got {n_components}")
     if sigmas <= 0:
         raise ValueError(f"sigmas: must be > 0, got {sigmas}")
-    diffs = frame_differences(frames, smooth_sigma, normalise)
+    diffs = frame_differences(frames, smooth_sigma, normalise, examined)
     n, t = frames.shape[0], frames.shape[1]
+    examined = np.ones(t - 1, dtype=bool) if examined is None else np.asarray(examined, dtype=bool)
     if n_components > min(diffs.shape):
         raise ValueError(f"n_components: must be in 1..{min(diffs.shape)}, got {n_components}")
     # One BLAS thread: a multi-threaded OpenBLAS spinning on cores that other processes hold was
@@ -269,8 +315,10 @@ def detect_outliers(
             centred = coords - mean
             distance = np.sqrt(np.einsum("ij,jk,ik->i", centred, np.linalg.pinv(cov), centred))
     threshold = mahalanobis_radius(n_components, sigmas)
+    flagged = np.zeros((n, t - 1), dtype=bool)
+    flagged[:, examined] = (distance > threshold).reshape(n, -1)
     return OutlierReport(
-        flagged=(distance > threshold).reshape(n, t - 1),
+        flagged=flagged,
         coords=coords,
         distance=distance,
         threshold=threshold,
@@ -284,6 +332,7 @@ def detect_outliers(
             "seed": seed,
             "tail_probability": float(2 * stats.norm.sf(sigmas)),
         },
+        examined=examined,
     )
 
 

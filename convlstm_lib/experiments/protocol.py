@@ -13,7 +13,10 @@ the seed row), the task study's picks for frames 4 and 16 (the course CSVs). The
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+
+from convlstm_lib.data.course_io import TEST_FRAMES
 
 SELECTION = "validation"
 
@@ -24,8 +27,10 @@ def record(ds) -> dict[str, Any]:
     return {"selection": SELECTION, "validation": ds.validation}
 
 
-def sentence(ds) -> str:
-    """The protocol in one sentence, for the report's first page."""
-    v = ds.validation
+def sentence(validation: Mapping[str, Any]) -> str:
+    """The protocol in one sentence, for the report's first page; `validation` is the split's record
+    (`Datasets.validation`, results.json's protocol.validation)."""
+    v = validation
     return (f"Every model, setting and prediction was chosen on validation windows ({v['windows']} "
-            f"windows of {v['sequences']} N6 sequences held out of training); the test frames only report.")
+            f"windows of {v['sequences']} N6 sequences held out of training); the test windows (N6 frames "
+            f"{TEST_FRAMES[0] + 1} and {TEST_FRAMES[1] + 1}, and N3) were scored to report, never to choose.")

@@ -190,12 +190,33 @@ def paper_rule(trials: pd.DataFrame, model: str | None = PAPER_MODEL) -> pd.Data
     return pd.DataFrame(rows, columns=list(PAPER_RULE_COLUMNS))
 
 
+ANY_KIND = "any kind"  # paper_rule_table's row of the best trial of every model kind
+
+
 def paper_rule_record(trials: pd.DataFrame, model: str | None = PAPER_MODEL) -> dict[str, Any]:
     """`paper_rule` for results.json: {"selection": "validation", "overall": row, "per_training_set":
-    {training set: row}}, each row without its training_set."""
+    {training set: row}, "any_kind": row}, each row without its training_set; `any_kind` is the
+    overall row among the complete trials of every model kind (None when there is none)."""
     table = paper_rule(trials, model)
     rows = {r.pop("training_set"): r for r in table.to_dict("records")}
-    return {"selection": "validation", "overall": rows.pop(OVERALL, None), "per_training_set": rows}
+    every = paper_rule(trials, model=None)
+    any_kind = every[every["training_set"] == OVERALL].drop(columns="training_set").to_dict("records")
+    return {"selection": "validation", "overall": rows.pop(OVERALL, None), "per_training_set": rows,
+            "any_kind": any_kind[0] if any_kind else None}
+
+
+def paper_rule_table(record: Mapping[str, Any]) -> pd.DataFrame:
+    """`paper_rule_record` as Table 1 shows it beside its picks: one row per training set, the
+    overall pick (`OVERALL`), then the pick over every model kind (`ANY_KIND`) where it differs
+    from the overall one. Columns `PAPER_RULE_COLUMNS` (training_set naming the row)."""
+    rows = [{"training_set": name, **row} for name, row in record["per_training_set"].items()]
+    overall, any_kind = record.get("overall"), record.get("any_kind")
+    if overall is not None:
+        rows.append({"training_set": OVERALL, **overall})
+    pick = (lambda r: (r["trial"], r["paper_rule_trial"])) if overall is not None else None
+    if any_kind is not None and (pick is None or pick(any_kind) != pick(overall)):
+        rows.append({"training_set": ANY_KIND, **any_kind})
+    return pd.DataFrame(rows, columns=list(PAPER_RULE_COLUMNS))
 
 
 def compare_with_paper(table: pd.DataFrame) -> pd.DataFrame:

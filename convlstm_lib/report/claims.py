@@ -67,8 +67,8 @@ def _best_set(results: Results) -> Verdict:
     if best is None:
         return Verdict(NOT_TESTED, "no complete trial")
     return Verdict(AGREES if best.training_set == "denoised" else DISAGREES,
-                   f"our best trial was trained on the {set_label(best.training_set)} set "
-                   f"(N6 MSE {_n(best.n6_test_mse)})")
+                   f"our best trial (chosen on validation) was trained on the {set_label(best.training_set)} "
+                   f"set (N6 MSE {_n(best.n6_test_mse)})")
 
 
 def _by_set(results: Results, stat: str, lowest: str, what: str) -> Verdict:
@@ -88,7 +88,7 @@ def _model_size(results: Results) -> Verdict:
         return Verdict(NOT_TESTED, "no best trial")
     layers_max, kernels_max = results.config.layers_max, results.config.kernels_max
     best = results.best.parameters
-    size = f"our best: {best.layers} layer(s) x {best.kernels} kernels"
+    size = f"our best (chosen on validation): {best.layers} layer(s) x {best.kernels} kernels"
     if layers_max < 4 or kernels_max < 71:
         limit = f"this profile draws at most {layers_max} layers x {kernels_max} kernels"
         return Verdict(NOT_TESTED, f"{size}; {limit}")
@@ -152,7 +152,8 @@ def _other_models(family: str, label: str) -> Callable[[Results], Verdict]:
             return Verdict(NOT_TESTED, f"not trained in this run: {label}")
         cheaper = other.seconds_per_epoch < ours.seconds_per_epoch
         better = other.n6_test_mse <= ours.n6_test_mse
-        text = (f"{label}: N6 MSE {_n(other.n6_test_mse)}, {_n(other.seconds_per_epoch)} s per epoch; "
+        text = (f"best trials by validation, {label}: N6 MSE {_n(other.n6_test_mse)}, "
+                f"{_n(other.seconds_per_epoch)} s per epoch; "
                 f"ConvLSTM: {_n(ours.n6_test_mse)}, {_n(ours.seconds_per_epoch)} s per epoch")
         return Verdict(AGREES if cheaper or better else DISAGREES, text)
 

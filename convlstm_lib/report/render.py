@@ -100,13 +100,14 @@ blockquote { margin: 0; padding-left: .6rem; border-left: 3px solid var(--rule);
   body { max-width: none; margin: 0; padding: 0; font-size: 10pt; }
   h1 { break-before: page; }
   header.front h1.title { break-before: auto; }
-  /* the stamp on two lines and a tighter summary: both fit page 1 */
+  /* the stamp on two lines and a tighter summary starting under it on page 1 (it may run on) */
   table.stamp tr { display: inline-table; margin-right: 1.4em; }
   section.summary { font-size: 9.2pt; }
   nav.toc { break-before: page; break-after: page; }
   h1, h2, h3, h4, figcaption { break-after: avoid; }
   .text_cell { break-after: avoid; }
-  img, figure, pre, math, tr, .output_png, section.summary { break-inside: avoid; }
+  img, figure, pre, math, tr, .output_png { break-inside: avoid; }
+  section.summary p, section.summary li, section.summary table { break-inside: avoid; }
   /* a figure taller than the page would be cut across two (and leave one blank): scale it to fit */
   img { max-height: 240mm; width: auto; }
   figure.table { break-inside: auto; }

@@ -30,13 +30,13 @@ from convlstm_lib import paths
 from convlstm_lib.config import ProfileConfig
 from convlstm_lib.data.generator import GeneratorConfig
 from convlstm_lib.errors import ConvLSTMError
-from convlstm_lib.experiments import sweep_record
+from convlstm_lib.experiments import protocol, sweep_record
 from convlstm_lib.experiments.robustness import RobustnessConfig
 from convlstm_lib.experiments.table1 import best_record
 from convlstm_lib.jsonio import jsonable, write_json
 from convlstm_lib.models.settings import ModelConfig
 from convlstm_lib.statuses import TRIAL_STATUSES
-from convlstm_lib.training.metrics import METRIC_KEYS
+from convlstm_lib.training.metrics import METRIC_KEYS, VAL_MSE
 from convlstm_lib.training.settings import TrainConfig
 
 RESULTS_FILE = "results.json"
@@ -56,6 +56,31 @@ Scores = dataclasses.make_dataclass(
 )
 Scores.__doc__ = "A model's metrics (`metrics.METRIC_KEYS`, on the [0, 1] scale); each may be absent."
 Scores.__module__ = __name__
+
+
+@dataclass(frozen=True, kw_only=True)
+class Chosen(Scores):
+    """A reported model's metrics with its validation MSE required: what it was chosen by (null
+    where not finite), beside its test metrics, which only report."""
+
+    val_mse: Number = field()  # field(): no default, not Scores' inherited None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ValidationSplit:
+    """The validation windows every choice reads (`datasets.Datasets.validation`)."""
+
+    sequences: int
+    windows: int
+    rule: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Protocol:
+    """protocol (notebook 02): how every model was chosen (`protocol.record`)."""
+
+    selection: Literal[protocol.SELECTION]
+    validation: ValidationSplit
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -124,7 +149,7 @@ class NoiseFloor:
 
 
 @dataclass(frozen=True, kw_only=True)
-class BestTrial(Scores):
+class BestTrial(Chosen):
     """best (notebook 04): Table 1's best trial (`table1.best_record`) and its noise floor."""
 
     trial: int
@@ -138,7 +163,7 @@ class BestTrial(Scores):
 
 
 @dataclass(frozen=True, kw_only=True)
-class Table1Row(Scores):
+class Table1Row(Chosen):
     """One row of table1 (notebook 04): the best trial of a training set (`table1.table1`)."""
 
     training_set: str
@@ -149,6 +174,32 @@ class Table1Row(Scores):
     kernels: int
     lr: float
     optimizer: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PaperRuleRow:
+    """One pick beside the paper rule's (`table1.paper_rule`): this protocol's trial, the trial the
+    lowest N6 test MSE would have picked, both their MSEs, and the optimism that rule buys."""
+
+    trial: int
+    val_mse: float
+    n6_test_mse: float
+    paper_rule_trial: int
+    paper_rule_val_mse: float
+    paper_rule_n6_test_mse: float
+    same_pick: bool
+    optimism: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class PaperRule:
+    """paper_rule (notebook 04, `table1.paper_rule_record`): each ConvLSTM pick (overall, per
+    training set) and the pick over every model kind, beside what choosing on test would pick."""
+
+    selection: Literal[protocol.SELECTION]
+    overall: PaperRuleRow | None
+    per_training_set: dict[str, PaperRuleRow]
+    any_kind: PaperRuleRow | None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -197,14 +248,14 @@ class SeedRuns:
     n6_test_mse: list[Number]
     n3_mse: list[Number]
     extra_runs_s: float
-    val_mse: list[Number] | None = None  # each run's validation MSE (`metrics.VAL_MSE`)
+    val_mse: list[Number]  # each run's validation MSE (`metrics.VAL_MSE`)
     mean: Number
     spread: Number
     ensemble: Ensemble | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
-class TaskEntry(Scores):
+class TaskEntry(Chosen):
     """One way of predicting a frame in the task study: a model, scored on that frame."""
 
     task: str
@@ -240,11 +291,11 @@ class Frame4:
     """frame4 (notebook 04): frame 4 every way (`task_study.frame4_study`)."""
 
     frame: int
-    validation: TaskValidation | None = None
+    validation: TaskValidation
     extrapolate: TaskEntry
     interpolate: TaskEntry
-    neighbour_mean: Scores
-    copy_last: Scores
+    neighbour_mean: Chosen
+    copy_last: Chosen
     ratios: Frame4Ratios
     course_csv: str
     course_checkpoint: str | None
@@ -261,15 +312,16 @@ class Frame16:
     paper_protocol: str
     course_csv: str
     course_checkpoint: str | None
-    validation: TaskValidation | None = None
+    validation: TaskValidation
     entries: dict[str, TaskEntry] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)
 class ModelBest:
-    """models (notebook 06), per model kind: its best trial of the sweep."""
+    """models (notebook 06), per model kind: its best trial of the sweep (by validation MSE)."""
 
     trial: int
+    val_mse: float
     n6_test_mse: float
     n3_mse: Number
     params: int
@@ -326,13 +378,13 @@ class FinalRun:
     seed: int
     status: str
     runtime_s: float
+    val_mse: Number
     n6_test_mse: Number
     n3_mse: Number
-    val_mse: Number = None
 
 
 @dataclass(frozen=True, kw_only=True)
-class Final(Scores):
+class Final(Chosen):
     """final (notebook 06): the final model (`final.train_final`); the scores are its runs averaged."""
 
     model_config: ModelConfig
@@ -356,11 +408,13 @@ class Results:
     runtime_s: float | None = None
     device: str | None = None
     config: ProfileConfig | None = None
+    protocol: Protocol | None = None
     data: DataSection | None = None
     sweep: SweepSection | None = None
     counts: Counts | None = None
     best: BestTrial | None = None
     table1: list[Table1Row] | None = None
+    paper_rule: PaperRule | None = None
     paper_comparison: list[PaperComparisonRow] | None = None
     baselines: dict[str, Scores] | None = None
     loss_by_set: dict[str, SetLoss] | None = None
@@ -580,11 +634,13 @@ def robustness_section(record: Mapping[str, Any], clean: Mapping[str, float],
 
 def models_section(best: Mapping[str, Mapping[str, Any] | None], kinds: Sequence[str],
                    copy_last_n6_mse: float) -> dict[str, Any]:
-    """The models section (notebook 06): per model kind of `kinds`, its best trial
-    (`sweep_record.best_per_model`) and its ratio to copy-last; None for a kind without one."""
+    """The models section (notebook 06): per model kind of `kinds`, its best trial by validation MSE
+    (`sweep_record.best_per_model`), its test MSEs and its ratio to copy-last on N6 test; None for a
+    kind without one."""
     return {
         kind: None if best.get(kind) is None else {
-            "trial": best[kind]["number"], "n6_test_mse": best[kind]["n6_test_mse"],
+            "trial": best[kind]["number"], "val_mse": best[kind]["val_mse"],
+            "n6_test_mse": best[kind]["n6_test_mse"],
             "n3_mse": best[kind]["n3_mse"], "params": best[kind]["n_params"],
             "seconds_per_epoch": best[kind]["seconds_per_epoch"],
             "ratio_to_copy_last": best[kind]["n6_test_mse"] / copy_last_n6_mse,
@@ -592,6 +648,16 @@ def models_section(best: Mapping[str, Mapping[str, Any] | None], kinds: Sequence
         }
         for kind in kinds
     }
+
+
+def best_kind(models: Mapping[str, Any]) -> str | None:
+    """The model kind of the models section (typed or as written) whose best trial has the lowest
+    validation MSE (ties to the first kind): the best of all kinds. None when no kind has one."""
+    def val(entry: Any) -> float | None:
+        return entry.get(VAL_MSE) if isinstance(entry, Mapping) else getattr(entry, VAL_MSE, None)
+
+    scored = {kind: val(entry) for kind, entry in models.items() if entry and val(entry) is not None}
+    return min(scored, key=scored.get) if scored else None
 
 
 def sweep_section(cfg) -> dict[str, Any]:

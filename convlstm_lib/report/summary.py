@@ -1,10 +1,11 @@
 """The report's first page and its closing section, generated from results.json alone.
 
 `summary_html(results)`: what data, which profile, machine and wall time, the sweep's size (and
-"n of N trials" when a wall-clock budget cut it short), the best model's N6/N3 MSE, PSNR and
+"n of N trials" when a wall-clock budget cut it short), how every model was chosen (on validation,
+`protocol.sentence`), the best model's N6/N3 MSE, PSNR and
 SSIM beside copy-last and the paper's best converted to per-pixel MSE, and one line on each
 verdict the paper's claims got. Sections that other notebooks add to results.json (`seeds`,
-`models`, `final`, `frame4`, `frame16`) get a line each when present.
+`paper_rule`, `models`, `final`, `frame4`, `frame16`) get a line each when present.
 
 `beside_the_paper_html(results)`: the closing section, every claim of `claims.CLAIMS` beside
 this reproduction's number and verdict. `results` is read through `report.results`; every
@@ -38,13 +39,22 @@ def _html(markdown: str, inline: bool = False) -> str:
     return out
 
 
+FINAL_ROW = "our final model"
+CONVLSTM_ROW = "our best ConvLSTM (the paper's model)"
+COPY_LAST_ROW = "copy-last (repeats the last input frame)"
+
+
 def headline_table(results: Results | Mapping[str, Any]) -> pd.DataFrame:
-    """Rows: the best model, copy-last, the paper's best (converted); columns METRICS (NaN if absent)."""
+    """Rows: our final model (when notebook 06 trained one), our best ConvLSTM (Table 1's best),
+    copy-last, the paper's best (converted); columns METRICS (NaN if absent). Every model of ours
+    here was chosen on validation windows; the columns are test metrics."""
     results = parse(results)
     copy_last = (results.baselines or {}).get("copy_last")
-    rows = [{"model": "our best model", **{m: getattr(results.best, m, None) for m in METRICS}},
-            {"model": "copy-last (repeats the last input frame)",
-             **{m: getattr(copy_last, m, None) for m in METRICS}}]
+    rows = []
+    if results.final is not None and results.final.n6_test_mse is not None:
+        rows.append({"model": FINAL_ROW, **{m: getattr(results.final, m, None) for m in METRICS}})
+    rows += [{"model": CONVLSTM_ROW, **{m: getattr(results.best, m, None) for m in METRICS}},
+             {"model": COPY_LAST_ROW, **{m: getattr(copy_last, m, None) for m in METRICS}}]
     comparison = [r for r in results.paper_comparison or [] if r.paper_n6_mse is not None]
     if comparison:
         top = min(comparison, key=lambda r: r.paper_n6_mse)
@@ -55,9 +65,27 @@ def headline_table(results: Results | Mapping[str, Any]) -> pd.DataFrame:
 
 
 def _optional_lines(results: Results) -> list[str]:
-    lines = [text.seeds_line(results), text.models_line(results), text.final_line(results),
+    lines = [text.paper_rule_line(results.paper_rule), text.seeds_line(results), text.models_line(results),
              text.frame4_line(results.frame4), text.frame16_line(results.frame16)]
     return [line for line in lines if line]
+
+
+def _headline(results: Results) -> list[str]:
+    """The models of the headline table in words, the table, and their ratios."""
+    table = headline_table(results)
+    mse = table.set_index("model")["n6_test_mse"]
+    parts = []
+    if FINAL_ROW in mse:
+        parts.append(f"<p><strong>Best model</strong>: {_html(text.final_line(results), inline=True)}</p>")
+    label = "The paper's model" if FINAL_ROW in mse else "Best model"
+    parts.append(f"<p><strong>{label}</strong>: {_html(text.best_model(results.best), inline=True)}.</p>")
+    parts.append(for_reader(table, {"model": " "}, missing_note=PAPER_ONLY_MSE_NOTE,
+                            caption="Per-pixel error on the [0, 1] scale (test windows)").to_html())
+    paper = mse.drop([FINAL_ROW, CONVLSTM_ROW, COPY_LAST_ROW], errors="ignore")
+    parts.append(_html(text.headline_ratios(
+        mse.get(FINAL_ROW), mse[CONVLSTM_ROW], mse[COPY_LAST_ROW] if pd.notna(mse[COPY_LAST_ROW]) else None,
+        paper.iloc[0] if len(paper) else None)))
+    return parts
 
 
 def summary_html(results: Results | Mapping[str, Any], runtime_s: float | None = None) -> str:
@@ -68,18 +96,12 @@ def summary_html(results: Results | Mapping[str, Any], runtime_s: float | None =
     sweep = text.sweep_line(results)
     if sweep:
         items.append(f"<li><strong>Search</strong>: {_html(sweep, inline=True)}.</li>")
+    selection = text.selection_line(results)
+    if selection:
+        items.append(f"<li><strong>Selection</strong>: {_html(selection, inline=True)}</li>")
     parts = [f'<section class="summary"><h2 id="summary">Summary</h2><ul>{"".join(items)}</ul>']
     if results.best is not None:
-        table = headline_table(results)
-        best = _html(text.best_model(results.best), inline=True)
-        parts.append(f"<p><strong>Best model</strong>: {best}.</p>")
-        labels = {"model": " "}
-        parts.append(for_reader(table, labels, missing_note=PAPER_ONLY_MSE_NOTE,
-                                caption="Per-pixel error on the [0, 1] scale").to_html())
-        column = table["n6_test_mse"]
-        parts.append(_html(text.headline_ratios(
-            column.iloc[0], column.iloc[1] if pd.notna(column.iloc[1]) else None,
-            column.iloc[2] if len(table) > 2 else None)))
+        parts += _headline(results)
     else:
         parts.append("<p>No trial completed, so there is no best model to report.</p>")
     parts += [_html(line) for line in _optional_lines(results)]

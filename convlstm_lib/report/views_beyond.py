@@ -17,6 +17,7 @@ from convlstm_lib.experiments import floors, robustness, sweep_record
 from convlstm_lib.experiments import table1 as t1
 from convlstm_lib.report import tables, targets
 from convlstm_lib.report.figures import done
+from convlstm_lib.report.results import best_kind as best_of_kinds
 from convlstm_lib.training import metrics
 from convlstm_lib.training.checkpoints import load_checkpoint
 from convlstm_lib.training.evaluation import predict_frames
@@ -126,12 +127,12 @@ def completed_with_ratio(trials: pd.DataFrame, copy_last: float) -> pd.DataFrame
 
 
 def cost_error_table(trials: pd.DataFrame, copy_last: float) -> tables.ReaderTable:
-    """Every complete trial, best first: its kind, size, cost and N6 test error."""
+    """Every complete trial, best (by validation MSE) first: its kind, size, cost and N6 test error."""
     columns = ["number", "model", "layers", "kernels", "batch_size", "n_params", "seconds_per_epoch",
-               "n6_test_mse", "ratio_to_copy_last", "n6_test_psnr", "n6_test_ssim", "n3_mse"]
-    shown = completed_with_ratio(trials, copy_last)[columns].sort_values("n6_test_mse")
-    return tables.for_reader(shown, {"ratio_to_copy_last": "x copy-last"},
-                             caption="Every complete trial, best first: cost and N6 test error")
+               metrics.VAL_MSE, "n6_test_mse", "ratio_to_copy_last", "n6_test_psnr", "n6_test_ssim", "n3_mse"]
+    shown = completed_with_ratio(trials, copy_last)[columns].sort_values([metrics.SELECTION_KEY, "number"])
+    return tables.for_reader(shown, {"ratio_to_copy_last": "x copy-last", metrics.VAL_MSE: "val MSE"},
+                             caption="Every complete trial, best by validation first: cost and N6 test error")
 
 
 def cost_error_figure(trials: pd.DataFrame, copy_last: float, profile: str):
@@ -165,8 +166,9 @@ def cost_error_figure(trials: pd.DataFrame, copy_last: float, profile: str):
 def best_per_model_table(models: dict[str, dict[str, Any] | None]) -> tables.ReaderTable:
     """The models section (`results.models_section`), one row per kind."""
     rows = [{"model": kind, **(entry or {})} for kind, entry in models.items()]
-    return tables.for_reader(pd.DataFrame(rows).set_index("model"), {"ratio_to_copy_last": "x copy-last"},
-                             index=True, caption="The best trial of each model kind",
+    return tables.for_reader(pd.DataFrame(rows).set_index("model"),
+                             {"ratio_to_copy_last": "x copy-last", metrics.VAL_MSE: "val MSE"},
+                             index=True, caption="The best trial of each model kind (by validation MSE)",
                              missing_note="A dash: no trial of this kind completed.")
 
 
@@ -249,22 +251,20 @@ def floor_figure(table: pd.DataFrame, best_kind: str, profile: str):
 
 
 def best_kind(models: dict[str, dict[str, Any] | None]) -> tuple[str, int] | None:
-    """(kind, trial) of the lowest N6 test MSE in the models section; None when no kind has one."""
-    scored = {k: m for k, m in models.items() if m}
-    if not scored:
-        return None
-    kind = min(scored, key=lambda k: scored[k]["n6_test_mse"])
-    return kind, int(scored[kind]["trial"])
+    """(kind, trial) of the best of all kinds in the models section, by validation MSE
+    (`results.best_kind`); None when no kind has one."""
+    kind = best_of_kinds(models)
+    return None if kind is None else (kind, int(models[kind]["trial"]))
 
 
 def final_comparison(copy_last: float, models: dict[str, dict[str, Any] | None], seeds,
                      final: dict[str, Any]) -> dict[str, float]:
-    """N6 test MSE of copy-last, the sweep's best, Table 1's best row averaged over its seeds
+    """N6 test MSE of copy-last, the sweep's best by validation, Table 1's best row averaged over its seeds
     (`seeds`: the seeds section, if notebook 04 ran), each final run and the final model."""
     compared = {"copy-last": copy_last}
     best = best_kind(models)
     if best is not None:
-        compared[f"sweep's best ({best[0]})"] = models[best[0]]["n6_test_mse"]
+        compared[f"sweep's best by validation ({best[0]})"] = models[best[0]]["n6_test_mse"]
     if seeds is not None and seeds.ensemble is not None:
         compared[f"Table 1's best row, {seeds.ensemble.runs} seeds averaged"] = seeds.ensemble.n6_test_mse
     compared.update({f"final run {k}": run["n6_test_mse"] for k, run in enumerate(final["runs"])})

@@ -330,34 +330,37 @@ def outlier_example(raw, profile: str):
 
 
 def outliers_pca_figure(ds, raw, profile: str):
-    """Figure 4: the first two principal components of the consecutive-frame differences, flagged
-    and (on generated data) injected transitions marked."""
+    """Figure 4: the first two principal components of the examined consecutive-frame differences
+    (those clear of the test frames), flagged and (on generated data) injected transitions marked."""
     plt = _plt()
     rep = ds.outliers
     truth = None if raw.truth_n6 is None else np.asarray(raw.truth_n6["outlier_transitions"], bool)
-    flag = rep.flagged.reshape(-1)
+    flag = rep.examined_flags.reshape(-1)
     fig, ax = plt.subplots(figsize=(7, 5.5))
     ax.scatter(rep.coords[~flag, 0], rep.coords[~flag, 1], s=4, c="0.6", alpha=0.5, label="transition")
     ax.scatter(rep.coords[flag, 0], rep.coords[flag, 1], s=22, facecolors="none", edgecolors="tab:red",
                label=f"flagged (D > {rep.threshold:.2f}, {rep.n_flagged})")
     if truth is not None:
-        inj = truth.reshape(-1)
+        inj = truth[:, rep.examined].reshape(-1)
         ax.scatter(rep.coords[inj, 0], rep.coords[inj, 1], s=10, marker="x", c="tab:blue",
                    label=f"injected outlier ({int(inj.sum())})")
     evr = rep.explained_variance_ratio
     ax.set_xlabel(f"PC 1 ({100 * evr[0]:.1f} % of variance)")
     ax.set_ylabel(f"PC 2 ({100 * evr[1]:.1f} % of variance)")
-    ax.set_title("Figure 4: PCA of consecutive-frame differences, N6")
+    ax.set_title("Figure 4: PCA of consecutive-frame differences, N6 (transitions clear of the test frames)")
     ax.legend(loc="best", fontsize=8)
     return done(fig, "fig4_outliers_pca", profile)
 
 
 def outliers_found_table(ds) -> tables.ReaderTable:
-    """What the PCA detector flagged, its settings and, on generated data, precision and recall."""
+    """What the PCA detector examined and flagged, its settings and, on generated data, precision
+    and recall over the examined transitions."""
     rep, out = ds.outliers, ds.info["outliers"]
     settings = rep.settings
+    left_out = ", ".join(f"{t + 1} -> {t + 2}" for t in np.flatnonzero(~rep.examined))
     rows = {
-        "transitions": out["transitions"],
+        "transitions examined": out["transitions"],
+        "transitions left out (they touch a test frame)": f"{out['transitions_left_out']} ({left_out})",
         "flagged transitions": out["flagged_transitions"],
         "flagged share": f"{100 * out['flagged_transitions'] / out['transitions']:.2f} %",
         "expected for a Gaussian": f"{100 * settings['tail_probability']:.2f} %",
@@ -368,7 +371,7 @@ def outliers_found_table(ds) -> tables.ReaderTable:
     }
     if "precision" in out:
         rows.update({
-            "injected outlier transitions": out["injected"],
+            "injected outlier transitions (examined)": out["injected"],
             "precision": f"{out['precision']:.3f} ({out['true_positives']} of {out['flagged_transitions']})",
             "recall": f"{out['recall']:.3f} ({out['true_positives']} of {out['injected']})",
         })
@@ -377,12 +380,16 @@ def outliers_found_table(ds) -> tables.ReaderTable:
 
 
 def outliers_by_step_figure(ds, raw, profile: str):
-    """Flagged (and injected) transitions per position along the sequence."""
+    """Flagged (and injected) transitions per position along the sequence; the transitions left out
+    (they touch a test frame) shaded."""
     plt = _plt()
     rep = ds.outliers
     truth = None if raw.truth_n6 is None else np.asarray(raw.truth_n6["outlier_transitions"], bool)
     fig, ax = plt.subplots(figsize=(7, 2.8))
     steps = np.arange(rep.flagged.shape[1])
+    for k, t in enumerate(np.flatnonzero(~rep.examined)):
+        ax.axvspan(t - 0.5, t + 0.5, color="0.9", zorder=0, label="not examined (touches a test frame)"
+                   if k == 0 else None)
     ax.bar(steps - 0.2, rep.flagged.sum(axis=0), width=0.4, label="flagged", color="tab:red")
     if truth is not None:
         ax.bar(steps + 0.2, truth.sum(axis=0), width=0.4, label="injected", color="tab:blue")
@@ -449,7 +456,7 @@ def window_sizes(ds) -> tables.ReaderTable:
         "used for training": pd.Series({name: len(ws) for name, ws in ds.train.items()}, dtype="Int64"),
     })
     return tables.for_reader(sizes, {"": "set"}, index=True, caption="Windows per set",
-                             missing_note="A dash: a test set, not used for training.")
+                             missing_note="A dash: a validation or test set, not used for training.")
 
 
 def figure5(ds, rows: int, seed: int, profile: str):

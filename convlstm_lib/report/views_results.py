@@ -58,11 +58,12 @@ def model_sizes(cfg) -> tables.ReaderTable:
 
 
 def trials_table(trials: pd.DataFrame) -> tables.ReaderTable:
-    """Every trial, best first: parameters, final metrics, status and run time."""
-    shown = ["number", "status", *sweep_space.PARAM_NAMES, "n6_test_mse", "n6_test_ssim", "n3_mse",
-             "n6_test_clean_mse", "epochs_run", "runtime_s"]
-    table = trials[shown].sort_values("n6_test_mse", na_position="last")
-    return tables.for_reader(table, caption="The trials, best first",
+    """Every trial, best (lowest validation MSE) first: parameters, final metrics, status and run time."""
+    shown = ["number", "status", *sweep_space.PARAM_NAMES, metrics.VAL_MSE, "n6_test_mse", "n6_test_ssim",
+             "n3_mse", "n6_test_clean_mse", "epochs_run", "runtime_s"]
+    table = trials[shown].sort_values([metrics.SELECTION_KEY, "number"], na_position="last", kind="mergesort")
+    return tables.for_reader(table, {metrics.VAL_MSE: "val MSE"},
+                             caption="The trials, best by validation MSE first",
                              missing_note="A dash: the trial has no such number (it did not complete, or "
                              "the data have no noise-free frames).")
 
@@ -96,12 +97,18 @@ def sweep_trials_figure(trials: pd.DataFrame, cfg):
 
 
 def by_set_table(trials: pd.DataFrame) -> tables.ReaderTable:
-    """Complete trials per training set (every model kind): count, best and median N6 test MSE."""
+    """Complete trials per training set (every model kind): count, the best trial by validation MSE
+    with its N6 test MSE, and the median N6 test MSE."""
     complete = complete_trials(trials, "n6_test_mse")
-    by_set = complete.groupby("dataset")["n6_test_mse"].agg(["count", "min", "median"])
-    labels = {"count": "complete trials", "min": "best N6 MSE", "median": "median N6 MSE"}
-    return tables.for_reader(by_set, labels, caption="N6 test MSE per training set (every model kind)",
-                             index=True)
+    by_set = complete.groupby("dataset")["n6_test_mse"].agg(["count", "median"])
+    best = t1.best_per_training_set(trials).set_index("dataset")
+    by_set["best trial"] = best["number"].reindex(by_set.index)
+    by_set["its N6 MSE"] = best["n6_test_mse"].reindex(by_set.index)
+    labels = {"count": "complete trials", "median": "median N6 MSE", "best trial": "best trial (by val MSE)"}
+    shown = by_set[["count", "best trial", "its N6 MSE", "median"]]
+    return tables.for_reader(shown, labels, caption="N6 test MSE per training set (every model kind)",
+                             index=True,
+                             missing_note="A dash: no complete trial with a finite validation MSE.")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -145,14 +152,17 @@ def figure6(trials: pd.DataFrame, cfg):
     return done(fig, "fig6_loss_distribution", cfg.profile)
 
 
+LEARNING_CURVES = ((metrics.VAL_MSE, "validation (chooses)"), ("n6_test_mse", "N6 test"), ("n3_mse", "N3"))
+
+
 def learning_curves(trials: pd.DataFrame, curves: dict[int, pd.DataFrame], best_number: int, cfg):
-    """Every trial's test MSE after each epoch, N6 test and N3, the best trial in black."""
+    """Every trial's validation, N6 test and N3 MSE after each epoch, the best trial in black."""
     plt = _plt()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    fig, axes = plt.subplots(1, len(LEARNING_CURVES), figsize=(14, 4), sharey=True)
     palette = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     set_colours = dict(zip(cfg.training_sets, palette, strict=False))
     by_number = trials.set_index("number")
-    for ax, key, title in ((axes[0], "n6_test_mse", "N6 test"), (axes[1], "n3_mse", "N3")):
+    for ax, (key, title) in zip(axes, LEARNING_CURVES, strict=True):
         seen = set()
         for number, curve in sorted(curves.items()):
             if number == best_number or key not in curve:
@@ -167,9 +177,9 @@ def learning_curves(trials: pd.DataFrame, curves: dict[int, pd.DataFrame], best_
                     marker="o", label=f"best (trial {best_number})")
         ax.set_yscale("log")
         ax.set_xlabel("epoch")
-        ax.set_title(f"{title}: test MSE after each epoch")
+        ax.set_title(f"{title}: MSE after each epoch")
     axes[0].set_ylabel("per-pixel MSE ([0, 1] scale)")
-    axes[1].legend(fontsize=8, title="training set")
+    axes[-1].legend(fontsize=8, title="training set")
     fig.tight_layout()
     return done(fig, "learning_curves", cfg.profile)
 
@@ -187,7 +197,7 @@ def noise_floor_table(floor: dict[str, dict[str, float | None]]) -> tables.Reade
 
 
 TABLE1_SHOWN = ["training_set", "trial", "batch_size", "activation", "layers", "kernels", "lr", "optimizer",
-                "n6_test_mse", "n6_test_psnr", "n6_test_ssim", "n6_test_clean_mse",
+                metrics.VAL_MSE, "n6_test_mse", "n6_test_psnr", "n6_test_ssim", "n6_test_clean_mse",
                 "n3_mse", "n3_psnr", "n3_ssim", "n3_clean_mse"]
 
 
@@ -197,15 +207,35 @@ def table1_view(table: pd.DataFrame, baseline_scores: dict[str, dict[str, float]
     shown["training_set"] = shown["training_set"].map(_set_label)
     return tables.for_reader(
         shown[TABLE1_SHOWN], t1.TABLE1_LABELS, caption="Table 1 (this reproduction, per pixel)",
-        missing_note="A dash: a baseline has no trial or parameters, or the data have no noise-free frames.")
+        missing_note="A dash: a baseline has no trial, parameters or validation MSE, or the data have no "
+                     "noise-free frames.")
+
+
+PAPER_RULE_LABELS = {
+    "training_set": "Picked among", "trial": "Trial", metrics.VAL_MSE: "Val MSE", "n6_test_mse": "N6 MSE",
+    "paper_rule_trial": "Paper's rule: trial", "paper_rule_val_mse": "its val MSE",
+    "paper_rule_n6_test_mse": "its N6 MSE", "optimism": "Optimism",
+}
+PAPER_RULE_ROWS = {t1.OVERALL: "ConvLSTM, every set", t1.ANY_KIND: "every model kind and set"}
+
+
+def paper_rule_view(record: dict[str, Any]) -> tables.ReaderTable:
+    """Table 1's picks beside the paper's rule (`table1.paper_rule_table`): optimism as a percentage."""
+    rule = t1.paper_rule_table(record)
+    shown = rule.assign(
+        training_set=rule["training_set"].map(lambda k: PAPER_RULE_ROWS.get(k, f"ConvLSTM, {_set_label(k)}")),
+        optimism=rule["optimism"].map(lambda v: f"{100 * v:.1f} %"))
+    return tables.for_reader(shown[list(PAPER_RULE_LABELS)], PAPER_RULE_LABELS,
+                             caption="Each pick (lowest validation MSE) beside the paper's rule "
+                                     "(lowest N6 test MSE)")
 
 
 def seed_table(spread: dict[str, Any]) -> tables.ReaderTable:
-    frame = pd.DataFrame({"seed": spread["seeds"], "n6_test_mse": spread["n6_test_mse"],
-                          "n3_mse": spread["n3_mse"]})
-    return tables.for_reader(frame, caption=f"Trial {spread['trial']}'s configuration, "
-                                            f"{len(spread['seeds'])} "
-                                            "seeds (the first is the sweep's)")
+    frame = pd.DataFrame({"seed": spread["seeds"], metrics.VAL_MSE: spread[metrics.VAL_MSE],
+                          "n6_test_mse": spread["n6_test_mse"], "n3_mse": spread["n3_mse"]})
+    return tables.for_reader(frame, {metrics.VAL_MSE: "val MSE"},
+                             caption=f"Trial {spread['trial']}'s configuration, {len(spread['seeds'])} "
+                                     "seeds (the first is the sweep's)")
 
 
 COMPARISON_LABELS = {
