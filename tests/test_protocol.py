@@ -1,6 +1,6 @@
-"""The selection protocol: its record, and that corrupting the test targets changes the test numbers
-and no choice (the sweep's best trials, Table 1, the seed row, the final recipe, the task study's
-picks and the course CSVs' predictors) on the smoke profile's data."""
+"""The selection protocol: its record, and that corrupting the raw test frames (before any window is
+cut) changes the test numbers and no choice (the sweep's best trials, Table 1, the seed row, the final
+recipe, the task study's picks and the course CSVs' predictors) on the smoke profile's data."""
 from __future__ import annotations
 
 from dataclasses import asdict, replace
@@ -10,6 +10,7 @@ import pytest
 
 from convlstm_lib import paths
 from convlstm_lib.config import get_profile
+from convlstm_lib.data.course_io import TEST_FRAMES
 from convlstm_lib.experiments import protocol
 
 
@@ -22,10 +23,10 @@ def test_the_record_says_validation_and_describes_the_split():
     assert "400 windows of 40 N6 sequences" in text and text.count(".") == 1
 
 
-def _corrupt_targets(ds, raw, seed=1):
-    """`ds` with its N6 test and N3 targets, and `raw` with the frames they come from (N6 frames 4
-    and 16, every N3 frame), shuffled across sequences and noised. Nothing else changes: no
-    training or validation window reads those frames."""
+def _corrupt_test_frames(raw, seed=1):
+    """`raw` with the frames the test windows predict (N6 frames 4 and 16, every N3 frame) shuffled
+    across sequences and noised, before any window is cut. No training or validation window, no
+    outlier flag and no scaler reads those frames, so only the test targets may change."""
     rng = np.random.default_rng(seed)
 
     def scramble(a):
@@ -33,13 +34,11 @@ def _corrupt_targets(ds, raw, seed=1):
         return (out + rng.normal(0, 0.2 * np.std(a), out.shape)).astype(a.dtype)
 
     n6, n3 = raw.n6.copy(), raw.n3.copy()
-    for t in (3, 15):
+    for t in TEST_FRAMES:
         n6[:, t] = scramble(raw.n6[:, t])
     for t in range(n3.shape[1]):
         n3[:, t] = scramble(raw.n3[:, t])
-    bad_ds = replace(ds, n6_test=ds.n6_test.with_targets(scramble(ds.n6_test.targets)),
-                     n3=ds.n3.with_targets(scramble(ds.n3.targets)))
-    return bad_ds, replace(raw, n6=n6, n3=n3)
+    return replace(raw, n6=n6, n3=n3)
 
 
 def _run(cfg, full, raw, runs_dir):
@@ -87,8 +86,8 @@ def _run(cfg, full, raw, runs_dir):
 
 
 @pytest.mark.slow
-def test_corrupted_test_targets_change_the_test_numbers_and_no_choice(project_dirs):
-    from convlstm_lib.data.datasets import prepare_datasets
+def test_corrupted_test_frames_change_the_test_numbers_and_no_choice(project_dirs):
+    from convlstm_lib.data.datasets import ProcessingConfig, build_datasets, prepare_datasets
     from convlstm_lib.data.sources import load_raw
 
     # the smoke profile, 8 trials so that every training set and every model kind has two to choose from
@@ -96,7 +95,9 @@ def test_corrupted_test_targets_change_the_test_numbers_and_no_choice(project_di
     full = prepare_datasets(replace(cfg, max_train_windows=0), progress=False)
     raw = load_raw(cfg, progress=False)
     choices, test_rule, numbers = _run(cfg, full, raw, project_dirs / "runs" / "clean")
-    bad_ds, bad_raw = _corrupt_targets(full, raw)
+    bad_raw = _corrupt_test_frames(raw)
+    bad_ds = build_datasets(bad_raw, ProcessingConfig(seed=cfg.seed, val_share=cfg.val_share), progress=False)
+    assert not np.array_equal(bad_ds.n6_test.targets, full.n6_test.targets)
     bad_choices, bad_test_rule, bad_numbers = _run(cfg, bad_ds, bad_raw, project_dirs / "runs" / "corrupted")
 
     assert bad_choices == choices
