@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from convlstm_lib import paths
-from convlstm_lib.cli import check_environment, environment_error
+from convlstm_lib.cli import bad_input_line, check_environment
 from convlstm_lib.config import PROFILES_NAMES, check_budget_minutes, check_seed, get_profile
 from convlstm_lib.errors import ConvLSTMError
 from convlstm_lib.report import pipeline
@@ -66,14 +66,11 @@ def main(argv: Sequence[str] | None = None, *, runs_dir: Path | None = None) -> 
         return 2
     try:
         summary = pipeline.run(options)
-    except ConvLSTMError as exc:
-        print(f"run_all: error: {exc}", file=sys.stderr)
-        return 2
     except pipeline.NotebookFailed as exc:
         print(f"run_all: {exc}", file=sys.stderr)
         return 1
-    except OSError as exc:
-        line = environment_error(exc)
+    except (ConvLSTMError, OSError) as exc:
+        line = bad_input_line(exc)
         if line is None:
             raise
         print(f"run_all: error: {line}", file=sys.stderr)

@@ -38,9 +38,13 @@ def check_environment() -> None:
         ) from None
 
 
-def environment_error(exc: OSError) -> str | None:
-    """The one line for an OSError a user fixes (`atomic.USER_ERRNOS`), naming the file; else None."""
-    if exc.errno not in USER_ERRNOS:
+def bad_input_line(exc: BaseException) -> str | None:
+    """The one line for an error the user fixes, which every entry point reports with exit status 2:
+    a ConvLSTMError (bad input), or an OSError of `atomic.USER_ERRNOS` (a full disk, a file it may
+    not read) naming the file. None for anything else: a bug, left to its traceback."""
+    if isinstance(exc, ConvLSTMError):
+        return str(exc)
+    if not isinstance(exc, OSError) or exc.errno not in USER_ERRNOS:
         return None
     where = f"{exc.filename}: " if exc.filename else ""
     return f"{where}{exc.strerror or type(exc).__name__}"
@@ -85,11 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(rest)
     try:
         return int(module.run(args) or 0)
-    except ConvLSTMError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        line = environment_error(exc)
+    except (ConvLSTMError, OSError) as exc:
+        line = bad_input_line(exc)
         if line is None:
             raise
         print(f"error: {line}", file=sys.stderr)

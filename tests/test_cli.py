@@ -71,3 +71,13 @@ def test_a_file_the_system_refuses_is_one_line_and_exit_2_and_other_oserrors_sta
     monkeypatch.setattr(cli.importlib, "import_module", lambda name: command(reset))
     with pytest.raises(ConnectionResetError):
         cli.main(["fake"])
+
+
+def test_the_one_line_of_bad_input_is_the_same_rule_for_every_entry_point():
+    import errno
+
+    full = OSError(errno.ENOSPC, "No space left on device", "runs/quick/model.pt")
+    assert cli.bad_input_line(full) == "runs/quick/model.pt: No space left on device"
+    assert cli.bad_input_line(ConvLSTMError("--seed: must be >= 0")) == "--seed: must be >= 0"
+    assert cli.bad_input_line(OSError(errno.EBADF, "Bad file descriptor")) is None  # a bug, not the user's
+    assert cli.bad_input_line(ValueError("x")) is None
