@@ -66,7 +66,7 @@ def test_a_run_of_another_task_comes_back_as_the_network_that_task_built(blob_wi
 
 
 def test_bad_calls_say_what_is_missing(data, tmp_path):
-    with pytest.raises(ValueError, match="workers: must be >= 1"):
+    with pytest.raises(ValueError, match="workers: must be a whole number >= 1"):
         multirun.train_runs([_job(1)], data=data, workers=0)
     with pytest.raises(ValueError, match="source: needed for workers > 1"):
         multirun.train_runs([_job(1), _job(2)], data=data, workers=2)

@@ -663,7 +663,6 @@ def run(args: argparse.Namespace) -> int:
             )
     out = args.out if args.out is not None else paths.generated_dir(profile.profile)
     check_output_dir(out, "--out")
-    check_own_folder(out)
     start = time.perf_counter()
     try:
         written = write_dataset(out, seed, n6, n3, config, progress=not args.quiet)

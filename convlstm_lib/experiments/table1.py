@@ -29,6 +29,7 @@ from convlstm_lib.config import TRAINING_SETS
 from convlstm_lib.data.calibration import corner_noise
 from convlstm_lib.errors import ConvLSTMError
 from convlstm_lib.experiments.paper import PAPER_TABLE1
+from convlstm_lib.experiments.protocol import SELECTION
 from convlstm_lib.statuses import TRIAL_STATUSES, complete_trials
 from convlstm_lib.training.metrics import METRIC_KEYS, SELECTION_KEY, VAL_MSE
 
@@ -201,7 +202,7 @@ def paper_rule_record(trials: pd.DataFrame, model: str | None = PAPER_MODEL) -> 
     rows = {r.pop("training_set"): r for r in table.to_dict("records")}
     every = paper_rule(trials, model=None)
     any_kind = every[every["training_set"] == OVERALL].drop(columns="training_set").to_dict("records")
-    return {"selection": "validation", "overall": rows.pop(OVERALL, None), "per_training_set": rows,
+    return {"selection": SELECTION, "overall": rows.pop(OVERALL, None), "per_training_set": rows,
             "any_kind": any_kind[0] if any_kind else None}
 
 

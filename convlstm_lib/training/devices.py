@@ -220,11 +220,12 @@ def resolve_workers(workers: int | str, shapes: list[TrialShape], device: torch.
     not refused). One worker is always allowed; where the device's memory is unknown (MPS) AUTO
     is one and a count is taken as given."""
     workers = check_workers_field(workers, option)
-    capacity = capacity_of(device)
+    capacity = None if workers == 1 else capacity_of(device)  # one worker needs no measuring
     if capacity is None:
         return 1 if workers == AUTO else workers
-    largest = max(shapes, key=lambda s: trial_bytes(s, device.type))
-    per_trial = trial_bytes(largest, device.type)
+    sizes = {i: trial_bytes(s, device.type) for i, s in enumerate(shapes)}
+    at = max(sizes, key=sizes.get)
+    largest, per_trial = shapes[at], sizes[at]
     if workers == AUTO:
         return auto_workers(capacity, per_trial)
     holds = max(1, trials_held(capacity, per_trial))

@@ -26,7 +26,6 @@ import torch
 from torch import nn
 
 from convlstm_lib import paths
-from convlstm_lib.config import AUTO
 from convlstm_lib.models.build import build_model
 from convlstm_lib.models.settings import ModelConfig
 from convlstm_lib.progress import tqdm
@@ -107,10 +106,8 @@ def train_runs(jobs: list[Job], data=None, source: DataSource | None = None, wor
     `source.load()`); workers > 1 need `source`, and `data` should be what it loads. `workers`
     "auto": as many as the jobs' device holds at once (`devices.workers_for_runs`).
     ValueError when `workers` < 1, or when `source` is missing and needed."""
-    if workers != AUTO and (isinstance(workers, str) or workers < 1):
-        raise ValueError(f"workers: must be >= 1 or {AUTO!r}, got {workers!r}")
     jobs = list(jobs)
-    workers = workers_for_runs(workers, jobs)
+    workers = workers_for_runs(workers, jobs)  # ValueError naming `workers` for a bad count
     if source is None and (data is None or workers > 1):
         raise ValueError("source: needed for workers > 1 and when no data are given (where the datasets are)")
     bar = tqdm(total=len(jobs), desc="training runs", unit="run", disable=not progress)
