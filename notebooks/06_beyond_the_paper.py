@@ -144,11 +144,12 @@ text.best_model_target()
 
 # %%
 raw = sources.load_raw(cfg, progress=False)
-best = views.best_kind(models)
-if raw.truth_n6 is None or best is None:
+kind = results.best_kind(models)
+if raw.truth_n6 is None or kind is None:
     display(text.no_floors())
 else:
-    floor = views.floor_table(raw, ds, cfg, best[1], final_model.model if final_model else None)
-    display(views.floor_cells(floor, best[0]), views.floor_figure(floor, best[0], cfg.profile),
-            text.floors_summary(floor, len(ds.n6_test), best[0], best[1],
+    trial = models[kind]["trial"]
+    floor = views.floor_table(raw, ds, cfg, trial, final_model.model if final_model else None)
+    display(views.floor_cells(floor, kind), views.floor_figure(floor, kind, cfg.profile),
+            text.floors_summary(floor, len(ds.n6_test), kind, trial,
                                 GeneratorConfig.from_json(raw.truth_n6["config"])))

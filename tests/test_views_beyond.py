@@ -27,8 +27,8 @@ def test_the_models_section_fits_the_schema_and_names_the_best_kind_by_validatio
     typed = results.parse_section("models", models)
     assert typed["simvp"] is None and typed["convgru"].ratio_to_copy_last == 0.4
     assert typed["convgru"].trial == 1 and typed["convgru"].val_mse == 1.1e-3
-    assert views_beyond.best_kind(models) == ("convgru", 1)  # not the ConvLSTM, lower on test
-    assert views_beyond.best_kind({"simvp": None}) is None
+    assert results.best_kind(models) == "convgru"  # not the ConvLSTM, lower on test
+    assert results.best_kind({"simvp": None}) is None
     shown = views_beyond.best_per_model_table(models).frame
     assert "val MSE" in shown.columns
 

@@ -292,8 +292,8 @@ def loss_distribution(trials: pd.DataFrame) -> pd.DataFrame:
 def best_record(best: pd.Series, copy_last_n6_mse: float | None = None) -> dict[str, Any]:
     """best.json: trial, training set, parameters, every metric, and the ratio to copy-last.
 
-    `ratio_to_copy_last` = best N6 test MSE / copy-last N6 test MSE (the project's target:
-    <= 0.6 on the quick profile); None when the copy-last MSE is not given.
+    `ratio_to_copy_last` = best N6 test MSE / copy-last N6 test MSE (held to
+    `report.targets.BEST_TRIAL`); None when the copy-last MSE is not given.
     """
     params = {}
     for col in PARAMETER_COLUMNS:

@@ -28,6 +28,13 @@ def save_figure(fig, name: str, profile: str, dpi: int = 120) -> list[Path]:
     return out
 
 
+def pyplot():
+    """matplotlib.pyplot, imported when a figure is drawn (not when the report modules load)."""
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def done(fig, name: str, profile: str):
     """`fig` saved as `name` (`save_figure`) and closed, so that a notebook cell ending with it shows
     it once (as its result, not again as an open figure); returns `fig`."""

@@ -2,10 +2,10 @@
 
 `summary_html(results)`: what data, which profile, machine and wall time, the sweep's size (and
 "n of N trials" when a wall-clock budget cut it short), how every model was chosen (on validation,
-`protocol.sentence`), the best model's N6/N3 MSE, PSNR and
-SSIM beside copy-last and the paper's best converted to per-pixel MSE, and one line on each
-verdict the paper's claims got. Sections that other notebooks add to results.json (`seeds`,
-`paper_rule`, `models`, `final`, `frame4`, `frame16`) get a line each when present.
+`protocol.sentence`), the headline table (the final model when notebook 06 trained one, the
+best ConvLSTM, copy-last and the paper's best converted to per-pixel MSE: N6/N3 MSE, PSNR, SSIM),
+and one line on each verdict the paper's claims got. Sections that other notebooks add to
+results.json (`paper_rule`, `seeds`, `models`, `frame4`, `frame16`) get a line each when present.
 
 `beside_the_paper_html(results)`: the closing section, every claim of `claims.CLAIMS` beside
 this reproduction's number and verdict. `results` is read through `report.results`; every

@@ -16,8 +16,8 @@ from convlstm_lib.data.course_io import TEST_FRAMES
 from convlstm_lib.experiments import floors, robustness, sweep_record
 from convlstm_lib.experiments import table1 as t1
 from convlstm_lib.report import tables, targets
-from convlstm_lib.report.figures import done
-from convlstm_lib.report.results import best_kind as best_of_kinds
+from convlstm_lib.report.figures import done, pyplot
+from convlstm_lib.report.results import best_kind
 from convlstm_lib.training import metrics
 from convlstm_lib.training.checkpoints import load_checkpoint
 from convlstm_lib.training.evaluation import predict_frames
@@ -27,12 +27,6 @@ from convlstm_lib.training.evaluation import predict_frames
 ROBUSTNESS_SETS = {"n6": "N6 test", "n3": "N3"}
 ROBUSTNESS_BATCH = 256
 TOLERANCE_FACTOR = 2.0  # a corruption is tolerated while the loss stays within this x the clean loss
-
-
-def _plt():
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 # ---------------------------------------------------------------------------------------------
@@ -63,7 +57,7 @@ SET_STYLES = {"n6": "-", "n3": "--"}
 
 def figure8a(result: robustness.RobustnessResult, profile: str):
     """Figure 8a: loss against noise intensity, one standard error shaded."""
-    plt = _plt()
+    plt = pyplot()
     noise = result.noise_table()
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
     for (kind, name), rows in noise.groupby(["kind", "test_set"], sort=False):
@@ -83,7 +77,7 @@ def figure8a(result: robustness.RobustnessResult, profile: str):
 
 def figure8b(result: robustness.RobustnessResult, side: int, profile: str):
     """Figure 8b: loss against the side of the missing square (and the fraction it removes)."""
-    plt = _plt()
+    plt = pyplot()
     region = result.region_table()
     fig, ax = plt.subplots(figsize=(7.5, 4))
     for name, rows in region.groupby("test_set", sort=False):
@@ -139,7 +133,7 @@ def cost_error_figure(trials: pd.DataFrame, copy_last: float, profile: str):
     """Every trial's N6 test MSE, PSNR and SSIM against its seconds per epoch and its size."""
     import seaborn as sns
 
-    plt = _plt()
+    plt = pyplot()
     done_ = completed_with_ratio(trials, copy_last)
     palette = dict(zip(MODELS, sns.color_palette("colorblind", len(MODELS)), strict=True))
     fig, axes = plt.subplots(3, 2, figsize=(10, 10), sharex="col")
@@ -181,7 +175,7 @@ def final_runs_table(record: dict[str, Any], copy_last: float) -> tables.ReaderT
 def final_figure(compared: dict[str, float], runs: int, copy_last: float, profile: str):
     """Each model of `compared` (name -> N6 test MSE; copy-last first, the final model's `runs` runs
     and their average last) as a ratio to copy-last, against the target for the best model."""
-    plt = _plt()
+    plt = pyplot()
     target = targets.BEST_MODEL
     fig, ax = plt.subplots(figsize=(8, 3.4))
     names, values = list(compared), [v / copy_last for v in compared.values()]
@@ -233,7 +227,7 @@ def floor_cells(table: pd.DataFrame, best_kind: str) -> pd.DataFrame:
 
 def floor_figure(table: pd.DataFrame, best_kind: str, profile: str):
     """The references and the models as ratios to copy-last, against the target for the best model."""
-    plt = _plt()
+    plt = pyplot()
     target = targets.BEST_MODEL
     labels = _floor_labels(table, best_kind)
     ratios = table[list(labels)].rename(columns=labels).div(table["copy_last"], axis=0)
@@ -250,21 +244,14 @@ def floor_figure(table: pd.DataFrame, best_kind: str, profile: str):
     return done(fig, "models_floor", profile)
 
 
-def best_kind(models: dict[str, dict[str, Any] | None]) -> tuple[str, int] | None:
-    """(kind, trial) of the best of all kinds in the models section, by validation MSE
-    (`results.best_kind`); None when no kind has one."""
-    kind = best_of_kinds(models)
-    return None if kind is None else (kind, int(models[kind]["trial"]))
-
-
 def final_comparison(copy_last: float, models: dict[str, dict[str, Any] | None], seeds,
                      final: dict[str, Any]) -> dict[str, float]:
     """N6 test MSE of copy-last, the sweep's best by validation, Table 1's best row averaged over its seeds
     (`seeds`: the seeds section, if notebook 04 ran), each final run and the final model."""
     compared = {"copy-last": copy_last}
-    best = best_kind(models)
-    if best is not None:
-        compared[f"sweep's best by validation ({best[0]})"] = models[best[0]]["n6_test_mse"]
+    kind = best_kind(models)
+    if kind is not None:
+        compared[f"sweep's best by validation ({kind})"] = models[kind]["n6_test_mse"]
     if seeds is not None and seeds.ensemble is not None:
         compared[f"Table 1's best row, {seeds.ensemble.runs} seeds averaged"] = seeds.ensemble.n6_test_mse
     compared.update({f"final run {k}": run["n6_test_mse"] for k, run in enumerate(final["runs"])})

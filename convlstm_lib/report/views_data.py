@@ -17,15 +17,8 @@ from convlstm_lib.data.course_io import TEST_FRAMES
 from convlstm_lib.data.generator import GeneratorConfig, generate_set
 from convlstm_lib.data.preprocessing import score_flags
 from convlstm_lib.report import tables
-from convlstm_lib.report.figures import done, show_sequences
-from convlstm_lib.report.text import Prose, prose
-
-
-def _plt():
-    import matplotlib.pyplot as plt
-
-    return plt
-
+from convlstm_lib.report.figures import done, pyplot, show_sequences
+from convlstm_lib.report.text import Prose, prose, share
 
 # ---------------------------------------------------------------------------------------------
 # Notebook 01: the raw sequences
@@ -62,10 +55,10 @@ def figure3(raw, profile: str):
 
 def clean_vs_noisy(raw, profile: str):
     """N6 sequence #0 clean, noisy and their difference, beside the histogram of every N6 pixel's
-    noise and the generator's Gaussian. None for course data (no clean frames)."""
+    noise and the generator's Gaussian. For course data (no clean frames), a note saying so."""
     if not raw.has_truth:
         return prose("Course data carry no noise-free frames: this comparison needs generated data.")
-    plt = _plt()
+    plt = pyplot()
     clean, noisy = raw.truth_n6["clean"][0], raw.n6[0]
     shown = [0, 3, 7, 11, 15]
     fig, axes = plt.subplots(3, len(shown) + 1, figsize=(2.0 * (len(shown) + 1), 6.4),
@@ -156,7 +149,7 @@ def copy_last_spread(raw) -> pd.DataFrame | None:
 
 def copy_last_spread_figure(spread: pd.DataFrame, profile: str):
     """`copy_last_spread` seed by seed against the real figure and its tolerance band."""
-    plt = _plt()
+    plt = pyplot()
     figure = REAL["copy_last_mse_f4"]
     real_f4 = figure.real
     fig, ax = plt.subplots(figsize=(7, 3.2))
@@ -177,7 +170,7 @@ def copy_last_spread_figure(spread: pd.DataFrame, profile: str):
 
 def drift_figure(raw, profile: str):
     """Each N6 sequence's drift from frame 4 to 16, coloured by its group, against the real figures."""
-    plt = _plt()
+    plt = pyplot()
     com = calibration.drift_centres(raw.n6)
     drift = com[:, TEST_FRAMES[1]] - com[:, TEST_FRAMES[0]]  # (N, 2) as (y, x)
     groups = calibration.drift_groups(drift)
@@ -225,7 +218,7 @@ def drift_figure(raw, profile: str):
 
 def along_sequence_figure(raw, profile: str):
     """Digit mass, image maximum, blur and centre of mass frame by frame, the real figures in red."""
-    plt = _plt()
+    plt = pyplot()
     ref = {key: f.real for key, f in REAL.items()}
     com = calibration.drift_centres(raw.n6)
     frames_axis = np.arange(1, raw.n6.shape[1] + 1)
@@ -258,7 +251,7 @@ def along_sequence_figure(raw, profile: str):
 def rotation_figure(raw, profile: str):
     """The measured rotation per step against the real percentiles; on generated data, one
     sequence's true rotation and shift per step."""
-    plt = _plt()
+    plt = pyplot()
     rot = calibration.rotation_steps(raw.n6)
     fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
     axes[0].hist(rot.ravel(), bins=np.arange(-30, 30.5, 1.0), color="0.5")
@@ -332,7 +325,7 @@ def outlier_example(raw, profile: str):
 def outliers_pca_figure(ds, raw, profile: str):
     """Figure 4: the first two principal components of the examined consecutive-frame differences
     (those clear of the test frames), flagged and (on generated data) injected transitions marked."""
-    plt = _plt()
+    plt = pyplot()
     rep = ds.outliers
     truth = None if raw.truth_n6 is None else np.asarray(raw.truth_n6["outlier_transitions"], bool)
     flag = rep.examined_flags.reshape(-1)
@@ -362,8 +355,8 @@ def outliers_found_table(ds) -> tables.ReaderTable:
         "transitions examined": out["transitions"],
         "transitions left out (they touch a test frame)": f"{out['transitions_left_out']} ({left_out})",
         "flagged transitions": out["flagged_transitions"],
-        "flagged share": f"{100 * out['flagged_transitions'] / out['transitions']:.2f} %",
-        "expected for a Gaussian": f"{100 * settings['tail_probability']:.2f} %",
+        "flagged share": share(out["flagged_transitions"] / out["transitions"], digits=2),
+        "expected for a Gaussian": share(settings["tail_probability"], digits=2),
         "sequences removed": f"{out['flagged_sequences']} of {out['sequences']}",
         "training windows removed": out["removed_windows"],
         "PCA components k": settings["n_components"],
@@ -382,7 +375,7 @@ def outliers_found_table(ds) -> tables.ReaderTable:
 def outliers_by_step_figure(ds, raw, profile: str):
     """Flagged (and injected) transitions per position along the sequence; the transitions left out
     (they touch a test frame) shaded."""
-    plt = _plt()
+    plt = pyplot()
     rep = ds.outliers
     truth = None if raw.truth_n6 is None else np.asarray(raw.truth_n6["outlier_transitions"], bool)
     fig, ax = plt.subplots(figsize=(7, 2.8))
@@ -402,7 +395,7 @@ def outliers_by_step_figure(ds, raw, profile: str):
 
 def denoising_examples(ds, profile: str):
     """Four training targets raw, denoised and (on generated data) clean, with their MSE to clean."""
-    plt = _plt()
+    plt = pyplot()
     base, den = ds.train["base"], ds.train["denoised"]
     has_clean = base.clean_targets is not None
     picks = np.linspace(0, len(base) - 1, 4).astype(int)
@@ -435,7 +428,7 @@ def denoising_strength(ds, profile: str):
     base = ds.train["base"]
     if base.clean_targets is None:
         return None
-    plt = _plt()
+    plt = pyplot()
     sample = base.subset(np.linspace(0, len(base) - 1, min(len(base), 600)).astype(int))
     errs = [np.mean((preprocessing.denoise(sample.targets, h=h) - sample.clean_targets) ** 2)
             for h in DENOISE_STRENGTHS]
@@ -461,7 +454,7 @@ def window_sizes(ds) -> tables.ReaderTable:
 
 def figure5(ds, rows: int, seed: int, profile: str):
     """Figure 5: an N6 test input under every corruption, one row per intensity."""
-    plt = _plt()
+    plt = pyplot()
     image = ds.n6_test.inputs[0, 1]
     grid, intensities, region_sizes = corruption.figure5_grid(image, rows=rows, seed=seed)
     n_rows = grid.shape[0]

@@ -20,17 +20,11 @@ from convlstm_lib.models.build import build_model, count_parameters
 from convlstm_lib.models.settings import ModelConfig
 from convlstm_lib.models.stack import train_step_flops
 from convlstm_lib.report import tables
-from convlstm_lib.report.figures import done
-from convlstm_lib.report.text import Prose, prose
+from convlstm_lib.report.figures import done, pyplot
+from convlstm_lib.report.text import Prose, prose, share
 from convlstm_lib.statuses import COMPLETE, complete_trials
 from convlstm_lib.training import metrics
 from convlstm_lib.training.evaluation import predict_frames
-
-
-def _plt():
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def _set_label(name: str) -> str:
@@ -70,7 +64,7 @@ def trials_table(trials: pd.DataFrame) -> tables.ReaderTable:
 
 def sweep_trials_figure(trials: pd.DataFrame, cfg):
     """Each trial's final N6 test MSE by training set, and the trials by status."""
-    plt = _plt()
+    plt = pyplot()
     from matplotlib.ticker import MaxNLocator
 
     fig, (ax_mse, ax_status) = plt.subplots(1, 2, figsize=(12, 4.2), gridspec_kw={"width_ratios": [2.2, 1]})
@@ -134,7 +128,7 @@ def figure6(trials: pd.DataFrame, cfg):
     """Figure 6: every complete trial's N6 test and N3 loss, per training set."""
     import seaborn as sns
 
-    plt = _plt()
+    plt = pyplot()
     dist = t1.loss_distribution(trials)
     dist["training set"] = dist["training_set"].map(t1.TRAINING_SET_LABELS)
     order = [t1.TRAINING_SET_LABELS[s] for s in cfg.training_sets if s in set(dist["training_set"])]
@@ -157,7 +151,7 @@ LEARNING_CURVES = ((metrics.VAL_MSE, "validation (chooses)"), ("n6_test_mse", "N
 
 def learning_curves(trials: pd.DataFrame, curves: dict[int, pd.DataFrame], best_number: int, cfg):
     """Every trial's validation, N6 test and N3 MSE after each epoch, the best trial in black."""
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(LEARNING_CURVES), figsize=(14, 4), sharey=True)
     palette = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     set_colours = dict(zip(cfg.training_sets, palette, strict=False))
@@ -224,7 +218,7 @@ def paper_rule_view(record: dict[str, Any]) -> tables.ReaderTable:
     rule = t1.paper_rule_table(record)
     shown = rule.assign(
         training_set=rule["training_set"].map(lambda k: PAPER_RULE_ROWS.get(k, f"ConvLSTM, {_set_label(k)}")),
-        optimism=rule["optimism"].map(lambda v: f"{100 * v:.1f} %"))
+        optimism=rule["optimism"].map(lambda v: share(v, digits=1)))
     return tables.for_reader(shown[list(PAPER_RULE_LABELS)], PAPER_RULE_LABELS,
                              caption="Each pick (lowest validation MSE) beside the paper's rule "
                                      "(lowest N6 test MSE)")
@@ -288,7 +282,7 @@ def reevaluation_table(best: pd.Series, pred: dict[str, np.ndarray], ds) -> tabl
 
 def figure7a(pred: dict[str, np.ndarray], ds, seed: int, profile: str, n_show: int = 6):
     """Figure 7a: targets and predictions of a few seeded random windows of each test set."""
-    plt = _plt()
+    plt = pyplot()
     rng = np.random.default_rng(seed)
     windows = _windows(ds)
     fig, axes = plt.subplots(4, n_show, figsize=(1.6 * n_show, 7), squeeze=False)
@@ -314,7 +308,7 @@ def figure7a(pred: dict[str, np.ndarray], ds, seed: int, profile: str, n_show: i
 
 def figure7b(pred: dict[str, np.ndarray], ds, raw, profile: str):
     """Figure 7b: one sequence of each test set as recorded and with its test frames predicted."""
-    plt = _plt()
+    plt = pyplot()
     windows = _windows(ds)
     fig, axes = plt.subplots(4, raw.n6.shape[1], figsize=(16, 4.6), squeeze=False)
     for block, (name, sequences) in enumerate((("N6 test", raw.n6), ("N3", raw.n3))):
@@ -390,7 +384,7 @@ def frame4_floors(raw, scaler) -> dict[str, float] | None:
 
 def task_examples(study: dict[str, Any], ds, raw, profile: str):
     """Frame 4 each way and frame 16 per context, beside the truth, for three N6 test sequences."""
-    plt = _plt()
+    plt = pyplot()
     shown = task_study.examples(study, ds, raw, sequences=(0, 1, 2))
     panels = [("frame4", k) for k in shown["frame4"]] + [("frame16", k) for k in shown["frame16"]]
     fig, axes = plt.subplots(3, len(panels), figsize=(1.45 * len(panels), 4.6))
