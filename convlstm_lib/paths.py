@@ -67,7 +67,7 @@ RUN_LOCK = ".run_all.lock"  # held by the run_all.py that is running this profil
 TRIALS = "trials"
 SWEEP_JOURNAL = "sweep.journal"
 TRIALS_CSV = "trials.csv"
-TRIAL_HISTORY = "history.json"  # every trial's per-epoch test metrics: the learning curves
+TRIAL_HISTORY = "history.json"  # every trial's per-epoch validation and test metrics: the learning curves
 SWEEP_SUMMARY = "sweep.json"
 STUDY_STORAGE = "storage.json"  # which storage the study folder belongs to (one study, one folder)
 # A report folder's marker: present only in folders run_all.py published into, listing what it wrote.

@@ -73,8 +73,8 @@ class FinalModel:
 def train_final(cfg: ProfileConfig, data=None, device: str = "auto", progress: bool = False) -> FinalModel:
     """Train and score the profile's final model (module docstring).
 
-    `data`: the datasets `final_source(cfg)` names, if already loaded (its N6 test and N3 windows
-    are scored either way). The record: the configuration (`model_config`, `train_config` of run
+    `data`: the datasets `final_source(cfg)` names, if already loaded (its validation, N6 test and
+    N3 windows are scored either way). The record: the configuration (`model_config`, `train_config` of run
     0), `set_windows` (the training set's windows) and `train_windows` (those a run trained on,
     less the jump targets it drops), `runs` (each run's seed, status, seconds, validation, N6-test
     and N3 MSE), `params`, `wall_s` (all runs, side by side), and the ensemble's `val_mse`,

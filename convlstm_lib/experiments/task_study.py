@@ -126,7 +126,7 @@ def retrain(
     initial_state: dict | None = None,
 ) -> TaskRun:
     """Train `model_cfg` with `train_cfg` on the task's data (from `initial_state` when given);
-    its metrics on the task's test frame."""
+    its metrics on the task's validation windows and its test frame."""
     train_cfg = replace(train_cfg, task=data.task.name)
     model_cfg = task_models.model_config_for(model_cfg, data.task)
     result = train_model(
@@ -178,7 +178,7 @@ def _ratio(a: float, b: float) -> float | None:
 
 
 def _paper_entry(best, data: TaskData) -> dict[str, Any]:
-    """The sweep's best model (a `Checkpoint`) scored on a task's test frame."""
+    """The sweep's best model (a `Checkpoint`) scored on a task's validation windows and test frame."""
     return {
         **score_model(best.model, data),
         "task": PAPER_TASK.name,
